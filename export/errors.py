@@ -1,0 +1,26 @@
+"""Typed errors raised by the exporter (all in one place)."""
+from __future__ import annotations
+
+
+class ExportError(ValueError):
+    """Base class of every export error."""
+
+
+class UnsupportedFormatError(ExportError):
+    """An unknown format, or a quantization mode the format does not support."""
+
+
+class ModelLoadError(ExportError):
+    """The source Keras model is missing or cannot be loaded."""
+
+
+class ConversionError(ExportError):
+    """A converter failed, or produced an artifact that breaks a requirement (e.g. Flex ops)."""
+
+
+class ValidationError(ExportError):
+    """One or more artifacts failed validation against Keras; ``reports`` holds the details."""
+
+    def __init__(self, message: str, reports: list | None = None) -> None:
+        super().__init__(message)
+        self.reports = reports or []

@@ -1,0 +1,126 @@
+"""TFLite (LiteRT) export via SavedModel, with the converter's post-training quantization."""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from runtime.metadata import ModelMetadata
+
+from .errors import ConversionError
+
+logger = logging.getLogger(__name__)
+
+TFLITE_MODES = ("none", "float16", "dynamic", "int8")
+IO_DTYPES = ("float32", "uint8", "int8")
+INPUT_NAME = "pixels"
+OUTPUT_NAME = "probabilities"
+
+
+def export_litert(
+    model,
+    path: str | Path,
+    *,
+    metadata: ModelMetadata,
+    quantize: str = "none",
+    io_dtype: str = "float32",
+    calibration: np.ndarray | None = None,
+) -> Path:
+    """Convert a Keras model to a builtin-ops-only ``.tflite`` file with a dynamic batch.
+
+    ``quantize``: ``none`` (fp32), ``float16`` weights, ``dynamic`` (int8 weights) or
+    ``int8`` (full integer, builtin int8 kernels only; needs ``calibration``, float32
+    images in [0, 1] from the training split). ``io_dtype`` applies to int8 only.
+    """
+    import tensorflow as tf
+
+    if quantize not in TFLITE_MODES:
+        raise ConversionError(f"unknown TFLite quantization {quantize!r}; expected one of {list(TFLITE_MODES)}")
+    if io_dtype not in IO_DTYPES:
+        raise ConversionError(f"unknown io dtype {io_dtype!r}; expected one of {list(IO_DTYPES)}")
+    if io_dtype != "float32" and quantize != "int8":
+        raise ConversionError(f"io dtype {io_dtype!r} needs quantize='int8', got {quantize!r}")
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_saved_model(model, tmp)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize != "none":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantize == "int8":
+            if calibration is None or len(calibration) == 0:
+                raise ConversionError("full-integer quantization needs calibration images")
+            images = calibration.astype(np.float32)
+            converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(len(images)))
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = getattr(tf, io_dtype)
+            converter.inference_output_type = getattr(tf, io_dtype)
+        try:
+            flatbuffer = converter.convert()
+        except Exception as e:  # the converter raises ConverterError and assorted others
+            raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
+    _check_builtin_only(flatbuffer)
+    extra = {}
+    if quantize == "int8":
+        extra = _check_int8_io(flatbuffer, io_dtype, metadata.pixel_scale)
+    if extra:
+        metadata = ModelMetadata(**{**metadata.__dict__, "extra": {**metadata.extra, **extra}})
+    from .metadata import embed_tflite
+
+    path.write_bytes(embed_tflite(flatbuffer, metadata))
+    return path
+
+
+def _write_saved_model(model, directory: str) -> None:
+    """Export a SavedModel whose serving signature reads ``pixels`` and returns ``probabilities``."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)
+    archive.add_endpoint(
+        "serving_default",
+        lambda pixels: {OUTPUT_NAME: model(pixels, training=False)},
+        input_signature=[spec],
+    )
+    archive.write_out(directory, verbose=False)
+
+
+def _check_builtin_only(flatbuffer: bytes) -> None:
+    """Refuse Flex (SELECT_TF_OPS) and custom ops: they need TensorFlow on the target."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    custom = set()
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        if code.CustomCode():
+            custom.add(code.CustomCode().decode())
+    if custom:
+        raise ConversionError(f"TFLite model uses non-builtin ops {sorted(custom)}; only builtin ops are allowed")
+
+
+def _check_int8_io(flatbuffer: bytes, io_dtype: str, pixel_scale: float) -> dict:
+    """Read the input/output quantization; with uint8 input, require raw pixels to feed directly."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=flatbuffer)
+    (inp,), (out,) = interp.get_input_details(), interp.get_output_details()
+    in_scale, in_zero = inp["quantization"]
+    out_scale, out_zero = out["quantization"]
+    if io_dtype == "uint8" and not (in_zero == 0 and np.isclose(in_scale, pixel_scale, rtol=1e-5)):
+        raise ConversionError(
+            f"uint8 input quantization is scale={in_scale:g}, zero_point={in_zero}; expected "
+            f"scale={pixel_scale:g}, zero_point=0 so that raw 0..255 pixels feed in directly "
+            f"(is the calibration set missing pure black or white pixels?)"
+        )
+    return {
+        "input_quantization": {"scale": float(in_scale), "zero_point": int(in_zero)},
+        "output_quantization": {"scale": float(out_scale), "zero_point": int(out_zero)},
+        "raw_uint8_pixels": io_dtype == "uint8",
+    }

@@ -1,0 +1,123 @@
+"""ONNX export (fp32) and onnxruntime quantization (dynamic, static int8)."""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from runtime.metadata import ModelMetadata
+
+from .errors import ConversionError
+
+logger = logging.getLogger(__name__)
+
+ONNX_MODES = ("none", "dynamic", "int8")
+DEFAULT_OPSET = 17
+INPUT_NAME = "pixels"
+OUTPUT_NAME = "probabilities"
+BATCH_DIM = "batch"
+# Static int8 layout. QDQ is what onnxruntime's CPU kernels are tuned for (it fuses
+# DQ->MatMul->Q into QLinearMatMul at load time); see README for the measurement.
+STATIC_QUANT_FORMAT = "QDQ"
+
+
+def export_onnx(model, path: str | Path, *, metadata: ModelMetadata, opset: int = DEFAULT_OPSET) -> Path:
+    """Convert a Keras model to fp32 ONNX at ``path``, with a dynamic batch and readable names."""
+    import keras
+    import onnx
+
+    path = Path(path)
+    spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name=INPUT_NAME)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        try:
+            model.export(str(raw), format="onnx", input_signature=[spec], opset_version=opset, verbose=False)
+        except Exception as e:  # tf2onnx raises many unrelated types
+            raise ConversionError(f"ONNX conversion failed: {type(e).__name__}: {e}") from e
+        proto = onnx.load(str(raw))
+    _rename_io(proto)
+    from .metadata import embed_onnx
+
+    embed_onnx(proto, metadata)
+    proto.producer_name = "edgeport"
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return path
+
+
+def _rename_io(proto) -> None:
+    """Give the graph stable names: input ``pixels``, output ``probabilities``, batch dim ``batch``."""
+    graph = proto.graph
+    renames = {graph.input[0].name: INPUT_NAME, graph.output[0].name: OUTPUT_NAME}
+    for node in graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+        node.output[:] = [renames.get(n, n) for n in node.output]
+    for value in (graph.input[0], graph.output[0]):
+        value.name = renames[value.name]
+        value.type.tensor_type.shape.dim[0].dim_param = BATCH_DIM
+
+
+def quantize_onnx(
+    fp32_path: str | Path,
+    path: str | Path,
+    *,
+    mode: str,
+    metadata: ModelMetadata,
+    calibration: np.ndarray | None = None,
+) -> Path:
+    """Quantize an fp32 ONNX file with onnxruntime: ``dynamic`` or static ``int8``.
+
+    ``calibration`` (float32 images in [0, 1], from the training split) is required for int8.
+    """
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        prepped = Path(tmp) / "prepped.onnx"
+        quantized = Path(tmp) / "quantized.onnx"
+        quant_pre_process(str(fp32_path), str(prepped), skip_symbolic_shape=True)
+        if mode == "dynamic":
+            quantize_dynamic(str(prepped), str(quantized), weight_type=QuantType.QInt8)
+        elif mode == "int8":
+            if calibration is None or len(calibration) == 0:
+                raise ConversionError("static int8 ONNX quantization needs calibration images")
+
+            class _Reader(CalibrationDataReader):
+                def __init__(self, images: np.ndarray) -> None:
+                    self._batches = iter(images[i : i + 1] for i in range(len(images)))
+
+                def get_next(self):
+                    batch = next(self._batches, None)
+                    return None if batch is None else {INPUT_NAME: batch}
+
+            # uint8 activations with int8 weights: the pairing onnxruntime recommends for x86
+            # (VNNI or not, reduce_range off keeps full precision on VNNI cores).
+            quantize_static(
+                str(prepped),
+                str(quantized),
+                _Reader(calibration.astype(np.float32)),
+                quant_format=getattr(QuantFormat, STATIC_QUANT_FORMAT),
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                per_channel=False,
+            )
+        else:
+            raise ConversionError(f"unknown ONNX quantization mode {mode!r}; expected one of {ONNX_MODES[1:]}")
+        proto = onnx.load(str(quantized))
+    from .metadata import embed_onnx
+
+    embed_onnx(proto, metadata)
+    proto.producer_name = "edgeport"
+    onnx.save(proto, str(path))
+    return path
+

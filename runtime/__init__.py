@@ -1,0 +1,22 @@
+"""edgeport runtime: run exported models with onnxruntime or LiteRT, without TensorFlow.
+
+    >>> import runtime
+    >>> model = runtime.load("artifacts/model.tflite")
+    >>> model.predict(images)          # uint8 (N, 28, 28) raw pixels
+"""
+from .errors import BackendUnavailableError, InvalidInputError, ModelFileError
+from .metadata import METADATA_KEY, ModelMetadata, Quantization
+from .model import BACKENDS, SUFFIX_BACKENDS, Model, load
+
+__all__ = [
+    "BACKENDS",
+    "SUFFIX_BACKENDS",
+    "METADATA_KEY",
+    "BackendUnavailableError",
+    "InvalidInputError",
+    "Model",
+    "ModelFileError",
+    "ModelMetadata",
+    "Quantization",
+    "load",
+]

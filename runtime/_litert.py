@@ -1,0 +1,101 @@
+"""LiteRT (TFLite) backend, with a fallback to tflite_runtime."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .errors import BackendUnavailableError, ModelFileError
+from .metadata import METADATA_KEY
+
+_HINT = "running .tflite models needs LiteRT: pip install 'edgeport[runtime]' (or pip install ai-edge-litert)"
+
+
+def _import_interpreter():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError as e:
+            raise BackendUnavailableError(_HINT) from e
+    return Interpreter
+
+
+def read_tflite_metadata(data: bytes, path: str) -> dict[str, bytes]:
+    """Return the flatbuffer's ``metadata`` entries as {name: bytes}, without TensorFlow."""
+    try:
+        from ai_edge_litert import schema_py_generated as schema
+    except ImportError as e:
+        raise BackendUnavailableError(
+            f"reading TFLite metadata needs the flatbuffer schema from ai-edge-litert: {_HINT}"
+        ) from e
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelFileError(
+            f"{path}: not a TFLite flatbuffer (expected file identifier 'TFL3' at bytes 4-8, "
+            f"got {data[4:8]!r})"
+        )
+    try:
+        model = schema.Model.GetRootAs(data, 0)
+        entries = {}
+        for i in range(model.MetadataLength()):
+            entry = model.Metadata(i)
+            buffer = model.Buffers(entry.Buffer())
+            entries[entry.Name().decode()] = buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+        return entries
+    except Exception as e:  # a corrupt flatbuffer raises struct/index/unicode errors
+        raise ModelFileError(f"{path}: corrupt TFLite flatbuffer ({type(e).__name__}: {e})") from e
+
+
+class LiteRTBackend:
+    """One LiteRT interpreter, guarded by a lock: an interpreter is not thread-safe."""
+
+    name = "litert"
+
+    def __init__(self, path: str, num_threads: int | None = None) -> None:
+        Interpreter = _import_interpreter()
+        with open(path, "rb") as f:
+            data = f.read()
+        self.metadata_json = read_tflite_metadata(data, path).get(METADATA_KEY)
+        try:
+            self.interpreter = Interpreter(model_content=data, num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as e:
+            raise ModelFileError(f"{path}: not a loadable TFLite model ({e})") from e
+        inputs = self.interpreter.get_input_details()
+        outputs = self.interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelFileError(
+                f"{path}: expected 1 input and 1 output, got {len(inputs)} and {len(outputs)}"
+            )
+        signature = next(iter(self.interpreter.get_signature_list().values()), None)
+        if signature and len(signature["inputs"]) == 1 and len(signature["outputs"]) == 1:
+            self.io_names = (signature["inputs"][0], signature["outputs"][0])
+        else:
+            self.io_names = (inputs[0]["name"], outputs[0]["name"])
+        self._in = inputs[0]["index"]
+        self._out = outputs[0]["index"]
+        self._batch = int(inputs[0]["shape"][0])
+        self._item_shape = tuple(int(d) for d in inputs[0]["shape"][1:])
+        self.input_dtype = np.dtype(inputs[0]["dtype"])
+        self.input_quant = _quant(inputs[0])
+        self.output_quant = _quant(outputs[0])
+        self._lock = threading.Lock()
+        self.thread_settings = {"num_threads": num_threads or "default", "delegate": "XNNPACK (default CPU)"}
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        it = self.interpreter
+        with self._lock:
+            n = x.shape[0]
+            if n != self._batch:  # resize and re-allocate only when the batch changes
+                it.resize_tensor_input(self._in, (n, *self._item_shape), strict=True)
+                it.allocate_tensors()
+                self._batch = n
+            it.set_tensor(self._in, x)
+            it.invoke()
+            return it.get_tensor(self._out)
+
+
+def _quant(detail: dict) -> tuple[float, int] | None:
+    scale, zero_point = detail["quantization"]
+    return (float(scale), int(zero_point)) if scale else None

@@ -1,0 +1,75 @@
+"""onnxruntime backend."""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import BackendUnavailableError, ModelFileError
+from .metadata import METADATA_KEY
+
+
+def _import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as e:
+        raise BackendUnavailableError(
+            "running .onnx models needs onnxruntime: pip install 'edgeport[runtime]' "
+            "(or pip install onnxruntime)"
+        ) from e
+    return onnxruntime
+
+
+class OnnxBackend:
+    """One onnxruntime InferenceSession; ``session.run`` is thread-safe."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path: str, num_threads: int | None = None) -> None:
+        ort = _import_onnxruntime()
+        opts = ort.SessionOptions()
+        # Explicit thread settings: the default pool spins, burning a core while idle.
+        opts.intra_op_num_threads = num_threads or 0
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                path, sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own, unexported exception types
+            raise ModelFileError(
+                f"{path}: not a loadable ONNX model ({type(e).__name__}: {_first_line(e)})"
+            ) from e
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ModelFileError(
+                f"{path}: expected 1 input and 1 output, got {len(inputs)} and {len(outputs)}"
+            )
+        self.input_name = inputs[0].name
+        self.output_names = [outputs[0].name]
+        self.io_names = (inputs[0].name, outputs[0].name)
+        self.input_dtype = np.dtype(_ORT_TYPES.get(inputs[0].type, np.float32))
+        self.input_quant = None  # onnxruntime quantization keeps float I/O
+        self.output_quant = None
+        self.metadata_json = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        self.thread_settings = {
+            "intra_op_num_threads": num_threads or "default (physical cores)",
+            "inter_op_num_threads": 1,
+            "execution_mode": "sequential",
+            "allow_spinning": False,
+        }
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(self.output_names, {self.input_name: x})[0]
+
+
+_ORT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(uint8)": np.uint8,
+    "tensor(int8)": np.int8,
+}
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""

@@ -1,0 +1,185 @@
+"""``load(path) -> Model``: prepare once, predict many times."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInputError, ModelFileError
+from .metadata import ModelMetadata
+
+BACKENDS = ("onnxruntime", "litert")
+SUFFIX_BACKENDS = {".onnx": "onnxruntime", ".tflite": "litert"}
+
+
+class Model:
+    """A loaded artifact. ``predict_proba``/``predict`` are thread-safe.
+
+    Input contract: uint8 arrays are raw pixels, scaled by the metadata's
+    ``pixel_scale``; float arrays must already lie in [0, 1]. Shapes
+    (N, H, W), (H, W) (one image, treated as N=1) and (N, H*W) are accepted.
+    Quantized artifacts are fed and read transparently: outputs are always
+    float32 probabilities.
+    """
+
+    def __init__(self, path: Path, backend: Any, metadata: ModelMetadata) -> None:
+        self.path = path
+        self.metadata = metadata
+        self.class_names: tuple[str, ...] = metadata.class_names
+        self._backend = backend
+        self._run = backend.run
+        self._item_shape = metadata.input_shape
+        self._item_size = int(np.prod(metadata.input_shape))
+        self._pixel_scale = np.float32(metadata.pixel_scale)
+        self._num_classes = len(metadata.class_names)
+        self._in_dtype = backend.input_dtype
+        self._in_quant = backend.input_quant
+        self._out_quant = backend.output_quant
+        # raw uint8 pixels feed a uint8 input directly when its scale is the pixel scale
+        self._raw_uint8_ok = (
+            self._in_dtype == np.uint8
+            and self._in_quant is not None
+            and self._in_quant[1] == 0
+            and np.isclose(self._in_quant[0], metadata.pixel_scale, rtol=1e-6)
+        )
+
+    @property
+    def backend(self) -> str:
+        """Name of the inference engine: "onnxruntime" or "litert"."""
+        return self._backend.name
+
+    @property
+    def thread_settings(self) -> dict[str, Any]:
+        """The thread settings the engine was created with."""
+        return dict(self._backend.thread_settings)
+
+    @property
+    def io_names(self) -> tuple[str, str]:
+        """The artifact's (input, output) tensor names."""
+        return self._backend.io_names
+
+    @property
+    def input_details(self) -> dict[str, Any]:
+        """The artifact's own input dtype and quantization (scale, zero point)."""
+        return {"dtype": self._in_dtype.name, "quantization": self._in_quant}
+
+    def __repr__(self) -> str:
+        q = self.metadata.quantization
+        return f"Model({str(self.path)!r}, backend={self.backend!r}, quantization={q.mode!r})"
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities, float32 of shape (N, num_classes)."""
+        x = self._to_model_input(x)
+        if x.shape[0] == 0:
+            return np.empty((0, self._num_classes), dtype=np.float32)
+        y = self._run(x)
+        if self._out_quant is not None:
+            scale, zero_point = self._out_quant
+            return (y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
+        return y if y.dtype == np.float32 else y.astype(np.float32)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class indices, int64 of shape (N,)."""
+        return self.predict_proba(x).argmax(axis=1)
+
+    def _to_model_input(self, x: np.ndarray) -> np.ndarray:
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        x = self._reshape(x)
+        kind = x.dtype.kind
+        if x.dtype == np.uint8:
+            if self._raw_uint8_ok:
+                return x
+            x = x * self._pixel_scale  # float32, in [0, 1] by construction
+        elif kind == "f":
+            if x.size:
+                lo, hi = x.min(), x.max()
+                # NaN fails both comparisons, so one test catches NaN, Inf and range
+                if not (lo >= 0.0 and hi <= 1.0):
+                    raise InvalidInputError(_describe_bad_floats(x))
+            if x.dtype != np.float32:
+                x = x.astype(np.float32)
+        else:
+            raise InvalidInputError(
+                f"input dtype {x.dtype} is not supported: expected uint8 raw pixels "
+                f"(0..255) or floats in [0, 1]"
+            )
+        if self._in_dtype == np.float32:
+            return x
+        return self._quantize(x)
+
+    def _reshape(self, x: np.ndarray) -> np.ndarray:
+        shape = x.shape
+        if shape[1:] == self._item_shape:
+            return x
+        if shape == self._item_shape:
+            return x[np.newaxis]
+        if len(shape) == 2 and shape[1] == self._item_size:
+            return x.reshape((shape[0], *self._item_shape))
+        h_w = "x".join(map(str, self._item_shape))
+        raise InvalidInputError(
+            f"input shape {shape} is not supported: expected (N, {h_w.replace('x', ', ')}), "
+            f"a single ({h_w.replace('x', ', ')}) image, or (N, {self._item_size})"
+        )
+
+    def _quantize(self, x: np.ndarray) -> np.ndarray:
+        scale, zero_point = self._in_quant
+        info = np.iinfo(self._in_dtype)
+        q = np.rint(x / np.float32(scale)) + np.float32(zero_point)
+        return np.clip(q, info.min, info.max).astype(self._in_dtype)
+
+
+def _describe_bad_floats(x: np.ndarray) -> str:
+    n_nan = int(np.isnan(x).sum())
+    n_inf = int(np.isinf(x).sum())
+    if n_nan or n_inf:
+        return (
+            f"input holds {n_nan} NaN and {n_inf} Inf values: expected finite floats in [0, 1] "
+            f"(or uint8 raw pixels)"
+        )
+    return (
+        f"float input ranges over [{float(x.min()):g}, {float(x.max()):g}]: expected floats in "
+        f"[0, 1] (scale raw pixels by the pixel scale first, or pass them as uint8)"
+    )
+
+
+def load(
+    path: str | os.PathLike,
+    *,
+    backend: str | None = None,
+    num_threads: int | None = None,
+) -> Model:
+    """Load an edgeport artifact (``.onnx`` or ``.tflite``) for inference.
+
+    The backend follows the file suffix; ``backend`` may name it explicitly
+    (one of ``BACKENDS``) but must agree with the suffix.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIX_BACKENDS:
+        raise ModelFileError(
+            f"{path}: unknown model suffix {suffix or '(none)'!r}: expected one of "
+            f"{sorted(SUFFIX_BACKENDS)}"
+        )
+    expected = SUFFIX_BACKENDS[suffix]
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"Unrecognized backend={backend!r}. Supported backends are: {list(BACKENDS)}")
+    if backend is not None and backend != expected:
+        raise ValueError(f"{path}: backend={backend!r} cannot run a {suffix} file (expected {expected!r})")
+    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
+        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    if expected == "onnxruntime":
+        from ._onnx import OnnxBackend as Backend
+    else:
+        from ._litert import LiteRTBackend as Backend
+    engine = Backend(str(path), num_threads=num_threads)
+    if engine.metadata_json is None:
+        raise ModelFileError(
+            f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
+        )
+    metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
+    return Model(path, engine, metadata)
