@@ -51,6 +51,7 @@ class OnnxBackend:
         self.input_dtype = np.dtype(_ORT_TYPES.get(inputs[0].type, np.float32))
         self.input_quant = None  # onnxruntime quantization keeps float I/O
         self.output_quant = None
+        self.output_dtype = np.dtype(_ORT_TYPES.get(outputs[0].type, np.float32))
         self.metadata_json = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         self.thread_settings = {
             "intra_op_num_threads": num_threads or "default (physical cores)",

@@ -11,6 +11,7 @@ from .errors import InvalidInputError, ModelFileError
 from .metadata import ModelMetadata
 
 BACKENDS = ("onnxruntime", "litert")
+_UINT8 = np.dtype(np.uint8)
 SUFFIX_BACKENDS = {".onnx": "onnxruntime", ".tflite": "litert"}
 
 
@@ -37,13 +38,25 @@ class Model:
         self._in_dtype = backend.input_dtype
         self._in_quant = backend.input_quant
         self._out_quant = backend.output_quant
+        # Everything the per-call path needs is decided here, once.
+        self._feeds_float = self._in_dtype == np.float32
         # raw uint8 pixels feed a uint8 input directly when its scale is the pixel scale
         self._raw_uint8_ok = (
             self._in_dtype == np.uint8
             and self._in_quant is not None
             and self._in_quant[1] == 0
-            and np.isclose(self._in_quant[0], metadata.pixel_scale, rtol=1e-6)
+            and bool(np.isclose(self._in_quant[0], metadata.pixel_scale, rtol=1e-6))
         )
+        self._dequant_lut = _dequant_table(backend.output_dtype, self._out_quant)
+        self._out_float32 = backend.output_dtype == np.float32
+        self._out_uint8 = backend.output_dtype == np.uint8
+        if not self._feeds_float:
+            scale, zero_point = self._in_quant
+            info = np.iinfo(self._in_dtype)
+            self._q_inv_scale = np.float32(1.0 / scale)
+            # +0.5 then truncation rounds half up; valid because inputs are >= 0 after checking
+            self._q_offset = np.float32(zero_point - info.min + 0.5)
+            self._q_min, self._q_span = info.min, info.max - info.min
 
     @property
     def backend(self) -> str:
@@ -71,14 +84,21 @@ class Model:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, float32 of shape (N, num_classes)."""
-        x = self._to_model_input(x)
+        # Fast path: a batch of raw pixels for a model that takes raw pixels needs no work.
+        if not (
+            self._raw_uint8_ok
+            and type(x) is np.ndarray
+            and x.dtype is _UINT8
+            and x.shape[1:] == self._item_shape
+        ):
+            x = self._to_model_input(x)
         if x.shape[0] == 0:
             return np.empty((0, self._num_classes), dtype=np.float32)
         y = self._run(x)
-        if self._out_quant is not None:
-            scale, zero_point = self._out_quant
-            return (y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
-        return y if y.dtype == np.float32 else y.astype(np.float32)
+        if self._dequant_lut is not None:
+            # 8-bit output: one table lookup over the raw bytes dequantizes it
+            return self._dequant_lut.take(y if self._out_uint8 else y.view(np.uint8))
+        return y if self._out_float32 else y.astype(np.float32)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class indices, int64 of shape (N,)."""
@@ -87,48 +107,67 @@ class Model:
     def _to_model_input(self, x: np.ndarray) -> np.ndarray:
         if type(x) is not np.ndarray:
             x = np.asarray(x)
-        x = self._reshape(x)
-        kind = x.dtype.kind
-        if x.dtype == np.uint8:
+        if x.shape[1:] != self._item_shape:
+            x = self._reshape(x)
+        dtype = x.dtype
+        if dtype == np.uint8:
             if self._raw_uint8_ok:
                 return x
             x = x * self._pixel_scale  # float32, in [0, 1] by construction
-        elif kind == "f":
-            if x.size:
-                lo, hi = x.min(), x.max()
-                # NaN fails both comparisons, so one test catches NaN, Inf and range
-                if not (lo >= 0.0 and hi <= 1.0):
-                    raise InvalidInputError(_describe_bad_floats(x))
-            if x.dtype != np.float32:
-                x = x.astype(np.float32)
+        elif dtype.kind == "f":
+            if dtype != np.float32:
+                x = self._check_floats(x).astype(np.float32)
+            # One reduction over the bit patterns: every float32 in [+0, 1] is <= 0x3F800000,
+            # while negatives (sign bit), NaN and Inf all compare above it.
+            elif x.size and x.view(np.uint32).max() > 0x3F800000:
+                self._check_floats(x)
         else:
             raise InvalidInputError(
-                f"input dtype {x.dtype} is not supported: expected uint8 raw pixels "
+                f"input dtype {dtype} is not supported: expected uint8 raw pixels "
                 f"(0..255) or floats in [0, 1]"
             )
-        if self._in_dtype == np.float32:
+        if self._feeds_float:
             return x
         return self._quantize(x)
 
+    @staticmethod
+    def _check_floats(x: np.ndarray) -> np.ndarray:
+        if x.size:
+            lo, hi = x.min(), x.max()
+            # NaN fails both comparisons, so one test catches NaN, Inf and range
+            if not (lo >= 0.0 and hi <= 1.0):
+                raise InvalidInputError(_describe_bad_floats(x))
+        return x
+
     def _reshape(self, x: np.ndarray) -> np.ndarray:
         shape = x.shape
-        if shape[1:] == self._item_shape:
-            return x
         if shape == self._item_shape:
             return x[np.newaxis]
         if len(shape) == 2 and shape[1] == self._item_size:
             return x.reshape((shape[0], *self._item_shape))
-        h_w = "x".join(map(str, self._item_shape))
+        h_w = ", ".join(map(str, self._item_shape))
         raise InvalidInputError(
-            f"input shape {shape} is not supported: expected (N, {h_w.replace('x', ', ')}), "
-            f"a single ({h_w.replace('x', ', ')}) image, or (N, {self._item_size})"
+            f"input shape {shape} is not supported: expected (N, {h_w}), "
+            f"a single ({h_w}) image, or (N, {self._item_size})"
         )
 
     def _quantize(self, x: np.ndarray) -> np.ndarray:
-        scale, zero_point = self._in_quant
-        info = np.iinfo(self._in_dtype)
-        q = np.rint(x / np.float32(scale)) + np.float32(zero_point)
-        return np.clip(q, info.min, info.max).astype(self._in_dtype)
+        """float [0, 1] -> the input's integer type, with its scale and zero point."""
+        q = x * self._q_inv_scale
+        q += self._q_offset  # shifted so the integer range starts at 0: truncation == rounding
+        np.minimum(q, self._q_span, out=q)  # q >= 0.5 already: inputs were checked to be >= 0
+        if self._q_min:
+            return (q.astype(np.int16) + np.int16(self._q_min)).astype(self._in_dtype)
+        return q.astype(self._in_dtype)
+
+
+def _dequant_table(dtype: np.dtype, quant: tuple[float, int] | None) -> np.ndarray | None:
+    """float32 value of each of the 256 byte patterns of an 8-bit quantized output."""
+    if quant is None or dtype not in (np.uint8, np.int8):
+        return None
+    scale, zero_point = quant
+    values = np.arange(256, dtype=np.uint8).view(dtype).astype(np.float32)
+    return ((values - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
 
 
 def _describe_bad_floats(x: np.ndarray) -> str:

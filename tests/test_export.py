@@ -125,7 +125,7 @@ def test_calibration_is_seeded_training_data():
     assert not np.array_equal(a, _calibration_set(train_images, 50, seed=4))
 
 
-def test_calibration_options_recorded(exported_dir, data_dir, tmp_path):
+def test_calibration_options_recorded(exported_dir, data_dir, tmp_path, test_set):
     shutil.copy2(exported_dir / "model.keras", tmp_path / "model.keras")
     reports = run_export(
         tmp_path / "model.keras", fmt="tflite", quantize="int8", data_dir=data_dir,
@@ -136,6 +136,10 @@ def test_calibration_options_recorded(exported_dir, data_dir, tmp_path):
     q = model.metadata.quantization
     assert (q.mode, q.io_dtype, q.calibration_samples, q.seed) == ("int8", "int8", 200, 5)
     assert model.input_details["dtype"] == "int8"
+    images = test_set[0][:300]
+    # float pixels are quantized by the runtime onto the same int8 codes as raw uint8 pixels
+    np.testing.assert_array_equal(model.predict_proba(images), model.predict_proba(images / 255.0))
+    assert np.mean(model.predict(images) == test_set[1][:300]) > 0.8
     assert not (tmp_path / "model.tflite").exists(), "fp32 was not requested"
 
 
