@@ -66,10 +66,12 @@ def quantize_onnx(
     mode: str,
     metadata: ModelMetadata,
     calibration: np.ndarray | None = None,
+    quant_format: str = STATIC_QUANT_FORMAT,
 ) -> Path:
     """Quantize an fp32 ONNX file with onnxruntime: ``dynamic`` or static ``int8``.
 
-    ``calibration`` (float32 images in [0, 1], from the training split) is required for int8.
+    ``calibration`` (float32 images in [0, 1], from the training split) is required for int8;
+    ``quant_format`` ("QDQ" or "QOperator") sets its graph layout.
     """
     import onnx
     from onnxruntime.quantization import (
@@ -106,7 +108,7 @@ def quantize_onnx(
                 str(prepped),
                 str(quantized),
                 _Reader(calibration.astype(np.float32)),
-                quant_format=getattr(QuantFormat, STATIC_QUANT_FORMAT),
+                quant_format=getattr(QuantFormat, quant_format),
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 per_channel=False,

@@ -225,3 +225,15 @@ def test_cli_success_prints_table(exported_dir, data_dir, tmp_path, capsys):
                         "--data-dir", str(data_dir), "-q"]) == 0
     out = capsys.readouterr().out
     assert "| model.onnx | onnx | none |" in out and "100.0000%" in out
+
+
+def test_quant_format_comparison(exported_dir, data_dir):
+    from export.quant_formats import FORMATS as QUANT_FORMATS
+    from export.quant_formats import compare
+
+    rows = compare(exported_dir, str(data_dir))
+    assert [r["format"] for r in rows] == list(QUANT_FORMATS)
+    fp32_size = (exported_dir / "model.onnx").stat().st_size
+    for r in rows:
+        assert r["size_bytes"] <= 0.3 * fp32_size and r["accuracy"] > 0.8
+        assert r["p50_us_batch1"] > 0 and r["p50_us_batch256"] > r["p50_us_batch1"]

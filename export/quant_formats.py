@@ -1,0 +1,93 @@
+"""Compare ONNX static-int8 layouts, QDQ and QOperator, on size, accuracy and CPU latency.
+
+    python -m export.quant_formats --model-dir artifacts [--data-dir DIR]
+
+This is the measurement behind ``STATIC_QUANT_FORMAT`` (see README).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+import runtime
+from runtime.metadata import Quantization
+
+from .metadata import build_metadata
+from .onnx import quantize_onnx
+from .pipeline import DEFAULT_CALIBRATION_SAMPLES, _calibration_set
+
+FORMATS = ("QDQ", "QOperator")
+
+
+def _p50_us(fn, x: np.ndarray, runs: int) -> float:
+    for _ in range(min(runs, 200)):
+        fn(x)
+    gc.disable()
+    try:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter_ns()
+            fn(x)
+            times.append(time.perf_counter_ns() - start)
+    finally:
+        gc.enable()
+    return float(np.percentile(times, 50)) / 1000.0
+
+
+def compare(model_dir: Path, data_dir: str | None = None, seed: int = 0) -> list[dict]:
+    """Quantize ``model_dir/model.onnx`` both ways; return size, accuracy and p50 latencies."""
+    from train.data import load_fashion_mnist
+    from train.model import preprocess
+
+    fp32 = model_dir / "model.onnx"
+    if not fp32.is_file():
+        raise FileNotFoundError(f"{fp32}: not found (run `python -m export --format onnx` first)")
+    data = load_fashion_mnist(data_dir)
+    calibration = _calibration_set(preprocess(data.x_train), DEFAULT_CALIBRATION_SAMPLES, seed)
+    meta = build_metadata(
+        fmt="onnx", source_sha256=runtime.load(fp32).metadata.source_sha256,
+        quantization=Quantization("int8", "float32", DEFAULT_CALIBRATION_SAMPLES, seed),
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in FORMATS:
+            path = Path(tmp) / f"model.int8.{fmt}.onnx"
+            quantize_onnx(fp32, path, mode="int8", metadata=meta, calibration=calibration, quant_format=fmt)
+            model = runtime.load(path, num_threads=1)
+            accuracy = float(np.mean(model.predict(data.x_test) == data.y_test))
+            rows.append({
+                "format": fmt,
+                "size_bytes": path.stat().st_size,
+                "accuracy": accuracy,
+                "p50_us_batch1": _p50_us(model.predict_proba, data.x_test[:1], 5000),
+                "p50_us_batch256": _p50_us(model.predict_proba, data.x_test[:256], 500),
+            })
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m export.quant_formats", description=__doc__.splitlines()[0])
+    p.add_argument("--model-dir", type=Path, default=Path("artifacts"))
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
+    try:
+        rows = compare(args.model_dir, args.data_dir)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print("| format | size (bytes) | accuracy | p50 batch 1 (us) | p50 batch 256 (us) |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['format']} | {r['size_bytes']:,} | {r['accuracy']:.4f} | "
+              f"{r['p50_us_batch1']:.1f} | {r['p50_us_batch256']:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
