@@ -1,0 +1,89 @@
+"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]``."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from .errors import BenchmarkError, UsageError
+
+
+class _ArgumentError(Exception):
+    """An argparse error, reported by ``main`` as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from e
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m benchmarks",
+        description="Benchmark every exported artifact through runtime against Keras, bare-backend "
+        "and NumPy baselines: latency, throughput, cold start, memory, accuracy.",
+    )
+    p.add_argument("--model-dir", type=Path, default=Path("artifacts"),
+                   help="folder with the exported artifacts and model.keras (default: artifacts/)")
+    p.add_argument("--output", type=Path, default=Path("benchmarks/results"),
+                   help="where benchmark.json, benchmark.md and latency.png go (default: benchmarks/results/)")
+    p.add_argument("--threads", type=_positive_int, default=1,
+                   help="inference threads for every subject (default: 1)")
+    p.add_argument("--batch-sizes", default="1,32,256",
+                   help="comma-separated batch sizes; 1 is always measured (default: 1,32,256)")
+    p.add_argument("--quick", action="store_true", help="tiny time budgets for CI (< 60 s)")
+    p.add_argument("--data-dir", default=None,
+                   help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
+    return p
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 1 benchmark failure, 2 usage error)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except _ArgumentError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    logging.getLogger("benchmarks").setLevel(logging.INFO)
+    from .report import to_markdown
+    from .runner import run_benchmarks
+
+    try:
+        result = run_benchmarks(
+            args.model_dir,
+            args.output,
+            threads=args.threads,
+            batch_sizes=args.batch_sizes,
+            quick=args.quick,
+            data_dir=args.data_dir,
+        )
+    except UsageError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except (BenchmarkError, OSError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    print(to_markdown(result))
+    logging.getLogger("benchmarks").info("wrote %s", ", ".join(result["outputs"].values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,303 @@
+"""Tests of the benchmarks/ package: one quick run on a real export, then its report is checked.
+
+Times are never asserted (they depend on the machine); what is asserted is that every
+field the report promises is there and consistent, and that the accuracies shown next
+to the timings are the ones the runtime really gives on the test set.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import runtime
+from benchmarks.__main__ import main
+from benchmarks.runner import find_artifacts, parse_batch_sizes
+from benchmarks.timing import MeasureSettings, latency_stats_ms, measure, measure_interleaved
+
+REPO = Path(__file__).resolve().parents[1]
+CREATE_HINT = "python -m train && python -m export --format all --quantize all"
+STATS = ("min", "mean", "std", "p50", "p90", "p95", "p99", "max")
+BATCH_SIZES = (1, 32, 256)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick_run(
+    exported_dir: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """``python -m benchmarks --quick`` run in-process through ``main``, on the session export."""
+    out = tmp_path_factory.mktemp("bench")
+    stdout = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(stdout):
+        rc = main([
+            "--model-dir", str(exported_dir), "--output", str(out), "--quick",
+            "--data-dir", str(data_dir), "--batch-sizes", ",".join(map(str, BATCH_SIZES)),
+        ])
+    elapsed = time.perf_counter() - start
+    assert rc == 0
+    report = json.loads((out / "benchmark.json").read_text())
+    return {"report": report, "out": out, "stdout": stdout.getvalue(), "elapsed": elapsed}
+
+
+def _artifacts(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.suffix in (".onnx", ".tflite"))
+
+
+def _subjects(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["id"]: s for s in report["subjects"]}
+
+
+def _batch(subject: dict[str, Any], bs: int) -> dict[str, Any]:
+    return next(b for b in subject["batches"] if b["batch_size"] == bs)
+
+
+def _positive(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+# --- the quick run ----------------------------------------------------------
+
+
+def test_quick_run_covers_every_artifact_and_baseline(quick_run, exported_dir: Path) -> None:
+    report = quick_run["report"]
+    names = _artifacts(exported_dir)
+    assert len(names) == 7
+    assert sorted(a["file"] for a in report["artifacts"]) == names
+    assert report["skipped_artifacts"] == []
+    expected = {f"runtime:{n}" for n in names} | {f"bare:{n}" for n in names}
+    expected |= {"keras:predict", "keras:call", "numpy:reference"}
+    assert set(_subjects(report)) == expected
+    assert report["config"]["batch_sizes"] == list(BATCH_SIZES)
+    assert report["config"]["threads"] == 1 and report["config"]["quick"] is True
+    print(f"quick benchmark run took {quick_run['elapsed']:.1f} s")
+
+
+def test_latency_stats_and_throughput_for_every_subject(quick_run) -> None:
+    report = quick_run["report"]
+    m = report["measurement"]
+    for sid, s in _subjects(report).items():
+        assert [b["batch_size"] for b in s["batches"]] == list(BATCH_SIZES), sid
+        for b in s["batches"]:
+            stats = b["latency_ms"]
+            assert set(stats) == set(STATS), sid
+            assert all(_positive(stats[k]) for k in STATS if k != "std"), (sid, stats)
+            assert stats["std"] >= 0
+            assert stats["min"] <= stats["p50"] <= stats["p90"] <= stats["p95"] <= stats["p99"] <= stats["max"]
+            assert _positive(b["throughput_sps"]), sid
+            assert b["warmup_runs"] >= m["warmup_runs"]
+            # both stop conditions met, unless the max-time cap ended the phase
+            assert b["hit_max_time"] or (b["runs"] >= m["min_runs"] and b["elapsed_s"] >= m["min_time_s"])
+            assert b["runs"] >= 1 and 0 < b["measured_time_s"] <= b["elapsed_s"]
+
+
+def test_measurement_settings_recorded(quick_run) -> None:
+    m = quick_run["report"]["measurement"]
+    for key in ("warmup_runs", "min_time_s", "min_runs", "max_time_s", "rounds", "cold_start_repeats"):
+        assert key in m
+    assert m["mode"] == "quick" and m["gc_disabled_during_timing"] is True
+    assert m["min_time_s"] <= m["max_time_s"]
+    assert m["test_samples"] == 10000
+
+
+def test_cold_start_split_and_peak_rss(quick_run, exported_dir: Path) -> None:
+    cold = {c["subject"]: c for c in quick_run["report"]["cold_start"]}
+    assert set(cold) == {f"runtime:{n}" for n in _artifacts(exported_dir)} | {"keras:predict", "keras:call"}
+    for sid, c in cold.items():
+        for key in ("import_s", "load_s", "first_inference_s", "total_s", "process_wall_s"):
+            assert _positive(c[key]), (sid, key)
+        assert c["total_s"] == pytest.approx(c["import_s"] + c["load_s"] + c["first_inference_s"], rel=1e-6) or c["repeats"] > 1
+        assert isinstance(c["peak_rss_bytes"], int) and c["peak_rss_bytes"] > 0
+        assert len(c["runs"]) == c["repeats"] >= 1
+        is_runtime = c["kind"] == "runtime"
+        assert c["tensorflow_imported"] is (not is_runtime), sid  # runtime never, Keras always
+
+
+def test_file_sizes_and_accuracies_match_the_runtime(quick_run, exported_dir: Path, test_set) -> None:
+    images, labels = test_set
+    report = quick_run["report"]
+    subjects = _subjects(report)
+    for row in report["artifacts"]:
+        path = exported_dir / row["file"]
+        assert row["size_bytes"] == path.stat().st_size
+        assert row["samples"] == len(labels) == 10000
+        model = runtime.load(path, num_threads=1)
+        expected = float((model.predict(images) == labels).mean())
+        assert abs(row["accuracy"] - expected) <= 1e-9, row["file"]
+        assert abs(subjects[f"runtime:{row['file']}"]["accuracy"] - expected) <= 1e-9
+        # the bare call runs the same artifact: same predictions up to rare ties
+        assert abs(row["bare_accuracy"] - expected) <= 5e-4, row["file"]
+        assert subjects[f"runtime:{row['file']}"]["size_bytes"] == path.stat().st_size
+
+
+def test_keras_and_numpy_accuracies(quick_run, exported_dir: Path, keras_proba: np.ndarray, test_set) -> None:
+    labels = test_set[1]
+    subjects = _subjects(quick_run["report"])
+    keras_acc = float((keras_proba.argmax(axis=1) == labels).mean())
+    # measured in another process (own thread settings): allow a rare argmax tie to flip
+    for sid in ("keras:predict", "keras:call"):
+        assert abs(subjects[sid]["accuracy"] - keras_acc) <= 2e-4
+        assert subjects[sid]["size_bytes"] == (exported_dir / "model.keras").stat().st_size
+    assert abs(subjects["numpy:reference"]["accuracy"] - keras_acc) <= 5e-4
+
+
+def test_environment(quick_run) -> None:
+    report = quick_run["report"]
+    env = report["environment"]
+    assert env["cpu_model"] and env["logical_cores"] >= 1
+    for pkg in ("numpy", "onnxruntime", "ai-edge-litert", "tensorflow", "keras"):
+        assert env["packages"][pkg], pkg
+    assert env["python"] and env["os"]
+    assert "OPENBLAS_CORETYPE" in env
+    assert env["threads_requested"] == 1
+    assert env["onnxruntime_spinning"]["session.intra_op.allow_spinning"] == "0"
+    assert set(env["thread_settings"]) == set(_subjects(report))
+    for sid, s in _subjects(report).items():
+        assert s["thread_settings"] and env["thread_settings"][sid] == s["thread_settings"]
+        if s["backend"] == "onnxruntime":
+            assert s["thread_settings"]["session.intra_op.allow_spinning"] == "0", sid
+            assert s["thread_settings"]["intra_op_num_threads"] == 1, sid
+            assert s["thread_settings"]["inter_op_num_threads"] == 1, sid
+    keras = _subjects(report)["keras:predict"]["thread_settings"]
+    assert keras == {"intra_op_parallelism_threads": 1, "inter_op_parallelism_threads": 1}
+
+
+def test_ratios(quick_run) -> None:
+    report = quick_run["report"]
+    subjects = _subjects(report)
+    keras_p50 = _batch(subjects["keras:predict"], 1)["latency_ms"]["p50"]
+    assert subjects["keras:predict"]["ratios"]["speedup_vs_keras_predict"] == pytest.approx(1.0)
+    for sid, s in subjects.items():
+        speedup = s["ratios"]["speedup_vs_keras_predict"]
+        assert speedup == pytest.approx(keras_p50 / _batch(s, 1)["latency_ms"]["p50"])
+        assert report["ratios"]["speedup_vs_keras_predict"][sid] == speedup
+        if s["kind"] == "runtime":
+            bare = subjects[f"bare:{s['artifact']}"]
+            overhead = s["ratios"]["wrapper_overhead_pct"]
+            expected = (_batch(s, 1)["latency_ms"]["p50"] / _batch(bare, 1)["latency_ms"]["p50"] - 1) * 100
+            assert overhead == pytest.approx(expected)
+            assert report["ratios"]["wrapper_overhead_pct"][sid] == overhead
+            for b in s["batches"]:
+                assert "wrapper_overhead_pct" in b and "speedup_vs_keras_predict" in b
+
+
+def test_targets(quick_run, exported_dir: Path) -> None:
+    targets = {t["id"]: t for t in quick_run["report"]["targets"]}
+    expected = {f"wrapper_overhead:{n}" for n in _artifacts(exported_dir)}
+    expected |= {"speedup_vs_predict", "speedup_vs_call", "cold_start_ratio", "peak_rss_ratio"}
+    assert set(targets) == expected
+    for t in targets.values():
+        assert isinstance(t["met"], bool) and isinstance(t["value"], float) and _positive(t["bound"])
+        assert t["comparison"] in ("<=", ">=")
+        assert t["met"] == (t["value"] <= t["bound"] if t["comparison"] == "<=" else t["value"] >= t["bound"])
+    assert targets["speedup_vs_predict"]["bound"] == 1000 and targets["speedup_vs_call"]["bound"] == 50
+    assert targets["cold_start_ratio"]["bound"] == pytest.approx(0.1)
+    assert targets["peak_rss_ratio"]["bound"] == pytest.approx(0.125)
+
+
+def test_outputs_written(quick_run) -> None:
+    out, report = quick_run["out"], quick_run["report"]
+    assert sorted(p.name for p in out.iterdir()) == ["benchmark.json", "benchmark.md", "latency.png"]
+    png = (out / "latency.png").read_bytes()
+    assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
+    import matplotlib.image
+
+    assert matplotlib.image.imread(out / "latency.png").ndim == 3
+    md = (out / "benchmark.md").read_text()
+    assert "## Targets" in md and "| Subject |" in md
+    for s in report["subjects"]:
+        assert f"`{s['id']}`" in md
+    # the Markdown table also goes to stdout
+    assert "| Subject |" in quick_run["stdout"] and "## Targets" in quick_run["stdout"]
+
+
+# --- errors -----------------------------------------------------------------
+
+
+def _run_main(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str]:
+    rc = main(argv)
+    return rc, capsys.readouterr().err
+
+
+def test_missing_model_dir_cli(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--model-dir", str(tmp_path / "nope"), "--output", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and CREATE_HINT in lines[0] and "nope" in lines[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "o").exists()
+
+
+def test_model_dir_without_artifacts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "model.keras").write_bytes(b"not used")
+    rc, err = _run_main(capsys, ["--model-dir", str(tmp_path), "--output", str(tmp_path / "o")])
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert "no .onnx or .tflite artifacts" in err and CREATE_HINT in err
+
+
+@pytest.mark.parametrize("value", ["1,abc", "0,32", "1,,32", "", "-4", "2.5"])
+def test_bad_batch_sizes(value: str, exported_dir: Path, tmp_path: Path, capsys) -> None:
+    rc, err = _run_main(capsys, ["--model-dir", str(exported_dir), "--output", str(tmp_path), f"--batch-sizes={value}"])
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "batch-sizes" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_bad_threads(value: str, exported_dir: Path, tmp_path: Path, capsys) -> None:
+    rc, err = _run_main(capsys, ["--model-dir", str(exported_dir), "--output", str(tmp_path), f"--threads={value}"])
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "threads" in err
+
+
+# --- plain functions --------------------------------------------------------
+
+
+def test_parse_batch_sizes() -> None:
+    assert parse_batch_sizes("1,32,256") == (1, 32, 256)
+    assert parse_batch_sizes(" 256, 32,32 ") == (1, 32, 256)  # sorted, unique, 1 always included
+    assert parse_batch_sizes([8]) == (1, 8)
+
+
+def test_find_artifacts_order(exported_dir: Path) -> None:
+    names = [p.name for p in find_artifacts(exported_dir)]
+    assert names[0] == "model.onnx" and names.index("model.tflite") == 3
+    assert sorted(names) == _artifacts(exported_dir)
+
+
+def test_measure_stop_rule_and_stats() -> None:
+    calls = []
+    m = measure(lambda: calls.append(1), MeasureSettings(warmup_runs=4, min_time_s=0.0, min_runs=50, max_time_s=5.0), 8)
+    assert m.runs == 50 and len(calls) == 54 and m.batch_size == 8 and not m.hit_max_time
+    capped = measure(lambda: time.sleep(0.002), MeasureSettings(0, 0.0, 10_000, 0.02), 1)
+    assert capped.hit_max_time and capped.runs < 10_000
+    a, b = measure_interleaved([lambda: None, lambda: None], MeasureSettings(1, 0.0, 9, 1.0), 1, rounds=3)
+    assert a.runs == b.runs == 9 and a.warmup_runs == 3
+    stats = latency_stats_ms(np.array([1_000_000, 2_000_000, 3_000_000, 4_000_000]))
+    assert stats["min"] == 1.0 and stats["max"] == 4.0 and stats["mean"] == 2.5 and stats["p50"] == 2.5
+    assert set(stats) == set(STATS)
+
+
+def test_benchmark_process_never_imports_tensorflow() -> None:
+    code = (
+        "import sys, benchmarks, benchmarks.runner, benchmarks.subjects, benchmarks.report, "
+        "benchmarks.coldstart, benchmarks.__main__; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
