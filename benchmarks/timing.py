@@ -48,6 +48,7 @@ class Measurement:
     warmup_runs: int
     hit_max_time: bool
     elapsed_ns: int  # wall time of the measured phase (the stop rule's clock), loop included
+    rounds_p50_ms: tuple[float, ...] = ()  # p50 of each round, when measured in rounds
 
     @property
     def runs(self) -> int:
@@ -75,6 +76,7 @@ class Measurement:
             "hit_max_time": self.hit_max_time,
             "latency_ms": self.latency_ms(),
             "throughput_sps": self.throughput_sps(),
+            "rounds_p50_ms": list(self.rounds_p50_ms),
         }
 
 
@@ -150,6 +152,7 @@ def measure_interleaved(
             sum(m.warmup_runs for m in ms),
             any(m.hit_max_time for m in ms),
             sum(m.elapsed_ns for m in ms),
+            tuple(float(np.median(m.times_ns)) / 1e6 for m in ms),
         )
         for ms in parts
     ]
