@@ -82,6 +82,7 @@ class LiteRTBackend:
         self.output_quant = _quant(outputs[0])
         self.output_dtype = np.dtype(outputs[0]["dtype"])
         self._lock = threading.Lock()
+        self.thread_settings = {"num_threads": num_threads or "default", "delegate": "XNNPACK (default CPU)"}
         # The public set_tensor/invoke/get_tensor are thin Python shims over the C++ wrapper;
         # invoke() also scans for numpy views into the arena, which this class never hands
         # out. Calling the wrapper directly saves ~0.4 us of a ~5 us int8 call. (No reference

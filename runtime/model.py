@@ -12,6 +12,11 @@ from .metadata import ModelMetadata
 
 BACKENDS = ("onnxruntime", "litert")
 _UINT8 = np.dtype(np.uint8)
+_FLOAT32 = np.dtype(np.float32)
+# Read as uint32, every float32 in [+0, 1] is <= the bits of 1.0, while negatives (sign
+# bit), NaN and Inf all compare above: one integer reduction checks range and finiteness.
+_FLOAT32_ONE_BITS = 0x3F800000
+_max_reduce = np.maximum.reduce  # skips ndarray.max's Python-level wrapper
 SUFFIX_BACKENDS = {".onnx": "onnxruntime", ".tflite": "litert"}
 
 
@@ -47,6 +52,7 @@ class Model:
             and self._in_quant[1] == 0
             and bool(np.isclose(self._in_quant[0], metadata.pixel_scale, rtol=1e-6))
         )
+        self._native_dtype = _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else None
         self._dequant_lut = _dequant_table(backend.output_dtype, self._out_quant)
         self._out_float32 = backend.output_dtype == np.float32
         self._out_uint8 = backend.output_dtype == np.uint8
@@ -84,16 +90,19 @@ class Model:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, float32 of shape (N, num_classes)."""
-        # Fast path: a batch of raw pixels for a model that takes raw pixels needs no work.
-        if not (
-            self._raw_uint8_ok
-            and type(x) is np.ndarray
-            and x.dtype is _UINT8
+        if (
+            type(x) is np.ndarray
+            and x.dtype is self._native_dtype
             and x.shape[1:] == self._item_shape
+            and x.shape[0]
         ):
+            # Fast path: a batch already in the model's own input type needs at most the range check.
+            if self._feeds_float and _max_reduce(x.view(np.uint32), axis=None) > _FLOAT32_ONE_BITS:
+                self._check_floats(x)
+        else:
             x = self._to_model_input(x)
-        if x.shape[0] == 0:
-            return np.empty((0, self._num_classes), dtype=np.float32)
+            if x.shape[0] == 0:
+                return np.empty((0, self._num_classes), dtype=np.float32)
         y = self._run(x)
         if self._dequant_lut is not None:
             # 8-bit output: one table lookup over the raw bytes dequantizes it
@@ -117,9 +126,8 @@ class Model:
         elif dtype.kind == "f":
             if dtype != np.float32:
                 x = self._check_floats(x).astype(np.float32)
-            # One reduction over the bit patterns: every float32 in [+0, 1] is <= 0x3F800000,
-            # while negatives (sign bit), NaN and Inf all compare above it.
-            elif x.size and x.view(np.uint32).max() > 0x3F800000:
+            # One reduction over the bit patterns (see _FLOAT32_ONE_BITS).
+            elif x.size and _max_reduce(x.view(np.uint32), axis=None) > _FLOAT32_ONE_BITS:
                 self._check_floats(x)
         else:
             raise InvalidInputError(

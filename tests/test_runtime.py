@@ -153,8 +153,12 @@ def test_artifact_without_metadata_is_refused(exported_dir, tmp_path):
 
 
 def test_backend_argument(exported_dir):
-    assert runtime.load(exported_dir / "model.onnx", backend="onnxruntime").backend == "onnxruntime"
-    assert runtime.load(exported_dir / "model.tflite", backend="litert").backend == "litert"
+    onnx_model = runtime.load(exported_dir / "model.onnx", backend="onnxruntime", num_threads=2)
+    assert onnx_model.backend == "onnxruntime"
+    assert onnx_model.thread_settings["intra_op_num_threads"] == 2
+    assert onnx_model.thread_settings["allow_spinning"] is False
+    litert_model = runtime.load(exported_dir / "model.tflite", backend="litert", num_threads=2)
+    assert litert_model.backend == "litert" and litert_model.thread_settings["num_threads"] == 2
     with pytest.raises(ValueError, match="Supported backends are"):
         runtime.load(exported_dir / "model.onnx", backend="tensorrt")
     with pytest.raises(ValueError, match="cannot run a .onnx"):
