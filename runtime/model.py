@@ -215,7 +215,8 @@ def load(
         raise ValueError(f"Unrecognized backend={backend!r}. Supported backends are: {list(BACKENDS)}")
     if backend is not None and backend != expected:
         raise ValueError(f"{path}: backend={backend!r} cannot run a {suffix} file (expected {expected!r})")
-    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
+    bad_threads = isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+    if num_threads is not None and bad_threads:
         raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")

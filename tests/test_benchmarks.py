@@ -229,16 +229,13 @@ def _run_main(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int,
     return rc, capsys.readouterr().err
 
 
-def test_missing_model_dir_cli(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--model-dir", str(tmp_path / "nope"), "--output", str(tmp_path / "o")],
-        capture_output=True, text=True, cwd=REPO, timeout=120,
-    )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+def test_missing_model_dir_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model-dir", str(tmp_path / "nope"), "--output", str(tmp_path / "o")]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
     assert lines[0].startswith("error: ") and CREATE_HINT in lines[0] and "nope" in lines[0]
-    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert "Traceback" not in captured.err and captured.out == ""
     assert not (tmp_path / "o").exists()
 
 

@@ -219,7 +219,10 @@ def test_runtime_imports_without_tensorflow(exported_dir, test_set, tmp_path):
         """
     )
     result = subprocess.run(
-        [os.environ.get("EDGEPORT_RUNTIME_PYTHON") or sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
+        [os.environ.get("EDGEPORT_RUNTIME_PYTHON") or sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
         timeout=120,
     )
     assert result.returncode == 0, result.stderr

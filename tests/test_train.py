@@ -168,18 +168,11 @@ def test_corrupt_deflate_stream(tmp_path: Path) -> None:
 # --- CLI ----------------------------------------------------------------------
 
 
-def test_cli_missing_data_dir(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "train", "--data-dir", str(tmp_path / "missing"),
-         "--output", str(tmp_path / "out")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
-    assert "missing" in proc.stderr and "Traceback" not in proc.stderr
+def test_cli_missing_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(tmp_path / "missing"), "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "missing" in err and "Traceback" not in err
 
 
 def test_cli_output_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
