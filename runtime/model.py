@@ -97,7 +97,8 @@ class Model:
             and x.shape[1:] == self._item_shape
             and x.shape[0]
         ):
-            # Fast path: a batch already in the model's own input type needs at most the range check.
+            # Fast path: a batch already in the model's own input type needs at most the range
+            # check, inlined from _float32_out_of_range (a call costs ~1% of a 5 us inference).
             if self._feeds_float:
                 bits = x.view(_UINT32)
                 if bits.item(bits.argmax()) > _FLOAT32_ONE_BITS:
@@ -129,11 +130,8 @@ class Model:
         elif dtype.kind == "f":
             if dtype != np.float32:
                 x = self._check_floats(x).astype(np.float32)
-            # One reduction over the bit patterns (see _FLOAT32_ONE_BITS).
-            elif x.size:
-                bits = x.view(_UINT32)
-                if bits.item(bits.argmax()) > _FLOAT32_ONE_BITS:
-                    self._check_floats(x)
+            elif x.size and _float32_out_of_range(x):
+                self._check_floats(x)
         else:
             raise InvalidInputError(
                 f"input dtype {dtype} is not supported: expected uint8 raw pixels "
@@ -172,6 +170,15 @@ class Model:
         if self._q_min:
             return (q.astype(np.int16) + np.int16(self._q_min)).astype(self._in_dtype)
         return q.astype(self._in_dtype)
+
+
+def _float32_out_of_range(x: np.ndarray) -> bool:
+    """True if a non-empty float32 array may hold values outside [0, 1], NaN or Inf.
+
+    -0.0 also answers True; ``Model._check_floats`` then accepts it.
+    """
+    bits = x.view(_UINT32)
+    return bits.item(bits.argmax()) > _FLOAT32_ONE_BITS
 
 
 def _dequant_table(dtype: np.dtype, quant: tuple[float, int] | None) -> np.ndarray | None:

@@ -282,3 +282,17 @@ def test_cli_errors(exported_dir, tmp_path, capsys):
     assert "nope.tflite" in _cli_error([str(tmp_path / "nope.tflite"), str(tmp_path / "bad.npy")], capsys)
     np.save(tmp_path / "ok.npy", np.zeros((1, 28, 28), np.uint8))
     assert "--top-k" in _cli_error([model, str(tmp_path / "ok.npy"), "--top-k", "11"], capsys)
+
+
+@pytest.mark.parametrize("name", FP32 + ["model.int8.tflite"])
+def test_float_edge_values_are_accepted(name, models):
+    """-0.0, exact 0 and 1, float16/float64 inputs: all valid, all give the float32 answer."""
+    model = models[name]
+    x = np.zeros((2, 28, 28), np.float32)
+    x[1] = 1.0
+    expected = model.predict_proba(x)
+    np.testing.assert_array_equal(model.predict_proba(-x[:1] * 0.0 - 0.0), expected[:1])
+    for dtype in (np.float16, np.float64):
+        np.testing.assert_allclose(model.predict_proba(x.astype(dtype)), expected, atol=1e-6)
+    big_endian = x.astype(">f4")
+    np.testing.assert_array_equal(model.predict_proba(big_endian), expected)
