@@ -59,19 +59,12 @@ def precision_of(model: runtime.Model) -> str:
 def runtime_subject(path: Path, threads: int) -> Subject:
     """The artifact through ``runtime.load(...).predict_proba`` on raw uint8 pixels."""
     model = runtime.load(path, num_threads=threads)
-    try:
-        settings = dict(model.thread_settings)
-    except AttributeError:  # a backend that does not record them: report what was requested
-        settings = {"num_threads": threads, "source": "requested (runtime reports none)"}
+    settings = model.thread_settings
     if model.backend == "onnxruntime":
         settings.update(ort_session_settings(model._backend.session))
 
     pixel_scale = model.metadata.pixel_scale
-    details = model.input_details
-    quant = details["quantization"]
-    takes_pixels = details["dtype"] == "uint8" and quant is not None and quant[1] == 0 and bool(
-        np.isclose(quant[0], pixel_scale, rtol=1e-6)
-    )
+    takes_pixels = model.takes_raw_pixels
     predict_proba = model.predict_proba
 
     def prepare(images: np.ndarray) -> Callable[[], object]:

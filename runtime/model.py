@@ -81,6 +81,11 @@ class Model:
         return self._backend.io_names
 
     @property
+    def takes_raw_pixels(self) -> bool:
+        """True if raw uint8 pixels go straight into the artifact, with no conversion."""
+        return self._raw_uint8_ok
+
+    @property
     def input_details(self) -> dict[str, Any]:
         """The artifact's own input dtype and quantization (scale, zero point)."""
         return {"dtype": self._in_dtype.name, "quantization": self._in_quant}

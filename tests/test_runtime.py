@@ -68,6 +68,7 @@ def test_int8_uint8_io_takes_raw_pixels(models):
     scale, zero_point = model.input_details["quantization"]
     assert zero_point == 0 and scale == pytest.approx(1 / 255, rel=1e-6)
     assert model.metadata.extra["raw_uint8_pixels"] is True
+    assert model.takes_raw_pixels and not models["model.tflite"].takes_raw_pixels
 
 
 @pytest.mark.parametrize("name", FP32 + ["model.int8.tflite"])
