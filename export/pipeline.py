@@ -125,7 +125,7 @@ def run_export(
     data = load_fashion_mnist(data_dir)
     images = preprocess(data.x_test)
     keras_proba = np.asarray(model.predict(images, batch_size=1000, verbose=0), dtype=np.float32)
-    calibration = _calibration_set(preprocess(data.x_train), calibration_samples, seed)
+    calibration = preprocess(calibration_set(data.x_train, calibration_samples, seed))
 
     reports: list[ArtifactReport] = []
     tmp_files: list[Path] = []
@@ -192,8 +192,11 @@ def run_export(
     return reports
 
 
-def _calibration_set(train_images: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` training images (never test) drawn without replacement with ``seed``."""
+def calibration_set(train_images: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` training images (never test) drawn without replacement with ``seed``.
+
+    Pass raw images: only the ``n`` chosen are then scaled, not the whole training split.
+    """
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(train_images), size=min(n, len(train_images)), replace=False)
     return train_images[np.sort(idx)]

@@ -21,7 +21,7 @@ from runtime.metadata import Quantization
 
 from .metadata import build_metadata
 from .onnx import quantize_onnx
-from .pipeline import DEFAULT_CALIBRATION_SAMPLES, _calibration_set
+from .pipeline import DEFAULT_CALIBRATION_SAMPLES, calibration_set
 
 FORMATS = ("QDQ", "QOperator")
 ROUNDS = 5
@@ -51,7 +51,7 @@ def compare(model_dir: Path, data_dir: str | None = None, seed: int = 0) -> list
     if not fp32.is_file():
         raise FileNotFoundError(f"{fp32}: not found (run `python -m export --format onnx` first)")
     data = load_fashion_mnist(data_dir)
-    calibration = _calibration_set(preprocess(data.x_train), DEFAULT_CALIBRATION_SAMPLES, seed)
+    calibration = preprocess(calibration_set(data.x_train, DEFAULT_CALIBRATION_SAMPLES, seed))
     meta = build_metadata(
         fmt="onnx", source_sha256=runtime.load(fp32).metadata.source_sha256,
         quantization=Quantization("int8", "float32", DEFAULT_CALIBRATION_SAMPLES, seed),

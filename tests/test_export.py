@@ -22,7 +22,7 @@ from export import (
 )
 from export.__main__ import build_parser
 from export.__main__ import main as export_main
-from export.pipeline import _calibration_set
+from export.pipeline import calibration_set
 from export.validate import DEFAULT_THRESHOLDS, parse_threshold_overrides
 
 ARTIFACTS = [artifact_name(f, m) for f in FORMATS for m in MODES[f]]
@@ -119,10 +119,10 @@ def test_tflite_contract(name, exported_dir):
 
 def test_calibration_is_seeded_training_data():
     train_images = np.arange(1000, dtype=np.float32).reshape(1000, 1, 1)
-    a = _calibration_set(train_images, 50, seed=3)
+    a = calibration_set(train_images, 50, seed=3)
     assert len(a) == 50 and len(np.unique(a)) == 50
-    np.testing.assert_array_equal(a, _calibration_set(train_images, 50, seed=3))
-    assert not np.array_equal(a, _calibration_set(train_images, 50, seed=4))
+    np.testing.assert_array_equal(a, calibration_set(train_images, 50, seed=3))
+    assert not np.array_equal(a, calibration_set(train_images, 50, seed=4))
 
 
 def test_calibration_options_recorded(exported_dir, data_dir, tmp_path, test_set):
