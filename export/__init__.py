@@ -1,17 +1,22 @@
 """edgeport export: Keras -> ONNX / TFLite (fp32 and quantized), validated against Keras."""
 from .errors import (
     ConversionError,
+    DataError,
     ExportError,
     ModelLoadError,
+    TaskError,
     UnsupportedFormatError,
+    UsageError,
     ValidationError,
 )
 from .pipeline import FORMAT_CHOICES, FORMATS, MODES, ExportPlan, artifact_name, run_export
+from .task import TASKS
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, validate_artifact
 
 __all__ = [
     "ArtifactReport",
     "ConversionError",
+    "DataError",
     "DEFAULT_THRESHOLDS",
     "ExportError",
     "ExportPlan",
@@ -19,8 +24,11 @@ __all__ = [
     "FORMAT_CHOICES",
     "MODES",
     "ModelLoadError",
+    "TASKS",
+    "TaskError",
     "Thresholds",
     "UnsupportedFormatError",
+    "UsageError",
     "ValidationError",
     "artifact_name",
     "run_export",

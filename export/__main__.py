@@ -1,9 +1,10 @@
-"""``python -m export --format onnx|tflite|all [--quantize ...]``."""
+"""``python -m export --format onnx|tflite|all [--quantize ...] [--data x.npz]``."""
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -16,43 +17,103 @@ from .pipeline import (
     DEFAULT_CALIBRATION_SAMPLES,
     DEFAULT_IO_DTYPE,
     FORMAT_CHOICES,
-    REPORT_NAME,
+    SEED_MAX,
     run_export,
 )
-from .validate import format_table, parse_threshold_overrides
+from .reference import AUTO
+from .report import REPORT_NAME
+from .task import TASKS
+from .validate import THRESHOLD_KEYS, format_table, parse_threshold_overrides
+
+DATA_HELP = (
+    "Data: --data PATH.npz (x_test; optional y_test, x_calibration, x_train, class_names), else "
+    "Fashion-MNIST from --data-dir or $FASHION_MNIST_DIR, else random inputs from the input domain "
+    "(fp32, float16 and dynamic only; nothing is downloaded). Exit codes: 0 ok, 1 an artifact failed "
+    "validation, 2 bad arguments or input, 130/143 interrupted."
+)
+
+
+def _int_in(name: str, low: int, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"{name}: expected an integer, got {text!r}") from e
+        if value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{name}: expected an integer in {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def _pixel_scale(text: str) -> float | str | None:
+    if text in ("none", AUTO):
+        return None if text == "none" else AUTO
+    try:
+        value = float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"--pixel-scale: expected a number, 'auto' or 'none', got {text!r}") from e
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"--pixel-scale: expected a finite number > 0, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m export",
-        description="Convert a Keras model to ONNX and/or TFLite, quantize it, and validate "
-        "every artifact against Keras on the full test set.",
+        description="Convert a Keras model to ONNX and/or TFLite, quantize it, and validate every "
+        "artifact against Keras through the runtime.",
+        epilog=DATA_HELP,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--format", default="all", choices=FORMAT_CHOICES, help="target format (default: all)")
+    p.add_argument("--format", default="all", choices=FORMAT_CHOICES, help="target format")
     p.add_argument(
         "--quantize", default="none", metavar="MODES",
-        help=f"comma-separated modes from {list(ALL_MODES)}, or 'all' (default: none = fp32)",
+        help=f"comma-separated modes from {list(ALL_MODES)}, or 'all' (none = fp32)",
     )
     p.add_argument("--model", type=Path, default=Path("artifacts/model.keras"), help="source .keras model")
     p.add_argument("--output", type=Path, default=None, help="output folder (default: the model's folder)")
+    p.add_argument("--data", type=Path, default=None, help="your validation/calibration data, a .npz")
     p.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR)")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    p.add_argument("--task", choices=TASKS, default=None, help="override the task read from the output layer")
+    p.add_argument(
+        "--pixel-scale", type=_pixel_scale, default=AUTO,
+        help="uint8 data are raw pixels that the model sees times this scale (1 if the model rescales "
+        "inside); 'auto' = 1/255 for uint8 data; 'none' = float features",
+    )
+    p.add_argument("--class-names", type=Path, default=None, metavar="FILE", help="one class name per line")
+    p.add_argument("--opset", type=_int_in("--opset", 1), default=DEFAULT_OPSET, help="ONNX opset")
     p.add_argument(
         "--io-dtype", default=DEFAULT_IO_DTYPE, choices=IO_DTYPES,
-        help=f"input/output type of full-int8 TFLite (default {DEFAULT_IO_DTYPE}: raw pixels in)",
+        help="input/output type of full-int8 TFLite (uint8: raw pixels feed in directly)",
     )
     p.add_argument(
-        "--calibration-samples", type=int, default=DEFAULT_CALIBRATION_SAMPLES,
-        help=f"training images used to calibrate int8 (default {DEFAULT_CALIBRATION_SAMPLES})",
+        "--calibration-samples", type=_int_in("--calibration-samples", 1), default=DEFAULT_CALIBRATION_SAMPLES,
+        help="training samples used to calibrate int8",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for drawing the calibration set (default 0)")
+    p.add_argument("--seed", type=_int_in("--seed", 0, SEED_MAX), default=0, help="seed for calibration draws")
     p.add_argument(
         "--threshold", action="append", default=[], metavar="MODE.KEY=VALUE",
-        help="override a validation threshold, e.g. int8.min_agreement=0.98 or none.max_abs_diff=1e-4 "
-        "(keys: min_agreement, max_abs_diff, max_accuracy_drop, max_size_ratio)",
+        help=f"override a validation threshold, e.g. int8.min_agreement=0.98 (keys: {', '.join(THRESHOLD_KEYS)})",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return p
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised in the main thread so that every ``finally`` cleans up."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _install_sigterm():
+    try:
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,13 +121,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    previous = _install_sigterm()
     try:
         reports = run_export(
             args.model,
             fmt=args.format,
             quantize=args.quantize,
             output_dir=args.output,
+            data=args.data,
             data_dir=args.data_dir,
+            task=args.task,
+            pixel_scale=args.pixel_scale,
+            class_names=args.class_names,
             opset=args.opset,
             io_dtype=args.io_dtype,
             calibration_samples=args.calibration_samples,
@@ -80,9 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ExportError, ValueError, OSError) as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; temporary files removed, existing artifacts untouched", file=sys.stderr)
+        return 130
+    except _Terminated:
+        print("error: terminated; temporary files removed, existing artifacts untouched", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     out = args.output or args.model.parent
     print(format_table(reports))
-    print(f"\nreport: {out / (REPORT_NAME + '.json')}")
+    print(f"\nvalidated on: {', '.join(sorted({r.data for r in reports}))}")
+    print(f"report: {out / (REPORT_NAME + '.json')}")
     return 0
 
 

@@ -24,3 +24,15 @@ class ValidationError(ExportError):
     def __init__(self, message: str, reports: list | None = None) -> None:
         super().__init__(message)
         self.reports = reports or []
+
+
+class DataError(ExportError):
+    """Validation or calibration data is missing, unreadable, or does not fit the model."""
+
+
+class UsageError(ExportError):
+    """An argument of run_export (or a CLI flag) is of the wrong type or out of range."""
+
+
+class TaskError(ExportError):
+    """The model's task cannot be read from its output without ``--task``, or contradicts it."""

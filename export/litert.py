@@ -15,8 +15,7 @@ logger = logging.getLogger(__name__)
 
 TFLITE_MODES = ("none", "float16", "dynamic", "int8")
 IO_DTYPES = ("float32", "uint8", "int8")
-INPUT_NAME = "pixels"
-OUTPUT_NAME = "probabilities"
+DEFAULT_IO_NAMES = ("pixels", "probabilities")
 
 
 def export_litert(
@@ -27,12 +26,14 @@ def export_litert(
     quantize: str = "none",
     io_dtype: str = "float32",
     calibration: np.ndarray | None = None,
+    io_names: tuple[str, str] = DEFAULT_IO_NAMES,
 ) -> Path:
     """Convert a Keras model to a builtin-ops-only ``.tflite`` file with a dynamic batch.
 
     ``quantize``: ``none`` (fp32), ``float16`` weights, ``dynamic`` (int8 weights) or
-    ``int8`` (full integer, builtin int8 kernels only; needs ``calibration``, float32
-    images in [0, 1] from the training split). ``io_dtype`` applies to int8 only.
+    ``int8`` (full integer, builtin int8 kernels only; needs ``calibration``: float32
+    samples as the model sees them, never from the test split). ``io_dtype`` applies to
+    int8 only.
     """
     import tensorflow as tf
 
@@ -44,7 +45,7 @@ def export_litert(
         raise ConversionError(f"io dtype {io_dtype!r} needs quantize='int8', got {quantize!r}")
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
-        _write_saved_model(model, tmp)
+        _write_saved_model(model, tmp, io_names)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if quantize != "none":
@@ -75,17 +76,18 @@ def export_litert(
     return path
 
 
-def _write_saved_model(model, directory: str) -> None:
-    """Export a SavedModel whose serving signature reads ``pixels`` and returns ``probabilities``."""
+def _write_saved_model(model, directory: str, io_names: tuple[str, str]) -> None:
+    """Export a SavedModel whose serving signature has the artifact's input and output names."""
     import keras
     import tensorflow as tf
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME)
+    in_name, out_name = io_names
+    spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name=in_name)
     archive.add_endpoint(
         "serving_default",
-        lambda pixels: {OUTPUT_NAME: model(pixels, training=False)},
+        lambda x: {out_name: model(x, training=False)},
         input_signature=[spec],
     )
     archive.write_out(directory, verbose=False)
@@ -105,22 +107,25 @@ def _check_builtin_only(flatbuffer: bytes) -> None:
         raise ConversionError(f"TFLite model uses non-builtin ops {sorted(custom)}; only builtin ops are allowed")
 
 
-def _check_int8_io(flatbuffer: bytes, io_dtype: str, pixel_scale: float) -> dict:
-    """Read the input/output quantization; with uint8 input, require raw pixels to feed directly."""
+def _check_int8_io(flatbuffer: bytes, io_dtype: str, pixel_scale: float | None) -> dict:
+    """Read the integer input/output quantization; say whether raw uint8 pixels feed in directly."""
     from ai_edge_litert.interpreter import Interpreter
+
+    from runtime.model import takes_raw_uint8
 
     interp = Interpreter(model_content=flatbuffer)
     (inp,), (out,) = interp.get_input_details(), interp.get_output_details()
     in_scale, in_zero = inp["quantization"]
     out_scale, out_zero = out["quantization"]
-    if io_dtype == "uint8" and not (in_zero == 0 and np.isclose(in_scale, pixel_scale, rtol=1e-5)):
-        raise ConversionError(
-            f"uint8 input quantization is scale={in_scale:g}, zero_point={in_zero}; expected "
-            f"scale={pixel_scale:g}, zero_point=0 so that raw 0..255 pixels feed in directly "
-            f"(is the calibration set missing pure black or white pixels?)"
+    raw = takes_raw_uint8(np.dtype(inp["dtype"]), (in_scale, in_zero), pixel_scale)
+    if io_dtype == "uint8" and pixel_scale is not None and not raw:
+        logger.info(
+            "uint8 input quantization is scale=%g, zero_point=%d, not the pixel scale %g: the "
+            "runtime re-quantizes pixels (does the calibration set lack pure black or white?)",
+            in_scale, in_zero, pixel_scale,
         )
     return {
         "input_quantization": {"scale": float(in_scale), "zero_point": int(in_zero)},
         "output_quantization": {"scale": float(out_scale), "zero_point": int(out_zero)},
-        "raw_uint8_pixels": io_dtype == "uint8",
+        "raw_uint8_pixels": raw,
     }

@@ -24,22 +24,33 @@ def sha256_file(path: Path) -> str:
 
 
 def build_metadata(
-    *, fmt: str, source_sha256: str, quantization: Quantization, **extra
+    *,
+    fmt: str,
+    source_sha256: str,
+    quantization: Quantization,
+    task: str,
+    class_names: tuple[str, ...],
+    item_shape: tuple[int, ...],
+    outputs: int,
+    pixel_scale: float | None,
+    **extra,
 ) -> ModelMetadata:
-    """The metadata for one artifact of the reference model."""
-    from train.model import CLASS_NAMES, INPUT_SHAPE, PIXEL_SCALE
-
-    return ModelMetadata(
-        class_names=tuple(CLASS_NAMES),
-        input_shape=tuple(INPUT_SHAPE),
+    """The metadata of one artifact, from facts read off the model and its data."""
+    meta = ModelMetadata(
+        class_names=tuple(class_names),
+        input_shape=tuple(item_shape),
         input_dtype="float32",
-        pixel_scale=float(PIXEL_SCALE),
+        pixel_scale=pixel_scale,
+        task=task,
+        output_size=outputs,
         source_sha256=source_sha256,
         edgeport_version=edgeport_version(),
         format=fmt,
         quantization=quantization,
         extra=extra,
     )
+    meta.check("metadata")
+    return meta
 
 
 def embed_onnx(model_proto, metadata: ModelMetadata) -> None:

@@ -15,21 +15,27 @@ logger = logging.getLogger(__name__)
 
 ONNX_MODES = ("none", "dynamic", "int8")
 DEFAULT_OPSET = 17
-INPUT_NAME = "pixels"
-OUTPUT_NAME = "probabilities"
+DEFAULT_IO_NAMES = ("pixels", "probabilities")
 BATCH_DIM = "batch"
 # Static int8 layout. QDQ is what onnxruntime's CPU kernels are tuned for (it fuses
 # DQ->MatMul->Q into QLinearMatMul at load time); see README for the measurement.
 STATIC_QUANT_FORMAT = "QDQ"
 
 
-def export_onnx(model, path: str | Path, *, metadata: ModelMetadata, opset: int = DEFAULT_OPSET) -> Path:
+def export_onnx(
+    model,
+    path: str | Path,
+    *,
+    metadata: ModelMetadata,
+    opset: int = DEFAULT_OPSET,
+    io_names: tuple[str, str] = DEFAULT_IO_NAMES,
+) -> Path:
     """Convert a Keras model to fp32 ONNX at ``path``, with a dynamic batch and readable names."""
     import keras
     import onnx
 
     path = Path(path)
-    spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name=INPUT_NAME)
+    spec = keras.InputSpec(shape=(None, *model.inputs[0].shape[1:]), dtype="float32", name=io_names[0])
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         try:
@@ -37,7 +43,7 @@ def export_onnx(model, path: str | Path, *, metadata: ModelMetadata, opset: int 
         except Exception as e:  # tf2onnx raises many unrelated types
             raise ConversionError(f"ONNX conversion failed: {type(e).__name__}: {e}") from e
         proto = onnx.load(str(raw))
-    _rename_io(proto)
+    _rename_io(proto, io_names)
     from .metadata import embed_onnx
 
     embed_onnx(proto, metadata)
@@ -47,10 +53,10 @@ def export_onnx(model, path: str | Path, *, metadata: ModelMetadata, opset: int 
     return path
 
 
-def _rename_io(proto) -> None:
-    """Give the graph stable names: input ``pixels``, output ``probabilities``, batch dim ``batch``."""
+def _rename_io(proto, io_names: tuple[str, str]) -> None:
+    """Give the graph stable input and output names, and the batch dim the name ``batch``."""
     graph = proto.graph
-    renames = {graph.input[0].name: INPUT_NAME, graph.output[0].name: OUTPUT_NAME}
+    renames = {graph.input[0].name: io_names[0], graph.output[0].name: io_names[1]}
     for node in graph.node:
         node.input[:] = [renames.get(n, n) for n in node.input]
         node.output[:] = [renames.get(n, n) for n in node.output]
@@ -95,19 +101,20 @@ def quantize_onnx(
                 raise ConversionError("static int8 ONNX quantization needs calibration images")
 
             class _Reader(CalibrationDataReader):
-                def __init__(self, images: np.ndarray) -> None:
-                    self._batches = iter(images[i : i + 1] for i in range(len(images)))
+                def __init__(self, samples: np.ndarray, name: str) -> None:
+                    self._batches = iter(samples[i : i + 1] for i in range(len(samples)))
+                    self._name = name
 
                 def get_next(self):
                     batch = next(self._batches, None)
-                    return None if batch is None else {INPUT_NAME: batch}
+                    return None if batch is None else {self._name: batch}
 
             # uint8 activations with int8 weights: the pairing onnxruntime recommends for x86
             # (VNNI or not, reduce_range off keeps full precision on VNNI cores).
             quantize_static(
                 str(prepped),
                 str(quantized),
-                _Reader(calibration.astype(np.float32)),
+                _Reader(calibration.astype(np.float32), _input_name(prepped)),
                 quant_format=getattr(QuantFormat, quant_format),
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
@@ -123,3 +130,9 @@ def quantize_onnx(
     onnx.save(proto, str(path))
     return path
 
+
+
+def _input_name(path: Path) -> str:
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False).graph.input[0].name

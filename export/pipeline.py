@@ -1,21 +1,23 @@
 """Convert, quantize and validate: the work behind ``python -m export``."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import Sequence
 
 from runtime.metadata import Quantization
 
-from .errors import ModelLoadError, UnsupportedFormatError, ValidationError
+from . import data as data_sources
+from .errors import ConversionError, UnsupportedFormatError, UsageError, ValidationError
+from .files import remove_stale_temporaries, temporary_path
 from .litert import IO_DTYPES, TFLITE_MODES, export_litert
-from .metadata import build_metadata, sha256_file
 from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
-from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, format_table, validate_artifact
+from .reference import AUTO, Reference, prepare_reference
+from .report import write_report
+from .task import TASKS
+from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, validate_artifact
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +26,11 @@ FORMAT_CHOICES = (*FORMATS, "all")
 MODES = {"onnx": ONNX_MODES, "tflite": TFLITE_MODES}
 ALL_MODES = tuple(dict.fromkeys(m for modes in MODES.values() for m in modes))
 SUFFIX = {"onnx": ".onnx", "tflite": ".tflite"}
-REPORT_NAME = "export_report"
+CALIBRATED_MODES = ("int8",)
 DEFAULT_CALIBRATION_SAMPLES = 500
 # Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
 DEFAULT_IO_DTYPE = "uint8"
+SEED_MAX = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,12 @@ class ExportPlan:
     @classmethod
     def parse(cls, fmt: str, quantize: str = "none") -> "ExportPlan":
         """Check ``fmt`` and the comma-separated ``quantize`` list against the closed sets."""
-        if fmt not in FORMAT_CHOICES:
+        if not isinstance(fmt, str) or fmt not in FORMAT_CHOICES:
             raise UnsupportedFormatError(
                 f"Unrecognized format={fmt!r}. Supported formats are: {list(FORMAT_CHOICES)}"
             )
+        if not isinstance(quantize, str):
+            raise UsageError(f"quantize must be a string such as 'none' or 'int8,dynamic', got {quantize!r}")
         formats = FORMATS if fmt == "all" else (fmt,)
         requested = [m.strip() for m in quantize.split(",") if m.strip()] or ["none"]
         for mode in requested:
@@ -65,25 +70,14 @@ class ExportPlan:
                 logger.info("skipping %s for %s: not supported by that format", unsupported, f)
         return cls(tuple(variants))
 
+    @property
+    def needs_calibration(self) -> bool:
+        return any(mode in CALIBRATED_MODES for _, mode in self.variants)
+
 
 def artifact_name(fmt: str, mode: str) -> str:
     """``model.onnx``/``model.tflite`` for fp32, ``model.<mode>.<ext>`` for variants."""
     return f"model{'' if mode == 'none' else '.' + mode}{SUFFIX[fmt]}"
-
-
-def load_keras_model(path: Path):
-    """Load a ``.keras`` file, turning every failure into a one-line ModelLoadError."""
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: model file not found (train one with `python -m train`)")
-    if path.suffix != ".keras":
-        raise ModelLoadError(f"{path}: expected a .keras file, got suffix {path.suffix or '(none)'!r}")
-    import keras
-
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as e:  # Keras raises ValueError, zipfile.BadZipFile, OSError, ...
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise ModelLoadError(f"{path}: cannot load the Keras model ({type(e).__name__}: {first})") from e
 
 
 def run_export(
@@ -92,141 +86,156 @@ def run_export(
     fmt: str = "all",
     quantize: str = "none",
     output_dir: str | os.PathLike | None = None,
+    data: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
+    task: str | None = None,
+    pixel_scale: float | str | None = AUTO,
+    class_names: Sequence[str] | str | os.PathLike | None = None,
     opset: int = DEFAULT_OPSET,
     io_dtype: str = DEFAULT_IO_DTYPE,
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
     seed: int = 0,
-    thresholds: dict[str, Thresholds] | None = None,
+    thresholds: ThresholdOverrides | None = None,
 ) -> list[ArtifactReport]:
     """Build, validate and install the requested artifacts; return one report each.
 
-    Every artifact is written to a temporary file beside its final name and renamed
-    into place only once it passes validation, so a failed run never replaces a good
-    artifact. Raises ValidationError (after writing the report) if any artifact fails.
+    Data: ``data`` (a ``.npz``), else Fashion-MNIST from ``data_dir`` or
+    ``$FASHION_MNIST_DIR``, else random inputs (never a download). Every artifact is
+    written to a temporary file and renamed into place only once it passes validation,
+    so a failed run never replaces a good artifact. Raises ValidationError (after
+    writing the report) if any artifact fails or cannot be converted.
     """
     plan = ExportPlan.parse(fmt, quantize)
-    if io_dtype not in IO_DTYPES:
-        raise UnsupportedFormatError(f"Unrecognized io_dtype={io_dtype!r}. Supported: {list(IO_DTYPES)}")
-    if calibration_samples < 1:
-        raise ValueError(f"calibration_samples must be >= 1, got {calibration_samples}")
-    thresholds = thresholds or DEFAULT_THRESHOLDS
+    _check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed)
+    resolve_thresholds("classification", thresholds)  # fail on bad overrides before any work
     model_path = Path(model_path)
     out = Path(output_dir) if output_dir is not None else model_path.parent
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--output {out} exists and is not a directory")
-    model = load_keras_model(model_path)
-    source_sha = sha256_file(model_path)
+        raise UsageError(f"--output {out} exists and is not a directory")
+    dataset = data_sources.resolve(data, data_dir)
+    if dataset is None and plan.needs_calibration:
+        raise UsageError("int8 needs calibration data: pass --data PATH.npz (with x_calibration or x_train)")
+    if io_dtype != DEFAULT_IO_DTYPE and ("tflite", "int8") not in plan.variants:
+        logger.warning("--io-dtype %s applies to TFLite int8 only; this plan has none", io_dtype)
+    ref = prepare_reference(
+        model_path, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
+        calibration_samples=calibration_samples if plan.needs_calibration else None, seed=seed,
+    )
+    table = resolve_thresholds(ref.facts.task, thresholds)
     out.mkdir(parents=True, exist_ok=True)
-
-    from train.data import load_fashion_mnist
-    from train.model import preprocess
-
-    data = load_fashion_mnist(data_dir)
-    images = preprocess(data.x_test)
-    keras_proba = np.asarray(model.predict(images, batch_size=1000, verbose=0), dtype=np.float32)
-    calibration = preprocess(calibration_set(data.x_train, calibration_samples, seed))
-
+    remove_stale_temporaries(out)
     reports: list[ArtifactReport] = []
-    tmp_files: list[Path] = []
-    try:
-        for f in dict.fromkeys(f for f, _ in plan.variants):
-            # The fp32 file is always converted: it is the base for ONNX quantization and
-            # the size reference for every variant of its format.
-            fp32_tmp = _tmp_path(out, artifact_name(f, "none"))
-            tmp_files.append(fp32_tmp)
-            meta = build_metadata(fmt=f, source_sha256=source_sha, quantization=Quantization())
-            if f == "onnx":
-                export_onnx(model, fp32_tmp, metadata=meta, opset=opset)
-            else:
-                export_litert(model, fp32_tmp, metadata=meta)
-            fp32_size = fp32_tmp.stat().st_size
-            passed: list[tuple[Path, Path]] = []
-            for _, mode in (v for v in plan.variants if v[0] == f):
-                io = io_dtype if (f, mode) == ("tflite", "int8") else "float32"
-                quant = Quantization(
-                    mode=mode,
-                    io_dtype=io,
-                    calibration_samples=calibration_samples if mode == "int8" else None,
-                    seed=seed if mode == "int8" else None,
-                )
-                final = out / artifact_name(f, mode)
-                if mode == "none":
-                    tmp = fp32_tmp
-                else:
-                    tmp = _tmp_path(out, final.name)
-                    tmp_files.append(tmp)
-                    meta = build_metadata(fmt=f, source_sha256=source_sha, quantization=quant)
-                    logger.info("quantizing %s (%s)", final.name, mode)
-                    if f == "onnx":
-                        quantize_onnx(fp32_tmp, tmp, mode=mode, metadata=meta, calibration=calibration)
-                    else:
-                        export_litert(model, tmp, metadata=meta, quantize=mode, io_dtype=io, calibration=calibration)
-                logger.info("validating %s on %d test images", final.name, len(images))
-                report = validate_artifact(
-                    tmp,
-                    images=images,
-                    labels=data.y_test,
-                    keras_proba=keras_proba,
-                    thresholds=thresholds[mode],
-                    fp32_size=fp32_size,
-                    expected_sha256=source_sha,
-                )
-                report.artifact = final.name
-                reports.append(report)
-                if report.ok:
-                    passed.append((tmp, final))
-                else:
-                    logger.error("%s failed validation; keeping any existing %s", final.name, final.name)
-            # Installed only after the format's variants are built: they all read the fp32 file.
-            for tmp, final in passed:
-                os.replace(tmp, final)
-    finally:
-        for tmp in tmp_files:
-            tmp.unlink(missing_ok=True)
-    write_report(out, reports, source_sha256=source_sha)
+    for f in dict.fromkeys(f for f, _ in plan.variants):
+        modes = [m for g, m in plan.variants if g == f]
+        reports += _export_format(ref, f, modes, out, table, opset=opset, io_dtype=io_dtype, seed=seed)
+    write_report(out, reports, source_sha256=ref.source_sha256)
     failed = [r for r in reports if not r.ok]
     if failed:
         detail = "; ".join(f"{r.artifact}: {', '.join(r.failures)}" for r in failed)
-        raise ValidationError(f"{len(failed)} artifact(s) failed validation: {detail}", reports)
+        raise ValidationError(f"{len(failed)} artifact(s) failed: {detail}", reports)
     return reports
 
 
-def calibration_set(train_images: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """``n`` training images (never test) drawn without replacement with ``seed``.
-
-    Pass raw images: only the ``n`` chosen are then scaled, not the whole training split.
-    """
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(len(train_images), size=min(n, len(train_images)), replace=False)
-    return train_images[np.sort(idx)]
-
-
-def _tmp_path(out: Path, name: str) -> Path:
-    # Keep the real suffix last: the runtime picks its backend by suffix.
-    return out / f".tmp-{os.getpid()}-{name}"
-
-
-def write_report(out: Path, reports: list[ArtifactReport], *, source_sha256: str) -> Path:
-    """Write ``export_report.json`` and ``.md``, merging rows of earlier runs on the same model."""
-    path = out / f"{REPORT_NAME}.json"
-    rows: dict[str, dict] = {}
-    if path.is_file():
+def _export_format(
+    ref: Reference, f: str, modes: list[str], out: Path, table: dict, *, opset: int, io_dtype: str, seed: int
+) -> list[ArtifactReport]:
+    """Convert the fp32 artifact of format ``f`` and its variants; install those that pass."""
+    fp32_final = out / artifact_name(f, "none")
+    fp32_tmp = temporary_path(fp32_final)
+    tmp_files = [fp32_tmp]
+    reports: list[ArtifactReport] = []
+    passed: list[tuple[Path, Path]] = []
+    try:
+        # The fp32 file is always converted: it is the base for ONNX quantization and
+        # the size reference for every variant of its format.
         try:
-            old = json.loads(path.read_text())
-            if old.get("source_sha256") == source_sha256:
-                rows = {r["artifact"]: r for r in old.get("artifacts", [])}
-        except (ValueError, OSError, KeyError, TypeError, AttributeError):
-            logger.warning("ignoring unreadable previous report %s", path)
-    rows.update({r.artifact: r.to_dict() for r in reports})
-    doc = {"source_sha256": source_sha256, "artifacts": sorted(rows.values(), key=lambda r: r["artifact"])}
-    _write_text_atomic(path, json.dumps(doc, indent=2) + "\n")
-    merged = [ArtifactReport(**{k: v for k, v in r.items() if k != "ok"}) for r in doc["artifacts"]]
-    _write_text_atomic(out / f"{REPORT_NAME}.md", format_table(merged) + "\n")
-    return path
+            _convert(ref, f, "none", fp32_tmp, fp32_tmp, opset=opset, io_dtype="float32", seed=seed)
+        except ConversionError as e:
+            return [_failed_attempt(ref, fp32_final.name, f, m, e) for m in modes]
+        fp32_size = fp32_tmp.stat().st_size
+        for mode in modes:
+            final = out / artifact_name(f, mode)
+            tmp = fp32_tmp if mode == "none" else temporary_path(final)
+            tmp_files.append(tmp)
+            io = io_dtype if (f, mode) == ("tflite", "int8") else "float32"
+            try:
+                if mode != "none":
+                    logger.info("quantizing %s (%s)", final.name, mode)
+                    _convert(ref, f, mode, tmp, fp32_tmp, opset=opset, io_dtype=io, seed=seed)
+            except ConversionError as e:
+                reports.append(_failed_attempt(ref, final.name, f, mode, e))
+                continue
+            logger.info("validating %s on %d samples (%s)", final.name, len(ref.inputs), ref.data_source)
+            report = validate_artifact(
+                tmp, inputs=ref.inputs, labels=ref.labels, reference=ref.outputs, thresholds=table[mode],
+                fp32_size=fp32_size, expected_sha256=ref.source_sha256, expected_io_names=ref.io_names,
+                name=final.name, data=ref.data_source,
+            )
+            reports.append(report)
+            if report.ok:
+                passed.append((tmp, final))
+            else:
+                logger.error("%s failed validation; keeping any existing %s", final.name, final.name)
+        # Installed only after the format's variants are built: they all read the fp32 file.
+        for tmp, final in passed:
+            os.replace(tmp, final)
+    finally:
+        for tmp in tmp_files:
+            tmp.unlink(missing_ok=True)
+    return reports
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _convert(ref: Reference, f: str, mode: str, path: Path, fp32: Path, *, opset: int, io_dtype: str, seed: int) -> None:
+    calibrated = mode in CALIBRATED_MODES
+    quant = Quantization(
+        mode=mode,
+        io_dtype=io_dtype,
+        calibration_samples=len(ref.calibration) if calibrated else None,
+        seed=seed if calibrated else None,
+    )
+    meta = ref.metadata(f, quant)
+    try:
+        if f == "onnx" and mode == "none":
+            export_onnx(ref.keras_model, path, metadata=meta, opset=opset, io_names=ref.io_names)
+        elif f == "onnx":
+            quantize_onnx(fp32, path, mode=mode, metadata=meta, calibration=ref.calibration)
+        else:
+            export_litert(
+                ref.keras_model, path, metadata=meta, quantize=mode, io_dtype=io_dtype,
+                calibration=ref.calibration, io_names=ref.io_names,
+            )
+    except ConversionError:
+        raise
+    except Exception as e:  # converters raise many unrelated types; name the artifact, not the temp file
+        text = " ".join(str(e).replace(str(path), artifact_name(f, mode)).split())
+        raise ConversionError(f"{artifact_name(f, mode)}: conversion failed ({type(e).__name__}: {text})") from e
+
+
+def _failed_attempt(ref: Reference, name: str, f: str, mode: str, error: Exception) -> ArtifactReport:
+    """A report row for an artifact that could not even be converted."""
+    return ArtifactReport(
+        artifact=name, format=f, mode=mode, io_dtype="-", size_bytes=0, size_ratio=None, samples=0,
+        accuracy=None, keras_accuracy=None, accuracy_drop_points=None, agreement=None,
+        max_abs_diff=float("nan"), failures=[" ".join(str(error).split())], task=ref.facts.task,
+        data=ref.data_source,
+    )
+
+
+def _check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed) -> None:
+    """Refuse bad arguments before any conversion, each with a typed, one-line error."""
+    if output_dir is not None and str(output_dir) == "":
+        raise UsageError("--output is empty: give a folder (or omit it to use the model's folder)")
+    if task is not None and task not in TASKS:
+        raise UsageError(f"Unrecognized task={task!r}. Supported tasks are: {list(TASKS)}")
+    if io_dtype not in IO_DTYPES:
+        raise UnsupportedFormatError(f"Unrecognized io_dtype={io_dtype!r}. Supported: {list(IO_DTYPES)}")
+    for name, value, low, high in (
+        ("calibration_samples", calibration_samples, 1, None),
+        ("seed", seed, 0, SEED_MAX),
+        ("opset", opset, 1, None),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        if value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise UsageError(f"{name} must be {bound}, got {value}")

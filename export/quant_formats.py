@@ -19,9 +19,10 @@ import numpy as np
 import runtime
 from runtime.metadata import Quantization
 
-from .metadata import build_metadata
+from .data import load_fashion_mnist, resolve
 from .onnx import quantize_onnx
-from .pipeline import DEFAULT_CALIBRATION_SAMPLES, calibration_set
+from .pipeline import DEFAULT_CALIBRATION_SAMPLES
+from .reference import AUTO, prepare_reference
 
 FORMATS = ("QDQ", "QOperator")
 ROUNDS = 5
@@ -44,18 +45,18 @@ def _p50_us(fn, x: np.ndarray, runs: int) -> float:
 
 def compare(model_dir: Path, data_dir: str | None = None, seed: int = 0) -> list[dict]:
     """Quantize ``model_dir/model.onnx`` both ways; return size, accuracy and p50 latencies."""
-    from train.data import load_fashion_mnist
-    from train.model import preprocess
-
     fp32 = model_dir / "model.onnx"
     if not fp32.is_file():
         raise FileNotFoundError(f"{fp32}: not found (run `python -m export --format onnx` first)")
-    data = load_fashion_mnist(data_dir)
-    calibration = preprocess(calibration_set(data.x_train, DEFAULT_CALIBRATION_SAMPLES, seed))
-    meta = build_metadata(
-        fmt="onnx", source_sha256=runtime.load(fp32).metadata.source_sha256,
-        quantization=Quantization("int8", "float32", DEFAULT_CALIBRATION_SAMPLES, seed),
+    data = load_fashion_mnist(data_dir) if data_dir else resolve()
+    if data is None:
+        raise FileNotFoundError("no data: pass --data-dir or set $FASHION_MNIST_DIR")
+    ref = prepare_reference(
+        model_dir / "model.keras", data, task=None, pixel_scale=AUTO, class_names=None,
+        calibration_samples=DEFAULT_CALIBRATION_SAMPLES, seed=seed,
     )
+    calibration = ref.calibration
+    meta = ref.metadata("onnx", Quantization("int8", "float32", len(calibration), seed))
     rows, models = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in FORMATS:

@@ -5,65 +5,110 @@ shapes, then the values; collect every failure before judging; return a report.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
 import runtime
 
-from .errors import ExportError
+from .errors import UsageError
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """What an artifact must meet. ``None`` disables a check."""
 
-    min_agreement: float | None = None  # argmax agreement with Keras, fraction
-    max_abs_diff: float | None = None  # max |probability difference| against Keras
+    min_agreement: float | None = None  # decision agreement with Keras, fraction
+    max_abs_diff: float | None = None  # max |output difference| against Keras
+    max_rel_diff: float | None = None  # max |difference| / max |Keras output| (regression)
     max_accuracy_drop: float | None = None  # accuracy points (percent) below Keras
+    max_mae_increase_pct: float | None = None  # MAE growth over Keras's, percent (regression)
     max_size_ratio: float | None = None  # bytes over the fp32 artifact of the same format
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise UsageError(f"threshold {f.name}={value!r}: expected a finite number or None")
+            if value < 0 or (f.name == "min_agreement" and value > 1):
+                bound = "[0, 1]" if f.name == "min_agreement" else ">= 0"
+                raise UsageError(f"threshold {f.name}={value!r}: expected a value in {bound}")
 
-# fp32: 100% argmax agreement. The tolerance on probabilities is 1e-5: Keras's own export
-# tests use 1e-6 (ONNX) and 1e-4 (TFLite) on random inputs; on 10,000 real images a
-# different (but exact-in-float32) summation order in MatMul moves probabilities near 1.0
-# by a few float32 ulps (~1e-7 each), and softmax can amplify a logit difference of 1e-6.
-# 1e-5 stays 100x below any difference that could flip a decision at the 4th decimal.
-DEFAULT_THRESHOLDS: dict[str, Thresholds] = {
+
+THRESHOLD_KEYS = tuple(f.name for f in fields(Thresholds))
+# Why each number: see docs/export.md ("Validation thresholds").
+_CLASSIFICATION = {
     "none": Thresholds(min_agreement=1.0, max_abs_diff=1e-5),
     "float16": Thresholds(min_agreement=0.999),
     "dynamic": Thresholds(min_agreement=0.99, max_accuracy_drop=0.5),
     "int8": Thresholds(min_agreement=0.99, max_accuracy_drop=0.5, max_size_ratio=0.30),
 }
-EXPECTED_IO_NAMES = ("pixels", "probabilities")
-THRESHOLD_KEYS = tuple(Thresholds.__dataclass_fields__)
+_REGRESSION = {
+    "none": Thresholds(max_abs_diff=1e-5, max_rel_diff=1e-5),
+    "float16": Thresholds(max_rel_diff=0.01, max_mae_increase_pct=1.0),
+    "dynamic": Thresholds(max_rel_diff=0.05, max_mae_increase_pct=5.0),
+    "int8": Thresholds(max_rel_diff=0.10, max_mae_increase_pct=10.0, max_size_ratio=0.30),
+}
+DEFAULT_THRESHOLDS_BY_TASK: dict[str, dict[str, Thresholds]] = {
+    "classification": _CLASSIFICATION,
+    "binary": _CLASSIFICATION,
+    "regression": _REGRESSION,
+}
+DEFAULT_THRESHOLDS = _CLASSIFICATION
+# A size ratio says little about a tiny model, whose file is mostly graph and metadata.
+SIZE_CHECK_MIN_BYTES = 256 * 1024
+
+ThresholdOverrides = Mapping[str, "Thresholds | Mapping[str, float | None]"]
 
 
-def parse_threshold_overrides(items: list[str]) -> dict[str, Thresholds]:
-    """Apply ``MODE.KEY=VALUE`` overrides (e.g. ``int8.min_agreement=0.98``) to the defaults."""
-    table = dict(DEFAULT_THRESHOLDS)
+def parse_threshold_overrides(items: list[str]) -> dict[str, dict[str, float | None]]:
+    """``MODE.KEY=VALUE`` items (e.g. ``int8.min_agreement=0.98``) -> {mode: {key: value}}."""
+    table: dict[str, dict[str, float | None]] = {}
     for item in items:
         try:
             target, value = item.split("=", 1)
             mode, key = target.split(".", 1)
         except ValueError as e:
-            raise ExportError(f"threshold {item!r} is not MODE.KEY=VALUE (e.g. int8.min_agreement=0.98)") from e
-        if mode not in table:
-            raise ExportError(f"threshold {item!r}: unknown mode {mode!r}; expected one of {list(table)}")
+            raise UsageError(f"threshold {item!r} is not MODE.KEY=VALUE (e.g. int8.min_agreement=0.98)") from e
+        if mode not in _CLASSIFICATION:
+            raise UsageError(f"threshold {item!r}: unknown mode {mode!r}; expected one of {list(_CLASSIFICATION)}")
         if key not in THRESHOLD_KEYS:
-            raise ExportError(f"threshold {item!r}: unknown key {key!r}; expected one of {list(THRESHOLD_KEYS)}")
+            raise UsageError(f"threshold {item!r}: unknown key {key!r}; expected one of {list(THRESHOLD_KEYS)}")
         try:
             number = None if value.lower() == "none" else float(value)
         except ValueError as e:
-            raise ExportError(f"threshold {item!r}: value {value!r} is not a number or 'none'") from e
-        table[mode] = replace(table[mode], **{key: number})
+            raise UsageError(f"threshold {item!r}: value {value!r} is not a number or 'none'") from e
+        table.setdefault(mode, {})[key] = number
+    resolve_thresholds("classification", table)  # range-check now, not after the conversion
+    return table
+
+
+def resolve_thresholds(task: str, overrides: ThresholdOverrides | None = None) -> dict[str, Thresholds]:
+    """The task's defaults, with per-mode overrides: whole ``Thresholds`` or {key: value}."""
+    table = dict(DEFAULT_THRESHOLDS_BY_TASK[task])
+    for mode, value in (overrides or {}).items():
+        if mode not in table:
+            raise UsageError(f"thresholds: unknown mode {mode!r}; expected one of {list(table)}")
+        if isinstance(value, Thresholds):
+            table[mode] = value
+        elif isinstance(value, Mapping):
+            unknown = [k for k in value if k not in THRESHOLD_KEYS]
+            if unknown:
+                raise UsageError(f"thresholds[{mode!r}]: unknown keys {unknown}; expected {list(THRESHOLD_KEYS)}")
+            table[mode] = replace(table[mode], **value)
+        else:
+            raise UsageError(f"thresholds[{mode!r}] must be a Thresholds or a dict, got {type(value).__name__}")
     return table
 
 
 @dataclass
 class ArtifactReport:
-    """Validation of one artifact against Keras on the test set."""
+    """Validation of one artifact against Keras."""
 
     artifact: str
     format: str
@@ -72,13 +117,19 @@ class ArtifactReport:
     size_bytes: int
     size_ratio: float | None
     samples: int
-    accuracy: float
-    keras_accuracy: float
-    accuracy_drop_points: float
-    agreement: float
+    accuracy: float | None
+    keras_accuracy: float | None
+    accuracy_drop_points: float | None
+    agreement: float | None
     max_abs_diff: float
     thresholds: dict = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    task: str = "classification"
+    data: str = ""
+    max_rel_diff: float | None = None
+    mae: float | None = None
+    keras_mae: float | None = None
+    extra: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -87,82 +138,149 @@ class ArtifactReport:
     def to_dict(self) -> dict:
         return {**asdict(self), "ok": self.ok}
 
+    @classmethod
+    def from_dict(cls, row: dict) -> "ArtifactReport":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in row.items() if k in known})
+
+
+def artifact_outputs(model: runtime.Model, x: np.ndarray) -> np.ndarray:
+    """The artifact's raw output as (N, k) float32: probabilities, p (binary) or values."""
+    if model.task == "regression":
+        return model.predict(x)
+    proba = model.predict_proba(x)
+    return proba[:, 1:] if model.task == "binary" else proba
+
+
+def decisions(outputs: np.ndarray, task: str) -> np.ndarray:
+    """Class decisions from (N, k) outputs: argmax, or p > 0.5 for binary."""
+    return (outputs[:, 0] > 0.5).astype(np.int64) if task == "binary" else outputs.argmax(axis=1)
+
 
 def validate_artifact(
     path: str | Path,
     *,
-    images: np.ndarray,
-    labels: np.ndarray,
-    keras_proba: np.ndarray,
+    inputs: np.ndarray,
+    labels: np.ndarray | None,
+    reference: np.ndarray,
     thresholds: Thresholds,
     fp32_size: int | None = None,
     expected_sha256: str | None = None,
+    expected_io_names: tuple[str, str] | None = None,
+    name: str | None = None,
+    data: str = "",
 ) -> ArtifactReport:
-    """Run ``path`` through ``runtime`` on ``images`` and compare with ``keras_proba``."""
+    """Run ``path`` through ``runtime`` on ``inputs`` and compare with Keras's ``reference`` outputs.
+
+    ``name`` is the artifact's final file name (``path`` may be a temporary file).
+    """
     path = Path(path)
     model = runtime.load(path, num_threads=1)
-    meta = model.metadata
+    meta, task = model.metadata, model.task
     failures: list[str] = []
-    if model.io_names != EXPECTED_IO_NAMES:
-        failures.append(f"input/output names {model.io_names} != expected {EXPECTED_IO_NAMES}")
+    if expected_io_names is not None and model.io_names != expected_io_names:
+        failures.append(f"input/output names {model.io_names} != expected {expected_io_names}")
     if expected_sha256 is not None and meta.source_sha256 != expected_sha256:
         failures.append(f"metadata source_sha256 {meta.source_sha256} != source model's {expected_sha256}")
-    if len(meta.class_names) != keras_proba.shape[1]:
-        failures.append(f"metadata has {len(meta.class_names)} class names, Keras has {keras_proba.shape[1]} outputs")
-    proba = model.predict_proba(images)
-    if proba.shape != keras_proba.shape:
-        failures.append(f"output shape {proba.shape} != Keras {keras_proba.shape}")
-        diff, agreement, accuracy = float("inf"), 0.0, 0.0
-    else:
-        pred = proba.argmax(axis=1)
-        diff = float(np.max(np.abs(proba - keras_proba)))
-        agreement = float(np.mean(pred == keras_proba.argmax(axis=1)))
-        accuracy = float(np.mean(pred == labels))
-    keras_accuracy = float(np.mean(keras_proba.argmax(axis=1) == labels))
+    got = artifact_outputs(model, inputs)
+    m = _metrics(got, reference, labels, task)
+    if got.shape != reference.shape:
+        failures.append(f"output shape {got.shape} != Keras {reference.shape}")
     size = path.stat().st_size
     ratio = size / fp32_size if fp32_size else None
-    drop = (keras_accuracy - accuracy) * 100.0
-    t = thresholds
-    if t.min_agreement is not None and not agreement >= t.min_agreement:
-        failures.append(f"argmax agreement {agreement:.4%} < required {t.min_agreement:.4%}")
-    if t.max_abs_diff is not None and not diff <= t.max_abs_diff:
-        failures.append(f"max |diff| {diff:.3g} > tolerance {t.max_abs_diff:.3g}")
-    if t.max_accuracy_drop is not None and not drop <= t.max_accuracy_drop:
-        failures.append(f"accuracy drop {drop:.2f} points > allowed {t.max_accuracy_drop:.2f}")
-    if t.max_size_ratio is not None and ratio is not None and not ratio <= t.max_size_ratio:
-        failures.append(f"size ratio {ratio:.3f} of fp32 > allowed {t.max_size_ratio:.3f}")
+    failures += _judge(m, thresholds, ratio, fp32_size)
     q = meta.quantization
     return ArtifactReport(
-        artifact=path.name,
+        artifact=name or path.name,
         format=meta.format or path.suffix.lstrip("."),
         mode=q.mode,
         io_dtype=q.io_dtype,
         size_bytes=size,
         size_ratio=ratio,
-        samples=len(images),
-        accuracy=accuracy,
-        keras_accuracy=keras_accuracy,
-        accuracy_drop_points=drop,
-        agreement=agreement,
-        max_abs_diff=diff,
+        samples=len(inputs),
         thresholds=asdict(thresholds),
         failures=failures,
+        task=task,
+        data=data,
+        **m,
     )
+
+
+def _metrics(got: np.ndarray, ref: np.ndarray, labels: np.ndarray | None, task: str) -> dict:
+    m = dict.fromkeys(
+        ("accuracy", "keras_accuracy", "accuracy_drop_points", "agreement", "max_rel_diff", "mae", "keras_mae")
+    )
+    if got.shape != ref.shape:
+        return {**m, "max_abs_diff": float("inf")}
+    diff = np.abs(got.astype(np.float64) - ref)
+    m["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
+    if task == "regression":
+        scale = float(np.abs(ref).max()) if ref.size else 0.0
+        m["max_rel_diff"] = m["max_abs_diff"] / scale if scale else m["max_abs_diff"]
+        if labels is not None:
+            target = labels.reshape(ref.shape).astype(np.float64)
+            m["mae"] = float(np.mean(np.abs(got - target)))
+            m["keras_mae"] = float(np.mean(np.abs(ref - target)))
+        return m
+    pred, keras_pred = decisions(got, task), decisions(ref, task)
+    m["agreement"] = float(np.mean(pred == keras_pred))
+    if labels is not None:
+        m["accuracy"] = float(np.mean(pred == labels))
+        m["keras_accuracy"] = float(np.mean(keras_pred == labels))
+        m["accuracy_drop_points"] = (m["keras_accuracy"] - m["accuracy"]) * 100.0
+    return m
+
+
+def _judge(m: dict, t: Thresholds, ratio: float | None, fp32_size: int | None) -> list[str]:
+    """Every threshold the metrics miss; a metric that is n/a (no labels) is not judged."""
+    failures = []
+    if t.min_agreement is not None and m["agreement"] is not None and not m["agreement"] >= t.min_agreement:
+        failures.append(f"argmax agreement {m['agreement']:.4%} < required {t.min_agreement:.4%}")
+    if t.max_abs_diff is not None and not m["max_abs_diff"] <= t.max_abs_diff:
+        failures.append(f"max |diff| {m['max_abs_diff']:.3g} > tolerance {t.max_abs_diff:.3g}")
+    if t.max_rel_diff is not None and m["max_rel_diff"] is not None and not m["max_rel_diff"] <= t.max_rel_diff:
+        failures.append(f"max relative |diff| {m['max_rel_diff']:.3g} > tolerance {t.max_rel_diff:.3g}")
+    drop = m["accuracy_drop_points"]
+    if t.max_accuracy_drop is not None and drop is not None and not drop <= t.max_accuracy_drop:
+        failures.append(f"accuracy drop {drop:.2f} points > allowed {t.max_accuracy_drop:.2f}")
+    if t.max_mae_increase_pct is not None and m["mae"] is not None and m["keras_mae"]:
+        growth = (m["mae"] / m["keras_mae"] - 1.0) * 100.0
+        if not growth <= t.max_mae_increase_pct:
+            failures.append(f"MAE grew {growth:.2f}% > allowed {t.max_mae_increase_pct:.2f}%")
+    big_enough = fp32_size is not None and fp32_size >= SIZE_CHECK_MIN_BYTES
+    if t.max_size_ratio is not None and ratio is not None and big_enough and not ratio <= t.max_size_ratio:
+        failures.append(f"size ratio {ratio:.3f} of fp32 > allowed {t.max_size_ratio:.3f}")
+    return failures
 
 
 def format_table(reports: list[ArtifactReport]) -> str:
     """A Markdown table of reports (printed by the CLI, and written beside the JSON)."""
-    head = ("artifact", "format", "mode", "io", "size (bytes)", "x fp32", "accuracy", "drop (pts)",
-            "agreement", "max abs diff", "status")
-    rows = [
-        (
-            r.artifact, r.format, r.mode, r.io_dtype, f"{r.size_bytes:,}",
-            f"{r.size_ratio:.3f}" if r.size_ratio is not None else "-",
-            f"{r.accuracy:.4f}", f"{r.accuracy_drop_points:+.2f}", f"{r.agreement:.4%}",
-            f"{r.max_abs_diff:.2e}", "ok" if r.ok else "FAIL: " + "; ".join(r.failures),
-        )
-        for r in reports
-    ]
+    if reports and all(r.task == "regression" for r in reports):
+        head = ("artifact", "format", "mode", "io", "size (bytes)", "x fp32", "MAE", "Keras MAE",
+                "max abs diff", "max rel diff", "status")
+        rows = [
+            (r.artifact, r.format, r.mode, r.io_dtype, f"{r.size_bytes:,}", _f(r.size_ratio, "{:.3f}"),
+             _f(r.mae, "{:.4f}"), _f(r.keras_mae, "{:.4f}"), f"{r.max_abs_diff:.2e}",
+             _f(r.max_rel_diff, "{:.2e}"), _status(r))
+            for r in reports
+        ]
+    else:
+        head = ("artifact", "format", "mode", "io", "size (bytes)", "x fp32", "accuracy", "drop (pts)",
+                "agreement", "max abs diff", "status")
+        rows = [
+            (r.artifact, r.format, r.mode, r.io_dtype, f"{r.size_bytes:,}", _f(r.size_ratio, "{:.3f}"),
+             _f(r.accuracy, "{:.4f}"), _f(r.accuracy_drop_points, "{:+.2f}"), _f(r.agreement, "{:.4%}"),
+             f"{r.max_abs_diff:.2e}", _status(r))
+            for r in reports
+        ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _f(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else spec.format(value)
+
+
+def _status(r: ArtifactReport) -> str:
+    return "ok" if r.ok else "FAIL: " + "; ".join(r.failures)

@@ -4,7 +4,7 @@
     >>> model = runtime.load("artifacts/model.tflite")
     >>> model.predict(images)          # uint8 (N, 28, 28) raw pixels
 """
-from .errors import BackendUnavailableError, InvalidInputError, ModelFileError
+from .errors import BackendUnavailableError, InvalidInputError, ModelFileError, TaskError
 from .metadata import METADATA_KEY, ModelMetadata, Quantization
 from .model import BACKENDS, SUFFIX_BACKENDS, Model, load
 
@@ -18,5 +18,6 @@ __all__ = [
     "ModelFileError",
     "ModelMetadata",
     "Quantization",
+    "TaskError",
     "load",
 ]

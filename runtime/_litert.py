@@ -77,6 +77,9 @@ class LiteRTBackend:
         self._out = outputs[0]["index"]
         self._batch = int(inputs[0]["shape"][0])
         self._item_shape = tuple(int(d) for d in inputs[0]["shape"][1:])
+        self.item_shape = self._item_shape
+        out_shape = outputs[0]["shape"]
+        self.output_width = int(out_shape[-1]) if len(out_shape) == 2 else None
         self.input_dtype = np.dtype(inputs[0]["dtype"])
         self.input_quant = _quant(inputs[0])
         self.output_quant = _quant(outputs[0])

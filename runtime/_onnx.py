@@ -52,6 +52,9 @@ class OnnxBackend:
         self.input_quant = None  # onnxruntime quantization keeps float I/O
         self.output_quant = None
         self.output_dtype = np.dtype(_ORT_TYPES.get(outputs[0].type, np.float32))
+        self.item_shape = tuple(d if isinstance(d, int) else 0 for d in inputs[0].shape[1:])
+        out_dims = outputs[0].shape
+        self.output_width = out_dims[-1] if len(out_dims) == 2 and isinstance(out_dims[-1], int) else None
         self.metadata_json = self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         self.thread_settings = {
             "intra_op_num_threads": num_threads or "default (physical cores)",
@@ -68,6 +71,8 @@ _ORT_TYPES = {
     "tensor(float)": np.float32,
     "tensor(uint8)": np.uint8,
     "tensor(int8)": np.int8,
+    "tensor(int16)": np.int16,
+    "tensor(uint16)": np.uint16,
 }
 
 

@@ -12,3 +12,7 @@ class ModelFileError(ValueError):
 
 class BackendUnavailableError(ImportError):
     """The inference engine a model needs is not installed."""
+
+
+class TaskError(TypeError):
+    """A call that the model's task does not support (e.g. predict_proba on a regressor)."""

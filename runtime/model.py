@@ -7,16 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputError, ModelFileError
+from .errors import InvalidInputError, ModelFileError, TaskError
 from .metadata import ModelMetadata
 
 BACKENDS = ("onnxruntime", "litert")
 _UINT8 = np.dtype(np.uint8)
 _FLOAT32 = np.dtype(np.float32)
-# Read as uint32, every float32 in [+0, 1] is <= the bits of 1.0, while negatives (sign
+# Read as uint32, every float32 in [+0, max] is <= the bits of max, while negatives (sign
 # bit), NaN and Inf all compare above: one integer scan checks range and finiteness.
 # (ndarray.argmax + item costs about a third of a ufunc max-reduce on a small array.)
-_FLOAT32_ONE_BITS = 0x3F800000
 _UINT32 = np.dtype(np.uint32)
 SUFFIX_BACKENDS = {".onnx": "onnxruntime", ".tflite": "litert"}
 
@@ -24,11 +23,16 @@ SUFFIX_BACKENDS = {".onnx": "onnxruntime", ".tflite": "litert"}
 class Model:
     """A loaded artifact. ``predict_proba``/``predict`` are thread-safe.
 
-    Input contract: uint8 arrays are raw pixels, scaled by the metadata's
-    ``pixel_scale``; float arrays must already lie in [0, 1]. Shapes
-    (N, H, W), (H, W) (one image, treated as N=1) and (N, H*W) are accepted.
-    Quantized artifacts are fed and read transparently: outputs are always
-    float32 probabilities.
+    Input contract, from the artifact's metadata: a pixel model (``pixel_scale`` set)
+    takes uint8 raw pixels, scaled by ``pixel_scale``, or floats in
+    [0, 255 * pixel_scale]; a feature model takes any finite numbers. Shapes
+    (N, *input_shape), one sample (*input_shape), (N, prod(input_shape)) and, for a
+    trailing channel of 1, the same without it, are accepted. Quantized artifacts are
+    fed and read transparently: outputs are always float32.
+
+    ``task`` decides the outputs: ``classification`` gives (N, C) probabilities;
+    ``binary`` gives (N, 2) as [1 - p, p] and 0/1 labels; ``regression`` gives the
+    (N, k) values from ``predict`` and refuses ``predict_proba``.
     """
 
     def __init__(self, path: Path, backend: Any, metadata: ModelMetadata) -> None:
@@ -37,21 +41,23 @@ class Model:
         self.class_names: tuple[str, ...] = metadata.class_names
         self._backend = backend
         self._run = backend.run
+        self._task = metadata.task
         self._item_shape = metadata.input_shape
         self._item_size = int(np.prod(metadata.input_shape))
-        self._pixel_scale = np.float32(metadata.pixel_scale)
-        self._num_classes = len(metadata.class_names)
+        self._shapes = _accepted_shapes(metadata.input_shape)
+        self._pixels = metadata.takes_pixels
+        self._pixel_scale = np.float32(metadata.pixel_scale or 1.0)
+        # Upper bound of float pixel inputs: 255 raw levels times the scale (1.0 for 1/255).
+        self._float_max = np.float32(255.0) * self._pixel_scale
+        self._float_max_bits = int(np.array(self._float_max, np.float32).view(_UINT32))
+        self._num_outputs = metadata.num_outputs
         self._in_dtype = backend.input_dtype
         self._in_quant = backend.input_quant
         self._out_quant = backend.output_quant
         # Everything the per-call path needs is decided here, once.
         self._feeds_float = self._in_dtype == np.float32
-        # raw uint8 pixels feed a uint8 input directly when its scale is the pixel scale
-        self._raw_uint8_ok = (
-            self._in_dtype == np.uint8
-            and self._in_quant is not None
-            and self._in_quant[1] == 0
-            and bool(np.isclose(self._in_quant[0], metadata.pixel_scale, rtol=1e-6))
+        self._raw_uint8_ok = self._pixels and takes_raw_uint8(
+            self._in_dtype, self._in_quant, metadata.pixel_scale
         )
         self._native_dtype = _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else None
         self._dequant_lut = _dequant_table(backend.output_dtype, self._out_quant)
@@ -61,9 +67,14 @@ class Model:
             scale, zero_point = self._in_quant
             info = np.iinfo(self._in_dtype)
             self._q_inv_scale = np.float32(1.0 / scale)
-            # +0.5 then truncation rounds half up; valid because inputs are >= 0 after checking
+            # shifted so the integer range starts at 0: +0.5 then truncation rounds half up
             self._q_offset = np.float32(zero_point - info.min + 0.5)
             self._q_min, self._q_span = info.min, info.max - info.min
+
+    @property
+    def task(self) -> str:
+        """``classification``, ``binary`` or ``regression`` (from the metadata)."""
+        return self._task
 
     @property
     def backend(self) -> str:
@@ -92,35 +103,58 @@ class Model:
 
     def __repr__(self) -> str:
         q = self.metadata.quantization
-        return f"Model({str(self.path)!r}, backend={self.backend!r}, quantization={q.mode!r})"
+        return (
+            f"Model({str(self.path)!r}, backend={self.backend!r}, task={self._task!r}, "
+            f"quantization={q.mode!r})"
+        )
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities, float32 of shape (N, num_classes)."""
+        """Class probabilities, float32 of shape (N, num_classes); binary gives [1 - p, p]."""
+        if self._task == "regression":
+            raise TaskError(
+                f"{self.path.name} is a regression model: predict_proba is for classifiers; "
+                f"use predict() for its values"
+            )
+        y = self._outputs(x)
+        if self._task == "binary":
+            return np.concatenate([1.0 - y, y], axis=1, dtype=np.float32)
+        return y
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class indices, int64 (N,); 0/1 for binary; float32 (N, k) values for regression."""
+        y = self._outputs(x)
+        if self._task == "regression":
+            return y
+        if self._task == "binary":
+            return (y[:, 0] > 0.5).astype(np.int64)
+        return y.argmax(axis=1)
+
+    def _outputs(self, x: np.ndarray) -> np.ndarray:
+        """The artifact's output as float32 (N, outputs)."""
         if (
             type(x) is np.ndarray
             and x.dtype is self._native_dtype
             and x.shape[1:] == self._item_shape
             and x.shape[0]
         ):
-            # Fast path: a batch already in the model's own input type needs at most the range
-            # check, inlined from _float32_out_of_range (a call costs ~1% of a 5 us inference).
+            # Fast path: a batch already in the model's own input type needs at most the
+            # range check (inlined: a call costs ~1% of a 5 us inference).
             if self._feeds_float:
-                bits = x.view(_UINT32)
-                if bits.item(bits.argmax()) > _FLOAT32_ONE_BITS:
+                if self._pixels:
+                    bits = x.view(_UINT32)
+                    if bits.item(bits.argmax()) > self._float_max_bits:
+                        self._check_floats(x)
+                elif not np.isfinite(x).all():
                     self._check_floats(x)
         else:
             x = self._to_model_input(x)
             if x.shape[0] == 0:
-                return np.empty((0, self._num_classes), dtype=np.float32)
+                return np.empty((0, self._num_outputs), dtype=np.float32)
         y = self._run(x)
         if self._dequant_lut is not None:
             # 8-bit output: one table lookup over the raw bytes dequantizes it
             return self._dequant_lut.take(y if self._out_uint8 else y.view(np.uint8))
         return y if self._out_float32 else y.astype(np.float32)
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Class indices, int64 of shape (N,)."""
-        return self.predict_proba(x).argmax(axis=1)
 
     def _to_model_input(self, x: np.ndarray) -> np.ndarray:
         if type(x) is not np.ndarray:
@@ -128,62 +162,107 @@ class Model:
         if x.shape[1:] != self._item_shape:
             x = self._reshape(x)
         dtype = x.dtype
-        if dtype == np.uint8:
+        if dtype == np.uint8 and self._pixels:
             if self._raw_uint8_ok:
                 return x
-            x = x * self._pixel_scale  # float32, in [0, 1] by construction
-        elif dtype.kind == "f":
+            x = x * self._pixel_scale  # float32, in range by construction
+        elif dtype.kind == "f" or (dtype.kind in "iu" and not self._pixels):
             if dtype != np.float32:
                 x = self._check_floats(x).astype(np.float32)
-            elif x.size and _float32_out_of_range(x):
+            elif x.size and self._floats_need_check(x):
                 self._check_floats(x)
         else:
-            raise InvalidInputError(
-                f"input dtype {dtype} is not supported: expected uint8 raw pixels "
-                f"(0..255) or floats in [0, 1]"
-            )
+            raise InvalidInputError(f"input dtype {dtype} is not supported: expected {self._expected_input()}")
         if self._feeds_float:
             return x
         return self._quantize(x)
 
-    @staticmethod
-    def _check_floats(x: np.ndarray) -> np.ndarray:
-        if x.size:
+    def _expected_input(self) -> str:
+        if self._pixels:
+            return f"uint8 raw pixels (0..255) or floats in [0, {_g(self._float_max)}]"
+        return "finite numbers (float or integer)"
+
+    def _floats_need_check(self, x: np.ndarray) -> bool:
+        if self._pixels:
+            bits = x.view(_UINT32)  # -0.0 also answers True; _check_floats then accepts it
+            return bits.item(bits.argmax()) > self._float_max_bits
+        return not np.isfinite(x).all()
+
+    def _check_floats(self, x: np.ndarray) -> np.ndarray:
+        if not x.size:
+            return x
+        if self._pixels:
             lo, hi = x.min(), x.max()
             # NaN fails both comparisons, so one test catches NaN, Inf and range
-            if not (lo >= 0.0 and hi <= 1.0):
-                raise InvalidInputError(_describe_bad_floats(x))
+            if not (lo >= 0.0 and hi <= self._float_max):
+                raise InvalidInputError(_describe_bad_floats(x, self._float_max))
+        elif not np.isfinite(x).all():
+            raise InvalidInputError(_describe_bad_floats(x, None))
         return x
 
     def _reshape(self, x: np.ndarray) -> np.ndarray:
         shape = x.shape
-        if shape == self._item_shape:
-            return x[np.newaxis]
-        if len(shape) == 2 and shape[1] == self._item_size:
-            return x.reshape((shape[0], *self._item_shape))
-        h_w = ", ".join(map(str, self._item_shape))
+        for form in self._shapes:
+            if shape == form:  # one sample
+                return x.reshape((1, *self._item_shape))
+            if len(shape) == len(form) + 1 and shape[1:] == form:
+                return x.reshape((shape[0], *self._item_shape))
         raise InvalidInputError(
-            f"input shape {shape} is not supported: expected (N, {h_w}), "
-            f"a single ({h_w}) image, or (N, {self._item_size})"
+            f"input shape {shape} is not supported: expected "
+            + ", ".join(f"(N, {_dims(f)})" for f in self._shapes)
+            + f", or one sample ({_dims(self._item_shape)})"
         )
 
     def _quantize(self, x: np.ndarray) -> np.ndarray:
-        """float [0, 1] -> the input's integer type, with its scale and zero point."""
+        """float -> the input's integer type, with its scale and zero point (saturating)."""
         q = x * self._q_inv_scale
-        q += self._q_offset  # shifted so the integer range starts at 0: truncation == rounding
-        np.minimum(q, self._q_span, out=q)  # q >= 0.5 already: inputs were checked to be >= 0
+        q += self._q_offset
+        np.clip(q, 0, self._q_span, out=q)  # after the shift, truncation == round half up
         if self._q_min:
-            return (q.astype(np.int16) + np.int16(self._q_min)).astype(self._in_dtype)
+            return (q.astype(np.int32) + np.int32(self._q_min)).astype(self._in_dtype)
         return q.astype(self._in_dtype)
 
+    def __reduce__(self):
+        return (_reload, (str(self.path), self.backend, self._load_kwargs()))
 
-def _float32_out_of_range(x: np.ndarray) -> bool:
-    """True if a non-empty float32 array may hold values outside [0, 1], NaN or Inf.
+    def _load_kwargs(self) -> dict[str, Any]:
+        return dict(getattr(self, "_load_options", {}))
 
-    -0.0 also answers True; ``Model._check_floats`` then accepts it.
-    """
-    bits = x.view(_UINT32)
-    return bits.item(bits.argmax()) > _FLOAT32_ONE_BITS
+
+def _reload(path: str, backend: str, kwargs: dict[str, Any]) -> "Model":
+    return load(path, backend=backend, **kwargs)
+
+
+def takes_raw_uint8(dtype: np.dtype, quant: tuple[float, int] | None, pixel_scale: float | None) -> bool:
+    """The raw-pixel rule: uint8 pixels feed an input directly when its quantization is
+    (scale = pixel_scale, zero point 0). The one place this is decided."""
+    return (
+        pixel_scale is not None
+        and dtype == np.uint8
+        and quant is not None
+        and quant[1] == 0
+        and bool(np.isclose(quant[0], pixel_scale, rtol=1e-6))
+    )
+
+
+def _accepted_shapes(item: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Per-sample shapes accepted for ``item``: itself, flat, and without a trailing 1."""
+    forms = [item]
+    size = int(np.prod(item))
+    if (size,) not in forms:
+        forms.append((size,))
+    if len(item) > 1 and item[-1] == 1 and item[:-1] not in forms:
+        forms.append(item[:-1])
+    return forms
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return ", ".join(map(str, shape))
+
+
+def _g(value: float) -> str:
+    """Shortest text that round-trips a float32 (1.0000001 stays 1.0000001)."""
+    return np.format_float_positional(np.float32(value), trim="-")
 
 
 def _dequant_table(dtype: np.dtype, quant: tuple[float, int] | None) -> np.ndarray | None:
@@ -195,17 +274,15 @@ def _dequant_table(dtype: np.dtype, quant: tuple[float, int] | None) -> np.ndarr
     return ((values - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
 
 
-def _describe_bad_floats(x: np.ndarray) -> str:
+def _describe_bad_floats(x: np.ndarray, upper: float | None) -> str:
     n_nan = int(np.isnan(x).sum())
     n_inf = int(np.isinf(x).sum())
+    expected = "finite numbers" if upper is None else f"finite floats in [0, {_g(upper)}] (or uint8 raw pixels)"
     if n_nan or n_inf:
-        return (
-            f"input holds {n_nan} NaN and {n_inf} Inf values: expected finite floats in [0, 1] "
-            f"(or uint8 raw pixels)"
-        )
+        return f"input holds {n_nan} NaN and {n_inf} Inf values: expected {expected}"
     return (
-        f"float input ranges over [{float(x.min()):g}, {float(x.max()):g}]: expected floats in "
-        f"[0, 1] (scale raw pixels by the pixel scale first, or pass them as uint8)"
+        f"float input ranges over [{_g(x.min())}, {_g(x.max())}]: expected floats in "
+        f"[0, {_g(upper)}] (scale raw pixels by the pixel scale first, or pass them as uint8)"
     )
 
 
@@ -235,6 +312,8 @@ def load(
     bad_threads = isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
     if num_threads is not None and bad_threads:
         raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a directory: expected an .onnx or .tflite model file")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     if expected == "onnxruntime":
@@ -247,4 +326,7 @@ def load(
             f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
         )
     metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
-    return Model(path, engine, metadata)
+    metadata.check_against(engine.item_shape, engine.output_width, str(path))
+    model = Model(path, engine, metadata)
+    model._load_options = {"num_threads": num_threads}
+    return model

@@ -22,8 +22,8 @@ from export import (
 )
 from export.__main__ import build_parser
 from export.__main__ import main as export_main
-from export.pipeline import calibration_set
-from export.validate import DEFAULT_THRESHOLDS, parse_threshold_overrides
+from export.data import draw as calibration_set
+from export.validate import DEFAULT_THRESHOLDS, parse_threshold_overrides, resolve_thresholds
 
 ARTIFACTS = [artifact_name(f, m) for f in FORMATS for m in MODES[f]]
 
@@ -165,11 +165,14 @@ def test_argparse_choices_come_from_the_same_tuple():
 
 
 def test_threshold_overrides():
-    table = parse_threshold_overrides(["int8.min_agreement=0.98", "none.max_abs_diff=none"])
+    overrides = parse_threshold_overrides(["int8.min_agreement=0.98", "none.max_abs_diff=none"])
+    table = resolve_thresholds("classification", overrides)
     assert table["int8"].min_agreement == 0.98 and table["none"].max_abs_diff is None
     assert table["int8"].max_size_ratio == DEFAULT_THRESHOLDS["int8"].max_size_ratio
     for bad, match in [("int8", "MODE.KEY=VALUE"), ("int4.min_agreement=1", "unknown mode"),
-                       ("int8.speed=1", "unknown key"), ("int8.min_agreement=high", "not a number")]:
+                       ("int8.speed=1", "unknown key"), ("int8.min_agreement=high", "not a number"),
+                       ("int8.min_agreement=1.5", r"in \[0, 1\]"), ("none.max_abs_diff=nan", "finite"),
+                       ("none.max_abs_diff=-1", ">= 0")]:
         with pytest.raises(ValueError, match=match):
             parse_threshold_overrides([bad])
 
@@ -205,16 +208,18 @@ def test_failed_validation_keeps_the_good_artifact(exported_dir, data_dir, tmp_p
     good = tmp_path / "model.tflite"
     good.write_bytes(b"previous good artifact")
     argv = ["--format", "tflite", "--model", str(tmp_path / "model.keras"), "--data-dir", str(data_dir),
-            "--threshold", "none.min_agreement=1.01", "-q"]
+            "--threshold", "none.max_abs_diff=1e-12", "-q"]
     err = _cli_error(argv, capsys, code=1)
-    assert "model.tflite" in err and "agreement" in err
+    assert "model.tflite" in err and "max |diff|" in err
     assert good.read_bytes() == b"previous good artifact"
     assert not list(tmp_path.glob(".tmp-*"))
-    row = json.loads((tmp_path / "export_report.json").read_text())["artifacts"][0]
-    assert row["ok"] is False and "agreement" in row["failures"][0]
+    doc = json.loads((tmp_path / "export_report.json").read_text())
+    assert doc["artifacts"] == [], "the report describes files on disk: none was validated"
+    row = doc["failed_attempts"][0]
+    assert row["ok"] is False and "max |diff|" in row["failures"][0]
     with pytest.raises(ValidationError) as info:
         run_export(tmp_path / "model.keras", fmt="tflite", data_dir=data_dir,
-                   thresholds=parse_threshold_overrides(["none.max_abs_diff=0"]))
+                   thresholds={"none": {"max_abs_diff": 0.0}})
     assert "max |diff|" in str(info.value) and "tolerance 0" in str(info.value)
     assert info.value.reports[0].max_abs_diff > 0
 

@@ -23,6 +23,19 @@ IMAGE_SIDE = 28
 NUM_LABELS = 10
 VALIDATION_SIZE = 5000
 
+# The data set's own class names (a fact of the data, read by export's data sources).
+CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 EXPECTED_COUNTS = {"train": 60000, "test": 10000}
 FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),

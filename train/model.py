@@ -5,18 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-CLASS_NAMES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
+from train.data import CLASS_NAMES  # noqa: F401  (re-exported: the data's class names)
+
 INPUT_SHAPE = (28, 28)
 PIXEL_SCALE = 1.0 / 255.0
 NUM_CLASSES = 10
