@@ -1,0 +1,145 @@
+"""Outside models for the "any Keras model" tests: real data shipped with scikit-learn (and a
+Fashion-MNIST slice), small Keras models trained for a few seconds.
+
+``python -m tests.zoo OUT_DIR`` writes every model and its ``.npz`` (for the README figures).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SEED = 7
+
+
+def _split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.25):
+    rng = np.random.default_rng(SEED)
+    idx = rng.permutation(len(x))
+    n_test = int(len(x) * test_fraction)
+    return x[idx[n_test:]], y[idx[n_test:]], x[idx[:n_test]], y[idx[:n_test]]
+
+
+def _fit(model, x, y, loss: str, epochs: int, batch_size: int = 32) -> None:
+    import keras
+
+    keras.utils.set_random_seed(SEED)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+
+
+def digits(out: Path) -> tuple[Path, Path]:
+    """8x8 digit images, values 0..16 stored as uint8 (pixel scale 1/16), 10-class softmax CNN."""
+    import keras
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = d.images.astype(np.uint8)[..., np.newaxis]  # (N, 8, 8, 1)
+    x_train, y_train, x_test, y_test = _split(x, d.target.astype(np.int64))
+    model = keras.Sequential([
+        keras.Input((8, 8, 1), name="digit"),
+        keras.layers.Conv2D(8, 3, activation="relu", name="conv"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(32, activation="relu", name="hidden"),
+        keras.layers.Dense(10, activation="softmax", name="digit_class"),
+    ], name="digits_cnn")
+    _fit(model, x_train / 16.0, y_train, "sparse_categorical_crossentropy", epochs=20)
+    names = np.array([str(i) for i in range(10)])
+    return _save(out, "digits", model, x_test=x_test, y_test=y_test, x_train=x_train, class_names=names)
+
+
+def breast_cancer(out: Path) -> tuple[Path, Path]:
+    """30 standardized float features (negative values included), one sigmoid unit."""
+    import keras
+    from sklearn.datasets import load_breast_cancer
+
+    d = load_breast_cancer()
+    x_train, y_train, x_test, y_test = _split(d.data.astype(np.float32), d.target.astype(np.int64))
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    model = keras.Sequential([
+        keras.Input((30,), name="features"),
+        keras.layers.Dense(16, activation="relu", name="hidden"),
+        keras.layers.Dense(1, activation="sigmoid", name="malignant_or_benign"),
+    ], name="breast_cancer_mlp")
+    _fit(model, x_train, y_train, "binary_crossentropy", epochs=30)
+    names = np.array([str(n) for n in d.target_names])
+    return _save(out, "breast_cancer", model, x_test=x_test, y_test=y_test, x_calibration=x_train, class_names=names)
+
+
+def diabetes(out: Path) -> tuple[Path, Path]:
+    """10 features, a standardized disease-progression target: regression."""
+    import keras
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes()
+    y = d.target.astype(np.float32)
+    x_train, y_train, x_test, y_test = _split(d.data.astype(np.float32), y)
+    mean, std = y_train.mean(), y_train.std()
+    y_train, y_test = (y_train - mean) / std, (y_test - mean) / std
+    x_mean, x_std = x_train.mean(axis=0), x_train.std(axis=0)
+    x_train, x_test = (x_train - x_mean) / x_std, (x_test - x_mean) / x_std
+    model = keras.Sequential([
+        keras.Input((10,), name="features"),
+        keras.layers.Dense(32, activation="relu", name="hidden"),
+        keras.layers.Dense(1, name="progression"),
+    ], name="diabetes_mlp")
+    _fit(model, x_train, y_train, "mse", epochs=40)
+    return _save(out, "diabetes", model, x_test=x_test, y_test=y_test, x_train=x_train)
+
+
+def functional_cnn(out: Path, fashion_dir: Path, n_train: int = 12000) -> tuple[Path, Path]:
+    """A Functional CNN with Rescaling, BatchNormalization and Dropout inside (pixel scale 1)."""
+    import keras
+
+    from train.data import CLASS_NAMES, load_fashion_mnist
+
+    fm = load_fashion_mnist(fashion_dir)
+    x_train, y_train = fm.x_train[:n_train, ..., np.newaxis], fm.y_train[:n_train].astype(np.int64)
+    inputs = keras.Input((28, 28, 1), name="image")
+    h = keras.layers.Rescaling(1 / 255.0, name="rescale")(inputs)
+    h = keras.layers.Conv2D(8, 3, strides=2, name="conv")(h)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    h = keras.layers.ReLU(name="relu")(h)
+    h = keras.layers.Flatten(name="flatten")(h)
+    h = keras.layers.Dropout(0.2, name="dropout")(h)
+    outputs = keras.layers.Dense(10, activation="softmax", name="garment")(h)
+    model = keras.Model(inputs, outputs, name="functional_cnn")
+    _fit(model, x_train.astype(np.float32), y_train, "sparse_categorical_crossentropy", epochs=3, batch_size=64)
+    return _save(
+        out, "functional_cnn", model, x_test=fm.x_test[:2000, ..., np.newaxis], y_test=fm.y_test[:2000],
+        x_train=x_train, class_names=np.array(CLASS_NAMES),
+    )
+
+
+def logits_classifier(out: Path) -> tuple[Path, Path]:
+    """Digits again, but the last layer is linear: a classifier trained from logits."""
+    import keras
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.data / 16.0).astype(np.float32)
+    x_train, y_train, x_test, y_test = _split(x, d.target.astype(np.int64))
+    model = keras.Sequential([
+        keras.Input((64,), name="pixels"),
+        keras.layers.Dense(32, activation="relu", name="hidden"),
+        keras.layers.Dense(10, name="logits"),
+    ], name="digits_logits")
+    _fit(model, x_train, y_train, keras.losses.SparseCategoricalCrossentropy(from_logits=True), epochs=20)
+    return _save(out, "digits_logits", model, x_test=x_test, y_test=y_test, x_train=x_train)
+
+
+def _save(out: Path, name: str, model, **arrays) -> tuple[Path, Path]:
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.keras")
+    np.savez(folder / "data.npz", **arrays)
+    return folder / "model.keras", folder / "data.npz"
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1])
+    for build in (digits, breast_cancer, diabetes, logits_classifier):
+        print(build(target))
+    if len(sys.argv) > 2:
+        print(functional_cnn(target, Path(sys.argv[2])))
