@@ -105,15 +105,32 @@ class _Terminated(Exception):
     """SIGTERM, raised in the main thread so that every ``finally`` cleans up."""
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated()
+_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+_received: list[int] = []
 
 
-def _install_sigterm():
+def _on_signal(signum, frame):
+    _received.append(signum)
+    raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated()
+
+
+def _install_handlers() -> dict:
+    """Ctrl-C and SIGTERM both unwind through every ``finally`` (temporary files go)."""
+    previous = {}
     try:
-        return signal.signal(signal.SIGTERM, _on_sigterm)
+        for sig in _EXIT_CODES:
+            previous[sig] = signal.signal(sig, _on_signal)
     except ValueError:  # not the main thread: leave signals alone
-        return None
+        pass
+    return previous
+
+
+def _interrupted_exit() -> int:
+    """The exit code for a run stopped by a signal; a library may have wrapped the interrupt."""
+    signum = _received[-1] if _received else signal.SIGINT
+    word = "interrupted" if signum == signal.SIGINT else "terminated"
+    print(f"error: {word}; temporary files removed, existing artifacts untouched", file=sys.stderr)
+    return _EXIT_CODES[signum]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
-    previous = _install_sigterm()
+    previous = _install_handlers()
+    _received.clear()
     try:
         reports = run_export(
             args.model,
@@ -139,22 +157,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             thresholds=parse_threshold_overrides(args.threshold),
         )
-    except ValidationError as e:
-        print(format_table(e.reports))
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    except (ExportError, ValueError, OSError) as e:
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; temporary files removed, existing artifacts untouched", file=sys.stderr)
-        return 130
-    except _Terminated:
-        print("error: terminated; temporary files removed, existing artifacts untouched", file=sys.stderr)
-        return 143
+    except BaseException as e:
+        if _received or isinstance(e, (KeyboardInterrupt, _Terminated)):
+            return _interrupted_exit()
+        if isinstance(e, ValidationError):
+            print(format_table(e.reports))
+            print(f"error: {_one_line(e)}", file=sys.stderr)
+            return 1
+        if isinstance(e, (ExportError, ValueError, OSError)):
+            print(f"error: {_one_line(e)}", file=sys.stderr)
+            return 2
+        raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     out = args.output or args.model.parent
     print(format_table(reports))
     print(f"\nvalidated on: {', '.join(sorted({r.data for r in reports}))}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import runtime
 from runtime.metadata import Quantization
 
 from . import data as data_sources
@@ -166,11 +167,16 @@ def _export_format(
                 reports.append(_failed_attempt(ref, final.name, f, mode, e))
                 continue
             logger.info("validating %s on %d samples (%s)", final.name, len(ref.inputs), ref.data_source)
-            report = validate_artifact(
-                tmp, inputs=ref.inputs, labels=ref.labels, reference=ref.outputs, thresholds=table[mode],
-                fp32_size=fp32_size, expected_sha256=ref.source_sha256, expected_io_names=ref.io_names,
-                name=final.name, data=ref.data_source,
-            )
+            try:
+                report = validate_artifact(
+                    tmp, inputs=ref.inputs, labels=ref.labels, reference=ref.outputs, thresholds=table[mode],
+                    fp32_size=fp32_size, expected_sha256=ref.source_sha256, expected_io_names=ref.io_names,
+                    name=final.name, data=ref.data_source,
+                )
+            except runtime.ModelFileError as e:  # the converter wrote something the runtime refuses
+                text = str(e).replace(str(tmp), final.name)
+                reports.append(_failed_attempt(ref, final.name, f, mode, ConversionError(text)))
+                continue
             reports.append(report)
             if report.ok:
                 passed.append((tmp, final))
