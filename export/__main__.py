@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
+
+from runtime.console import quiet_console
 
 from .errors import ExportError, ValidationError
 from .litert import IO_DTYPES
@@ -52,27 +53,31 @@ def build_parser() -> argparse.ArgumentParser:
         "(keys: min_agreement, max_abs_diff, max_accuracy_drop, max_size_ratio)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    p.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also show TensorFlow's own log lines and third-party warnings (hidden by default)",
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        reports = run_export(
-            args.model,
-            fmt=args.format,
-            quantize=args.quantize,
-            output_dir=args.output,
-            data_dir=args.data_dir,
-            opset=args.opset,
-            io_dtype=args.io_dtype,
-            calibration_samples=args.calibration_samples,
-            seed=args.seed,
-            thresholds=parse_threshold_overrides(args.threshold),
-        )
+        with quiet_console(args.verbose):  # before TensorFlow is first imported
+            reports = run_export(
+                args.model,
+                fmt=args.format,
+                quantize=args.quantize,
+                output_dir=args.output,
+                data_dir=args.data_dir,
+                opset=args.opset,
+                io_dtype=args.io_dtype,
+                calibration_samples=args.calibration_samples,
+                seed=args.seed,
+                thresholds=parse_threshold_overrides(args.threshold),
+            )
     except ValidationError as e:
         print(format_table(e.reports))
         print(f"error: {_one_line(e)}", file=sys.stderr)

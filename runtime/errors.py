@@ -12,3 +12,7 @@ class ModelFileError(ValueError):
 
 class BackendUnavailableError(ImportError):
     """The inference engine a model needs is not installed."""
+
+
+class InferenceError(RuntimeError):
+    """The engine failed to run a batch (e.g. out of memory); the Model stays usable."""
