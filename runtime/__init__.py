@@ -6,6 +6,7 @@
 """
 from .errors import BackendUnavailableError, InferenceError, InvalidInputError, ModelFileError
 from .metadata import METADATA_KEY, ModelMetadata, Quantization
+from .images import load_images
 from .model import BACKENDS, SUFFIX_BACKENDS, Model, load
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "ModelMetadata",
     "Quantization",
     "load",
+    "load_images",
 ]

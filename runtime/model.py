@@ -240,6 +240,8 @@ def load(
     the input size, see ``runtime._dispatch``) run in chunks of that many rows.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a directory, expected a model file ({'/'.join(SUFFIX_BACKENDS)})")
     suffix = path.suffix.lower()
     if suffix not in SUFFIX_BACKENDS:
         raise ModelFileError(
@@ -257,8 +259,6 @@ def load(
     bad_max = isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
     if max_batch is not None and bad_max:
         raise ValueError(f"max_batch must be a positive int or None, got {max_batch!r}")
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a directory, expected a model file ({'/'.join(SUFFIX_BACKENDS)})")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     if expected == "onnxruntime":
