@@ -15,6 +15,7 @@ concatenated: the result is identical to predicting the rows one chunk at a time
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import Any, Callable
 
@@ -61,7 +62,7 @@ class Dispatcher:
         self.max_batch = max_batch
         if num_threads is not None or cores == 1:
             first = make(num_threads if num_threads is not None else 1)
-            self.crossover = max_batch + 1  # never switches: one instance
+            self.crossover = sys.maxsize  # never switches: one instance
             self._large_threads = None
         else:
             first = make(1)
@@ -91,7 +92,7 @@ class Dispatcher:
 
     def engine_for(self, rows: int) -> Any:
         """The engine instance that runs a batch of ``rows`` rows (built on first use)."""
-        if rows < self.crossover:
+        if rows < self.crossover or self._large_threads is None:
             return self._small
         large = self._large
         if large is None:
