@@ -3,9 +3,10 @@
 With default arguments a Model keeps two engine instances of the same artifact: a 1-thread one
 for small batches (a pool of worker threads pays a wake-up on every call, which dominates a
 ~10-30 us inference) and an N-thread one (N = usable cores) for batches of ``crossover`` rows or
-more, where splitting the work across cores wins. The crossover is per backend and was measured
-on the reference 2-core machine (docs/threads.md). ``num_threads=`` given explicitly keeps a
-single instance with that setting.
+more, where splitting the work across cores wins on an idle machine. The crossover is per
+backend (docs/threads.md). At and above it, the instance that has been faster per row runs the
+batch, re-checked every PROBE_EVERY-th call, so a machine whose cores are busy with other work
+falls back to 1 thread. ``num_threads=`` given explicitly keeps a single instance.
 
 Every batch is also cut into chunks of at most ``max_batch`` rows, decided at load, so an engine
 never sees a batch it cannot handle (LiteRT's XNNPACK path overflows above 2**31 input elements)
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -26,6 +28,8 @@ CROSSOVER_ROWS = {"onnxruntime": 32, "litert": 64}
 # Input elements per chunk: 2**24 (64 MiB as float32) keeps every tensor of a model whose widest
 # activation is up to 128x its input below 2**31 elements, and bounds the engine's arena.
 CHUNK_ELEMENTS = 2**24
+# Batches at or above the crossover: how often the slower-looking instance is re-measured.
+PROBE_EVERY = 16
 
 
 def usable_cores() -> int:
@@ -70,6 +74,9 @@ class Dispatcher:
             self._large_threads = cores
         self._small = first
         self._large = None
+        # moving average of ns per row for batches >= crossover: [1-thread, N-thread]
+        self._cost_ns_per_row: list[float | None] = [None, None]
+        self._large_calls = 0
         self.explicit_threads = num_threads
 
     def __getattr__(self, name: str) -> Any:
@@ -84,8 +91,8 @@ class Dispatcher:
         if self._large_threads is None:
             return dict(self._small.thread_settings)
         return {
-            "policy": f"1 thread below {self.crossover} rows, {self._large_threads} threads from "
-            f"{self.crossover} rows (two engine instances)",
+            "policy": f"1 thread below {self.crossover} rows; from {self.crossover} rows, 1 or "
+            f"{self._large_threads} threads, whichever has been faster per row (two engine instances)",
             "small_batches": dict(self._small.thread_settings),
             "large_batches_threads": self._large_threads,
         }
@@ -107,9 +114,30 @@ class Dispatcher:
         if rows <= self.max_batch:
             if rows < self.crossover:
                 return self._small.run(x)
-            return self.engine_for(rows).run(x)
+            return self._run_large(x)
         step = self.max_batch
-        engine = self.engine_for(step)
-        parts = [engine.run(x[i : i + step]) if i + step <= rows else self.engine_for(rows - i).run(x[i:])
-                 for i in range(0, rows, step)]
-        return np.concatenate(parts)
+        return np.concatenate([self.run(x[i : i + step]) for i in range(0, rows, step)])
+
+    def _run_large(self, x: np.ndarray) -> np.ndarray:
+        """Run a batch at or above the crossover on the instance that has been faster per row.
+
+        On an idle machine that is the N-thread one; when other processes keep the cores busy,
+        a descheduled worker thread stalls every call and 1 thread wins. Every PROBE_EVERY-th
+        large call runs on the other instance, so the per-row costs (moving averages) follow
+        the machine's load. Both instances compute the same result.
+        """
+        cost = self._cost_ns_per_row
+        self._large_calls += 1
+        if cost[1] is None or cost[0] is None:
+            use = 1 if cost[1] is None else 0
+        else:
+            use = int(cost[1] <= cost[0])
+            if self._large_calls % PROBE_EVERY == 0:
+                use = 1 - use
+        engine = self.engine_for(x.shape[0]) if use else self._small
+        start = time.perf_counter_ns()
+        y = engine.run(x)
+        per_row = (time.perf_counter_ns() - start) / x.shape[0]
+        old = cost[use]
+        cost[use] = per_row if old is None else old + 0.25 * (per_row - old)
+        return y

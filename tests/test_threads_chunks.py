@@ -30,6 +30,16 @@ def test_default_threads_switch_engines_and_agree(name, exported_dir, test_set):
         np.testing.assert_array_equal(model.predict(x[:n]), one.predict(x[:n]))
 
 
+def test_large_batches_measure_both_engines(exported_dir, test_set):
+    if usable_cores() == 1:
+        pytest.skip("one core: a single 1-thread engine, nothing to choose")
+    model = runtime.load(exported_dir / "model.onnx")
+    x = test_set[0][:64]
+    for _ in range(40):
+        model.predict_proba(x)
+    assert all(c is not None and c > 0 for c in model._backend._cost_ns_per_row)
+
+
 def test_explicit_threads_keep_one_engine(exported_dir):
     model = runtime.load(exported_dir / "model.onnx", num_threads=2)
     assert model._backend.engine_for(1) is model._backend.engine_for(10_000)
