@@ -74,7 +74,7 @@ class Dispatcher:
             self._large_threads = cores
         self._small = first
         self._large = None
-        # moving average of ns per row for batches >= crossover: [1-thread, N-thread]
+        # moving average of ns per row for batches >= crossover: [1-thread, N-thread]; see _run_large
         self._cost_ns_per_row: list[float | None] = [None, None]
         self._large_calls = 0
         self.explicit_threads = num_threads
@@ -139,5 +139,6 @@ class Dispatcher:
         y = engine.run(x)
         per_row = (time.perf_counter_ns() - start) / x.shape[0]
         old = cost[use]
-        cost[use] = per_row if old is None else old + 0.25 * (per_row - old)
+        # None: never run. 0.0: warmed up (a first call pays one-off allocations), not measured.
+        cost[use] = 0.0 if old is None else per_row if old == 0.0 else old + 0.25 * (per_row - old)
         return y
