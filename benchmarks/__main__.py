@@ -62,18 +62,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
+    from runtime.console import filtered_stderr
+
     from .report import to_markdown
     from .runner import run_benchmarks
 
     try:
-        result = run_benchmarks(
-            args.model_dir,
-            args.output,
-            threads=args.threads,
-            batch_sizes=args.batch_sizes,
-            quick=args.quick,
-            data_dir=args.data_dir,
-        )
+        with filtered_stderr():  # e.g. LiteRT's "Created TensorFlow Lite XNNPACK delegate"
+            result = run_benchmarks(
+                args.model_dir,
+                args.output,
+                threads=args.threads,
+                batch_sizes=args.batch_sizes,
+                quick=args.quick,
+                data_dir=args.data_dir,
+            )
     except UsageError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2

@@ -42,6 +42,8 @@ def _fmt_ratio(v: float | None, unit: str) -> str:
         return f"{v:,.0f}x" if v >= 100 else f"{v:.1f}x"
     if unit == "%":
         return f"{v:+.1f}%"
+    if unit == "x.xx":  # a ratio near 1 (e.g. default / best thread setting)
+        return f"{v:.2f}x"
     return f"{v:.3f} (1/{1 / v:.1f})" if v > 0 else f"{v:.3f}"
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 import runtime
 
-from . import coldstart, report, subjects
+from . import coldstart, report, subjects, threadcheck
 from .environment import collect_environment
 from .errors import CREATE_HINT, ArtifactsNotFoundError, BenchmarkError, UsageError
 from .timing import FULL, QUICK, MeasureSettings, Measurement, measure_interleaved
@@ -261,6 +261,13 @@ def run_benchmarks(
             )
             cold.append({"subject": sid, **c})
 
+    progress.total += 1
+    progress.step("default threads vs explicit num_threads, batch 1 and 256 (alternating rounds)")
+    thread_defaults = threadcheck.measure_thread_defaults(
+        [model_dir / row["file"] for row in artifact_rows], images,
+        rounds=3 if quick else 7, budget_s=0.01 if quick else 0.05,
+    )
+
     ratios = _add_ratios(entries, batch_sizes)
     environment["thread_settings"] = {e["id"]: e["thread_settings"] for e in entries}
     environment["onnxruntime_spinning"] = {
@@ -303,6 +310,7 @@ def run_benchmarks(
         "subjects": entries,
         "ratios": ratios,
         "cold_start": cold,
+        "thread_defaults": thread_defaults,
         "keras": None if keras_info is None else {
             k: keras_info[k] for k in ("keras_version", "tensorflow_version", "keras_backend", "layers", "load")
         },
@@ -589,4 +597,5 @@ def compute_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         "peak_rss_ratio", "runtime cold-start peak RSS / Keras's",
         m_value, "<=", TARGET_RSS_RATIO, "ratio", m_detail,
     ))
+    targets.extend(threadcheck.thread_targets(result.get("thread_defaults", [])))
     return targets

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 from typing import Sequence
+
+from runtime.console import quiet_console
 
 from .errors import ExportError, ValidationError
 from .litert import IO_DTYPES
@@ -98,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"override a validation threshold, e.g. int8.min_agreement=0.98 (keys: {', '.join(THRESHOLD_KEYS)})",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    p.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also show TensorFlow's own log lines and third-party warnings (hidden by default)",
+    )
     return p
 
 
@@ -135,28 +140,28 @@ def _interrupted_exit() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is first imported
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
     previous = _install_handlers()
     _received.clear()
     try:
-        reports = run_export(
-            args.model,
-            fmt=args.format,
-            quantize=args.quantize,
-            output_dir=args.output,
-            data=args.data,
-            data_dir=args.data_dir,
-            task=args.task,
-            pixel_scale=args.pixel_scale,
-            class_names=args.class_names,
-            opset=args.opset,
-            io_dtype=args.io_dtype,
-            calibration_samples=args.calibration_samples,
-            seed=args.seed,
-            thresholds=parse_threshold_overrides(args.threshold),
-        )
+        with quiet_console(args.verbose):  # before TensorFlow is first imported
+            reports = run_export(
+                args.model,
+                fmt=args.format,
+                quantize=args.quantize,
+                output_dir=args.output,
+                data=args.data,
+                data_dir=args.data_dir,
+                task=args.task,
+                pixel_scale=args.pixel_scale,
+                class_names=args.class_names,
+                opset=args.opset,
+                io_dtype=args.io_dtype,
+                calibration_samples=args.calibration_samples,
+                seed=args.seed,
+                thresholds=parse_threshold_overrides(args.threshold),
+            )
     except BaseException as e:
         if _received or isinstance(e, (KeyboardInterrupt, _Terminated)):
             return _interrupted_exit()

@@ -4,8 +4,9 @@
     >>> model = runtime.load("artifacts/model.tflite")
     >>> model.predict(images)          # uint8 (N, 28, 28) raw pixels
 """
-from .errors import BackendUnavailableError, InvalidInputError, ModelFileError, TaskError
+from .errors import BackendUnavailableError, InferenceError, InvalidInputError, ModelFileError, TaskError
 from .metadata import METADATA_KEY, ModelMetadata, Quantization
+from .images import load_images
 from .model import BACKENDS, SUFFIX_BACKENDS, Model, load
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "SUFFIX_BACKENDS",
     "METADATA_KEY",
     "BackendUnavailableError",
+    "InferenceError",
     "InvalidInputError",
     "Model",
     "ModelFileError",
@@ -20,4 +22,5 @@ __all__ = [
     "Quantization",
     "TaskError",
     "load",
+    "load_images",
 ]

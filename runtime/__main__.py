@@ -1,4 +1,4 @@
-"""``python -m runtime MODEL INPUT.npy [--top-k K] [--json]``: classify images."""
+"""``python -m runtime MODEL INPUT... [--top-k K] [--json] [--resize] [--invert]``: classify images."""
 from __future__ import annotations
 
 import argparse
@@ -9,64 +9,118 @@ from typing import Sequence
 
 import numpy as np
 
-from .model import load
+from ._npy import read_npy
+from .console import filtered_stderr
+from .errors import InferenceError
+from .images import image_files, load_images
+from .model import Model, load
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m runtime",
-        description="Classify images stored in a .npy file with an exported edgeport model.",
+        description="Classify images (image files, folders of them, or .npy arrays) with an "
+        "exported edgeport model. Prints one line per image: its name and top-k classes.",
     )
     p.add_argument("model", type=Path, help="an exported artifact (.onnx or .tflite)")
     p.add_argument(
-        "input", type=Path,
-        help="a .npy of uint8 raw pixels or floats in [0, 1]: (N, 28, 28), (28, 28) or (N, 784)",
+        "inputs", type=Path, nargs="+", metavar="INPUT",
+        help="image files (PNG, JPEG, BMP, PGM, anything Pillow reads), folders (all their images, "
+        "sorted), or .npy arrays of uint8 raw pixels or floats in [0, 1]: (N, H, W), (H, W) or (N, H*W)",
     )
     p.add_argument("--top-k", type=int, default=1, metavar="K", help="classes to show per image (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--threads", type=int, default=None, help="inference threads (default: the engine's)")
+    p.add_argument("--threads", type=int, default=None, help="inference threads (default: by batch size)")
+    p.add_argument(
+        "--resize", action="store_true",
+        help="scale images of another size to the model's input size (default: an error)",
+    )
+    p.add_argument(
+        "--invert", action="store_true",
+        help="invert image pixels (255 - p): for dark objects photographed on a light background, "
+        "fed to a model trained on light objects on black such as Fashion-MNIST",
+    )
     return p
 
 
-def classify(model_path: Path, input_path: Path, *, top_k: int = 1, threads: int | None = None) -> list[dict]:
-    """Return, for each image, its top-k classes with probabilities."""
+def read_inputs(
+    model: Model, inputs: Sequence[Path], *, resize: bool = False, invert: bool = False
+) -> list[tuple[list[str] | Path, np.ndarray]]:
+    """(names, array) per input: image files and folders give one name per file; a .npy gives
+    its path (rows are named ``path[i]`` once the model has said how many images it holds)."""
+    groups: list[tuple[list[str] | Path, np.ndarray]] = []
+    for path in inputs:
+        if path.suffix.lower() in (".npy", ".npz") and not path.is_dir():
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: input file not found")
+            groups.append((path, read_npy(path)))
+        else:
+            files = image_files([path])
+            groups.append(([str(f) for f in files], load_images(files, model, resize=resize, invert=invert)))
+    return groups
+
+
+def classify(
+    model_path: Path,
+    inputs: Path | Sequence[Path],
+    *,
+    top_k: int = 1,
+    threads: int | None = None,
+    resize: bool = False,
+    invert: bool = False,
+) -> list[dict]:
+    """Return, for each image, its name and top-k classes with probabilities."""
     model = load(model_path, num_threads=threads)
     if not 1 <= top_k <= len(model.class_names):
         raise ValueError(f"--top-k must be between 1 and {len(model.class_names)}, got {top_k}")
-    if not input_path.is_file():
-        raise FileNotFoundError(f"{input_path}: input file not found")
-    try:
-        images = np.load(input_path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{input_path}: not a readable .npy array without pickles ({e})") from e
-    proba = model.predict_proba(images)
-    order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
-    return [
-        {
-            "index": i,
-            "top_k": [
-                {"class_index": int(c), "class_name": model.class_names[c], "probability": float(proba[i, c])}
-                for c in row
-            ],
-        }
-        for i, row in enumerate(order)
-    ]
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    results: list[dict] = []
+    for names, array in read_inputs(model, [Path(p) for p in inputs], resize=resize, invert=invert):
+        proba = model.predict_proba(array)
+        if isinstance(names, Path):  # a .npy: one image, or one per row
+            one = array.shape == tuple(model.metadata.input_shape)
+            names = [str(names)] if one else [f"{names}[{i}]" for i in range(len(proba))]
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
+        for name, p, row in zip(names, proba, order):
+            results.append({
+                "index": len(results),
+                "input": name,
+                "top_k": [
+                    {"class_index": int(c), "class_name": model.class_names[c], "probability": float(p[c])}
+                    for c in row
+                ],
+            })
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        results = classify(args.model, args.input, top_k=args.top_k, threads=args.threads)
-    except (ValueError, OSError, ImportError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        with filtered_stderr():  # LiteRT announces its XNNPACK delegate on stderr from C++
+            results = classify(
+                args.model, args.inputs, top_k=args.top_k, threads=args.threads,
+                resize=args.resize, invert=args.invert,
+            )
+    except InferenceError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError, ImportError, MemoryError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
             shown = ", ".join(f"{t['class_name']} {t['probability']:.4f}" for t in r["top_k"])
-            print(f"{r['index']}: {shown}")
+            print(f"{r['input']}: {shown}")
     return 0
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 if __name__ == "__main__":

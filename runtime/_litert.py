@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from .errors import BackendUnavailableError, ModelFileError
+from .errors import BackendUnavailableError, InferenceError, ModelFileError
 from .metadata import METADATA_KEY
 
 _HINT = "running .tflite models needs LiteRT: pip install 'edgeport[runtime]' (or pip install ai-edge-litert)"
@@ -106,14 +106,38 @@ class LiteRTBackend:
         self._lock.acquire()
         try:
             if x.shape[0] != self._batch:  # resize and re-allocate only when the batch changes
-                self._resize_input(self._in, (x.shape[0], *self._item_shape))
-                self._allocate()
-                self._batch = x.shape[0]
+                self._resize(x.shape[0])
             self._set(self._in, x)
             self._invoke()
             return self._get(self._out, 0)
+        except RuntimeError as e:
+            if isinstance(e, InferenceError):
+                raise
+            raise InferenceError(f"LiteRT failed on a batch of {x.shape[0]} rows ({e})") from e
         finally:
             self._lock.release()
+
+    def _resize(self, rows: int) -> None:
+        """Resize the input to ``rows`` rows; on failure leave a usable interpreter and raise."""
+        try:
+            self._resize_input(self._in, (rows, *self._item_shape))
+            self._allocate()
+        except (RuntimeError, ValueError, MemoryError) as e:
+            previous, self._batch = self._batch, -1  # -1: the next call resizes again
+            try:
+                self._resize_input(self._in, (max(previous, 1), *self._item_shape))
+                self._allocate()
+                self._batch = max(previous, 1)
+            except (RuntimeError, ValueError, MemoryError):
+                pass
+            detail = str(e).strip().splitlines()[0] if str(e).strip() else "no message from LiteRT"
+            raise InferenceError(
+                f"LiteRT could not prepare a batch of {rows} rows of {self._item_shape} "
+                f"({type(e).__name__}: {detail}; out of memory?); the model is still usable: "
+                f"pass smaller batches"
+            ) from e
+        self._batch = rows
+
 
 def _quant(detail: dict) -> tuple[float, int] | None:
     scale, zero_point = detail["quantization"]

@@ -16,3 +16,7 @@ class BackendUnavailableError(ImportError):
 
 class TaskError(TypeError):
     """A call that the model's task does not support (e.g. predict_proba on a regressor)."""
+
+
+class InferenceError(RuntimeError):
+    """The engine failed to run a batch (e.g. out of memory); the Model stays usable."""

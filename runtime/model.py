@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._dispatch import Dispatcher, default_max_batch
 from .errors import InvalidInputError, ModelFileError, TaskError
 from .metadata import ModelMetadata
 
@@ -80,6 +81,16 @@ class Model:
     def backend(self) -> str:
         """Name of the inference engine: "onnxruntime" or "litert"."""
         return self._backend.name
+
+    @property
+    def max_batch(self) -> int:
+        """Rows per engine call: bigger inputs are run in chunks of this size, in order."""
+        return self._backend.max_batch
+
+    def __reduce__(self):
+        # Pickled as its file and load settings, and loaded again: spawn-based process
+        # pools can send a Model to their workers.
+        return (_unpickle, (str(self.path), dict(getattr(self, "_load_args", {}))))
 
     @property
     def thread_settings(self) -> dict[str, Any]:
@@ -222,15 +233,6 @@ class Model:
             return (q.astype(np.int32) + np.int32(self._q_min)).astype(self._in_dtype)
         return q.astype(self._in_dtype)
 
-    def __reduce__(self):
-        return (_reload, (str(self.path), self.backend, self._load_kwargs()))
-
-    def _load_kwargs(self) -> dict[str, Any]:
-        return dict(getattr(self, "_load_options", {}))
-
-
-def _reload(path: str, backend: str, kwargs: dict[str, Any]) -> "Model":
-    return load(path, backend=backend, **kwargs)
 
 
 def takes_raw_uint8(dtype: np.dtype, quant: tuple[float, int] | None, pixel_scale: float | None) -> bool:
@@ -286,18 +288,28 @@ def _describe_bad_floats(x: np.ndarray, upper: float | None) -> str:
     )
 
 
+def _unpickle(path: str, load_args: dict[str, Any]) -> Model:
+    return load(path, **load_args)
+
+
 def load(
     path: str | os.PathLike,
     *,
     backend: str | None = None,
     num_threads: int | None = None,
+    max_batch: int | None = None,
 ) -> Model:
     """Load an edgeport artifact (``.onnx`` or ``.tflite``) for inference.
 
     The backend follows the file suffix; ``backend`` may name it explicitly
-    (one of ``BACKENDS``) but must agree with the suffix.
+    (one of ``BACKENDS``) but must agree with the suffix. ``num_threads=None``
+    picks threads per batch size (1 thread for small batches, all cores for
+    large ones); an int fixes it. Inputs above ``max_batch`` rows (default: from
+    the input size, see ``runtime._dispatch``) run in chunks of that many rows.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a directory, expected a model file ({'/'.join(SUFFIX_BACKENDS)})")
     suffix = path.suffix.lower()
     if suffix not in SUFFIX_BACKENDS:
         raise ModelFileError(
@@ -312,21 +324,27 @@ def load(
     bad_threads = isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
     if num_threads is not None and bad_threads:
         raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a directory: expected an .onnx or .tflite model file")
+    bad_max = isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
+    if max_batch is not None and bad_max:
+        raise ValueError(f"max_batch must be a positive int or None, got {max_batch!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     if expected == "onnxruntime":
         from ._onnx import OnnxBackend as Backend
     else:
         from ._litert import LiteRTBackend as Backend
-    engine = Backend(str(path), num_threads=num_threads)
+    engine = Dispatcher(
+        lambda threads: Backend(str(path), num_threads=threads),
+        num_threads=num_threads,
+        max_batch=max_batch or 1,  # replaced below, once the input size is known
+    )
     if engine.metadata_json is None:
         raise ModelFileError(
             f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
         )
     metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
     metadata.check_against(engine.item_shape, engine.output_width, str(path))
+    engine.max_batch = max_batch or default_max_batch(int(np.prod(metadata.input_shape)))
     model = Model(path, engine, metadata)
-    model._load_options = {"num_threads": num_threads}
+    model._load_args = {"backend": backend, "num_threads": num_threads, "max_batch": max_batch}
     return model

@@ -195,6 +195,7 @@ def test_targets(quick_run, exported_dir: Path) -> None:
     targets = {t["id"]: t for t in quick_run["report"]["targets"]}
     expected = {f"wrapper_overhead:{n}" for n in _artifacts(exported_dir)}
     expected |= {"speedup_vs_predict", "speedup_vs_call", "cold_start_ratio", "peak_rss_ratio"}
+    expected |= {f"thread_default:{n}:bs{bs}" for n in _artifacts(exported_dir) for bs in (1, 256)}
     assert set(targets) == expected
     for t in targets.values():
         assert isinstance(t["met"], bool) and isinstance(t["value"], float) and _positive(t["bound"])

@@ -253,7 +253,7 @@ def test_cli_prints_top_k(exported_dir, test_set, tmp_path, capsys):
     np.save(tmp_path / "x.npy", test_set[0][:3])
     assert runtime_main([str(exported_dir / "model.tflite"), str(tmp_path / "x.npy"), "--top-k", "2"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("0: ") and lines[0].count(",") == 1
+    assert len(lines) == 3 and lines[0].startswith(f"{tmp_path / 'x.npy'}[0]: ") and lines[0].count(",") == 1
 
 
 def test_cli_json(exported_dir, test_set, tmp_path, capsys):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
+from runtime.console import quiet_console
 from train.data import ENV_VAR, DataError
 from train.training import OutputError, train
 
@@ -50,28 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output", default="artifacts", help="output directory (default: artifacts)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only print the final summary")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also show TensorFlow's own log lines and third-party warnings (hidden by default)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    # Hides part of TensorFlow's C++ chatter (lines logged before absl starts still show).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        result = train(
-            data_dir=args.data_dir,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            seed=args.seed,
-            output=args.output,
-            verbose=0,  # per-epoch progress goes through logging instead
-        )
+        with quiet_console(args.verbose):  # before TensorFlow is first imported
+            result = train(
+                data_dir=args.data_dir,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                learning_rate=args.learning_rate,
+                seed=args.seed,
+                output=args.output,
+                verbose=0,  # per-epoch progress goes through logging instead
+            )
     except (DataError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

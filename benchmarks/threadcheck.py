@@ -1,0 +1,148 @@
+"""Default thread settings vs the best explicit ``num_threads``, measured side by side.
+
+For each artifact and batch size, ``runtime.load(path)`` (default threads) and
+``runtime.load(path, num_threads=n)`` for n = 1..cores are timed in alternating rounds on the
+same images; each round takes the median call time of every setting, and the result is the
+median over rounds. Target: default / best explicit <= ``TARGET_RATIO`` at batch 1 and 256.
+
+``python -m benchmarks.threadcheck --model-dir DIR --batch-sizes 1,2,4,...`` prints the sweep
+used to choose the crossover in ``runtime._dispatch`` (docs/threads.md).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+import runtime
+from runtime._dispatch import PROBE_EVERY, usable_cores
+
+TARGET_RATIO = 1.10
+TARGET_BATCH_SIZES = (1, 256)
+
+
+def _round_median_us(call: Callable[[], object], budget_s: float, min_calls: int) -> float:
+    for _ in range(3):
+        call()
+    times = []
+    stop = time.perf_counter() + budget_s
+    while len(times) < min_calls or time.perf_counter() < stop:
+        t = time.perf_counter_ns()
+        call()
+        times.append(time.perf_counter_ns() - t)
+        if len(times) >= 100_000:
+            break
+    return float(np.median(times)) / 1e3
+
+
+def measure_thread_defaults(
+    paths: Sequence[Path],
+    images: np.ndarray,
+    batch_sizes: Sequence[int] = TARGET_BATCH_SIZES,
+    *,
+    rounds: int = 7,
+    budget_s: float = 0.04,
+    min_calls: int = 5,
+) -> list[dict[str, Any]]:
+    """One row per (artifact, batch size): default and explicit medians in microseconds."""
+    thread_counts = list(range(1, usable_cores() + 1))
+    rows = []
+    for path in paths:
+        models: dict[str, runtime.Model] = {"default": runtime.load(path)}
+        models.update({str(n): runtime.load(path, num_threads=n) for n in thread_counts})
+        for bs in batch_sizes:
+            batch = images[:bs]
+            for m in models.values():  # steady state: the default has measured both instances
+                for _ in range(2 * PROBE_EVERY + 2):
+                    m.predict_proba(batch)
+            per_round: dict[str, list[float]] = {k: [] for k in models}
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                for r in range(rounds):
+                    order = list(models.items())
+                    if r % 2:
+                        order.reverse()  # alternate who goes first
+                    for key, m in order:
+                        per_round[key].append(
+                            _round_median_us(lambda m=m: m.predict_proba(batch), budget_s, min_calls)
+                        )
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            med = {k: float(np.median(v)) for k, v in per_round.items()}
+            explicit = {int(k): v for k, v in med.items() if k != "default"}
+            best = min(explicit, key=explicit.get)
+            rows.append({
+                "artifact": path.name,
+                "backend": models["default"].backend,
+                "batch_size": bs,
+                "default_us": med["default"],
+                "explicit_us": explicit,
+                "best_threads": best,
+                "ratio_default_to_best": med["default"] / explicit[best],
+                "default_thread_settings": models["default"].thread_settings,
+                "rounds": rounds,
+            })
+        del models
+    return rows
+
+
+def thread_targets(rows: Sequence[dict[str, Any]], bound: float = TARGET_RATIO) -> list[dict[str, Any]]:
+    """Target rows (same keys as benchmarks.runner's) for the batch sizes in TARGET_BATCH_SIZES."""
+    targets = []
+    for r in rows:
+        if r["batch_size"] not in TARGET_BATCH_SIZES:
+            continue
+        shown = ", ".join(f"{n} thread(s) {us:.1f} us" for n, us in sorted(r["explicit_us"].items()))
+        value = r["ratio_default_to_best"]
+        targets.append({
+            "id": f"thread_default:{r['artifact']}:bs{r['batch_size']}",
+            "description": f"default threads vs best explicit num_threads, {r['artifact']}, batch {r['batch_size']}",
+            "value": value, "comparison": "<=", "bound": bound, "unit": "x.xx", "met": value <= bound,
+            "detail": f"default {r['default_us']:.1f} us vs {shown} (median of {r['rounds']} alternating rounds)",
+        })
+    return targets
+
+
+def format_sweep(rows: Sequence[dict[str, Any]]) -> str:
+    """Markdown table of a sweep."""
+    counts = sorted({n for r in rows for n in r["explicit_us"]})
+    head = "| artifact | batch | default | " + " | ".join(f"{n} thread(s)" for n in counts) + " | default/best |"
+    lines = [head, "|" + "---|" * (4 + len(counts))]
+    for r in rows:
+        cells = [f"**{r['explicit_us'][n]:.1f}**" if n == r["best_threads"] else f"{r['explicit_us'][n]:.1f}"
+                 for n in counts]
+        lines.append(
+            f"| {r['artifact']} | {r['batch_size']} | {r['default_us']:.1f} | " + " | ".join(cells)
+            + f" | {r['ratio_default_to_best']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.threadcheck", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model-dir", type=Path, default=Path("artifacts"))
+    p.add_argument("--batch-sizes", default="1,256", help="comma-separated (default 1,256)")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
+    from runtime.console import filtered_stderr
+
+    from .runner import find_artifacts, load_test_set, resolve_data_dir
+
+    images, _ = load_test_set(resolve_data_dir(args.data_dir))
+    sizes = [int(s) for s in args.batch_sizes.split(",")]
+    with filtered_stderr():
+        rows = measure_thread_defaults(find_artifacts(args.model_dir), images, sizes, rounds=args.rounds)
+    print(format_sweep(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

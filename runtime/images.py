@@ -1,0 +1,122 @@
+"""Image files -> the array a model takes (Pillow, imported only when an image is read).
+
+The model's metadata decides the conversion: an input of shape (H, W) or (H, W, 1) takes
+grayscale (Pillow mode "L"), (H, W, 3) takes RGB. Pixels stay uint8 (raw 0..255): the Model
+scales them by the metadata's pixel scale, exactly as for a .npy of raw pixels.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BackendUnavailableError, InvalidInputError
+
+_HINT = "reading image files needs Pillow: pip install 'edgeport[images]' (or pip install Pillow)"
+
+
+def _import_pil() -> Any:
+    try:
+        from PIL import Image, ImageOps
+    except ImportError as e:
+        raise BackendUnavailableError(_HINT) from e
+    return Image, ImageOps
+
+
+def image_layout(input_shape: Sequence[int]) -> tuple[str, int, int]:
+    """(Pillow mode, height, width) of the images a model with this input shape takes."""
+    shape = tuple(input_shape)
+    if len(shape) == 2 or (len(shape) == 3 and shape[2] == 1):
+        return "L", shape[0], shape[1]
+    if len(shape) == 3 and shape[2] == 3:
+        return "RGB", shape[0], shape[1]
+    raise InvalidInputError(
+        f"the model's input shape {shape} is not an image: expected (H, W), (H, W, 1) "
+        f"(grayscale) or (H, W, 3) (RGB)"
+    )
+
+
+def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """The files to read: each path as given, and a folder as all its images, sorted by name."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            Image, _ = _import_pil()
+            suffixes = {s.lower() for s in Image.registered_extensions()}
+            found = sorted(
+                f for f in p.iterdir()
+                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in suffixes
+            )
+            if not found:
+                raise InvalidInputError(f"{p}: folder holds no image files")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: input file not found")
+    return files
+
+
+def read_image(
+    path: str | os.PathLike, mode: str, size: tuple[int, int], *, resize: bool = False, invert: bool = False
+) -> np.ndarray:
+    """One image file as uint8 (H, W) for mode "L" or (H, W, 3) for "RGB"; ``size`` is (W, H)."""
+    Image, ImageOps = _import_pil()
+    try:
+        with Image.open(path) as img:
+            img.load()  # decode now: truncated or corrupt data fails here
+            img = ImageOps.exif_transpose(img)  # camera photos: upright as displayed
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                # transparent pixels become the model's background: black (or white if inverted)
+                background = Image.new("RGBA", img.size, (255, 255, 255, 255) if invert else (0, 0, 0, 255))
+                img = Image.alpha_composite(background, img.convert("RGBA"))
+            img = img.convert(mode)
+    except OSError as e:  # unreadable, unknown format, truncated (Pillow raises OSError subclasses)
+        raise InvalidInputError(f"{path}: not a readable image ({_first_line(e)})") from e
+    except Exception as e:  # corrupt data: Pillow's decoders raise many types (SyntaxError, ...)
+        raise InvalidInputError(f"{path}: corrupt image ({type(e).__name__}: {_first_line(e)})") from e
+    if img.size != size:
+        if not resize:
+            raise InvalidInputError(
+                f"{path}: image is {img.size[0]}x{img.size[1]} pixels, the model takes "
+                f"{size[0]}x{size[1]} (width x height); resize it, or pass --resize "
+                f"(resize=True) to scale it"
+            )
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    pixels = np.asarray(img, dtype=np.uint8)
+    return 255 - pixels if invert else pixels
+
+
+def load_images(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    model: Any,
+    *,
+    resize: bool = False,
+    invert: bool = False,
+) -> np.ndarray:
+    """Read image files and folders into the uint8 array ``model`` takes, (N, *input_shape).
+
+    ``model`` is a ``runtime.Model`` (or its ``ModelMetadata``). Folders contribute all their
+    images sorted by file name. ``resize`` scales images of another size to the model's (the
+    aspect ratio is not kept); otherwise another size is an ``InvalidInputError`` naming both.
+    ``invert`` maps each pixel p to 255 - p: for photos of dark objects on a light background
+    fed to a model trained on light objects on black, such as Fashion-MNIST.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    metadata = getattr(model, "metadata", model)
+    shape = tuple(metadata.input_shape)
+    mode, height, width = image_layout(shape)
+    files = image_files(paths)
+    out = np.empty((len(files), *shape), dtype=np.uint8)
+    for i, f in enumerate(files):
+        out[i] = read_image(f, mode, (width, height), resize=resize, invert=invert).reshape(shape)
+    return out
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

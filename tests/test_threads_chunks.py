@@ -1,0 +1,122 @@
+"""Thread defaults, bounded chunks, engine failures and pickling of runtime.Model (real engines)."""
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import runtime
+from runtime._dispatch import usable_cores
+
+ARTIFACTS = ["model.onnx", "model.int8.onnx", "model.tflite", "model.int8.tflite"]
+
+
+@pytest.mark.parametrize("name", ARTIFACTS)
+def test_default_threads_switch_engines_and_agree(name, exported_dir, test_set):
+    model = runtime.load(exported_dir / name)
+    one = runtime.load(exported_dir / name, num_threads=1)
+    dispatch = model._backend
+    if usable_cores() > 1:
+        assert "policy" in model.thread_settings
+        assert dispatch.engine_for(1) is not dispatch.engine_for(256)
+        assert dispatch.engine_for(dispatch.crossover - 1) is dispatch.engine_for(1)
+    x = test_set[0][:300]
+    for n in (1, 7, 300):  # small engine, small engine, large engine
+        np.testing.assert_allclose(model.predict_proba(x[:n]), one.predict_proba(x[:n]), atol=1e-6)
+        np.testing.assert_array_equal(model.predict(x[:n]), one.predict(x[:n]))
+
+
+def test_large_batches_measure_both_engines(exported_dir, test_set):
+    if usable_cores() == 1:
+        pytest.skip("one core: a single 1-thread engine, nothing to choose")
+    model = runtime.load(exported_dir / "model.onnx")
+    x = test_set[0][:64]
+    for _ in range(40):
+        model.predict_proba(x)
+    assert all(c is not None and c > 0 for c in model._backend._cost_ns_per_row)  # both measured
+
+
+def test_explicit_threads_keep_one_engine(exported_dir):
+    model = runtime.load(exported_dir / "model.onnx", num_threads=2)
+    assert model._backend.engine_for(1) is model._backend.engine_for(10_000)
+    assert model.thread_settings["intra_op_num_threads"] == 2
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "model.tflite", "model.int8.tflite"])
+def test_big_inputs_run_in_chunks(name, exported_dir, test_set):
+    x = test_set[0][:100]
+    model = runtime.load(exported_dir / name, max_batch=7)
+    assert model.max_batch == 7
+    whole = model.predict_proba(x)
+    by_chunk = np.concatenate([model.predict_proba(x[i : i + 7]) for i in range(0, 100, 7)])
+    np.testing.assert_array_equal(whole, by_chunk)
+    if model.backend == "litert":  # the engine itself never saw more than 7 rows
+        assert model._backend._small._batch <= 7
+        assert model._backend._large is None or model._backend._large._batch <= 7
+
+
+def test_default_chunk_stays_below_the_engine_limit(exported_dir):
+    model = runtime.load(exported_dir / "model.int8.tflite")
+    assert 1000 <= model.max_batch and model.max_batch * 784 < 2**31
+    for bad in (0, -1, True, 2.5):
+        with pytest.raises(ValueError, match="max_batch"):
+            runtime.load(exported_dir / "model.int8.tflite", max_batch=bad)
+
+
+@pytest.mark.slow
+def test_batch_above_2_31_elements_is_right(exported_dir, test_set):
+    """Issue 12.1: unchunked, LiteRT's XNNPACK path returns garbage for most rows here."""
+    model = runtime.load(exported_dir / "model.int8.tflite")
+    image = test_set[0][:1]
+    rows = 2**31 // 784 + 1000
+    huge = np.broadcast_to(image, (rows, 28, 28))  # a view: no 2 GiB allocation
+    proba = model.predict_proba(huge)
+    assert proba.shape == (rows, 10)
+    np.testing.assert_array_equal(proba, np.broadcast_to(model.predict_proba(image), proba.shape))
+
+
+@pytest.mark.parametrize("threads", [1, None])
+def test_failed_resize_leaves_model_usable(exported_dir, test_set, threads):
+    """Issue 12.2: an impossible batch raises InferenceError; previous and other sizes still work."""
+    model = runtime.load(exported_dir / "model.int8.tflite", num_threads=threads, max_batch=10**12)
+    x = test_set[0][:3]
+    before = model.predict_proba(x)
+    impossible = np.broadcast_to(x[:1], (10**9, 28, 28))  # 784 GB of input: allocation fails
+    with pytest.raises(runtime.InferenceError, match="1000000000 rows"):
+        model.predict_proba(impossible)
+    np.testing.assert_array_equal(model.predict_proba(x), before)
+    np.testing.assert_array_equal(model.predict_proba(x[:2]), before[:2])
+    assert issubclass(runtime.InferenceError, RuntimeError)
+
+
+def test_range_message_prints_enough_digits(exported_dir):
+    model = runtime.load(exported_dir / "model.onnx")
+    x = np.full((1, 28, 28), 1.0000001, np.float32)
+    with pytest.raises(runtime.InvalidInputError, match=r"1\.0000001\]"):
+        model.predict_proba(x)
+
+
+def test_model_pickles_as_path_and_settings(exported_dir, test_set):
+    model = runtime.load(exported_dir / "model.int8.tflite", num_threads=1, max_batch=50)
+    clone = pickle.loads(pickle.dumps(model))
+    assert clone.path == model.path and clone.max_batch == 50 and clone.thread_settings == model.thread_settings
+    x = test_set[0][:120]
+    np.testing.assert_array_equal(clone.predict_proba(x), model.predict_proba(x))
+
+
+def test_model_works_in_a_spawn_process_pool(exported_dir, test_set):
+    model = runtime.load(exported_dir / "model.onnx")
+    x = test_set[0][:20]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        remote = pool.submit(model.predict, x).result(timeout=120)
+    np.testing.assert_array_equal(remote, model.predict(x))
+
+
+def test_directory_as_model_says_so(tmp_path: Path):
+    (tmp_path / "m.onnx").mkdir()
+    with pytest.raises(runtime.ModelFileError, match="is a directory"):
+        runtime.load(tmp_path / "m.onnx")
