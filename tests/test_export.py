@@ -233,8 +233,8 @@ def test_cli_success_prints_table(exported_dir, data_dir, tmp_path, capsys):
 
 
 def test_quant_format_comparison(exported_dir, data_dir):
-    from export.quant_formats import FORMATS as QUANT_FORMATS
-    from export.quant_formats import compare
+    from benchmarks.quant_formats import FORMATS as QUANT_FORMATS
+    from benchmarks.quant_formats import compare
 
     rows = compare(exported_dir, str(data_dir))
     assert [r["format"] for r in rows] == list(QUANT_FORMATS)

@@ -1,16 +1,14 @@
 """Compare ONNX static-int8 layouts, QDQ and QOperator, on size, accuracy and CPU latency.
 
-    python -m export.quant_formats --model-dir artifacts [--data-dir DIR]
+    python -m benchmarks.quant_formats --model-dir artifacts [--data-dir DIR]
 
-This is the measurement behind ``STATIC_QUANT_FORMAT`` (see README).
+This is the measurement behind ``export.onnx.STATIC_QUANT_FORMAT`` (see docs/export.md).
 """
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -19,28 +17,15 @@ import numpy as np
 import runtime
 from runtime.metadata import Quantization
 
-from .data import load_fashion_mnist, resolve
-from .onnx import quantize_onnx
-from .pipeline import DEFAULT_CALIBRATION_SAMPLES
-from .reference import AUTO, prepare_reference
+from export.data import load_fashion_mnist, resolve
+from export.onnx import quantize_onnx
+from export.pipeline import DEFAULT_CALIBRATION_SAMPLES
+from export.reference import AUTO, prepare_reference
+
+from .timing import MeasureSettings, measure_interleaved
 
 FORMATS = ("QDQ", "QOperator")
 ROUNDS = 5
-
-
-def _p50_us(fn, x: np.ndarray, runs: int) -> float:
-    for _ in range(min(runs, 200)):
-        fn(x)
-    gc.disable()
-    try:
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter_ns()
-            fn(x)
-            times.append(time.perf_counter_ns() - start)
-    finally:
-        gc.enable()
-    return float(np.percentile(times, 50)) / 1000.0
 
 
 def compare(model_dir: Path, data_dir: str | None = None, seed: int = 0) -> list[dict]:
@@ -72,17 +57,16 @@ def compare(model_dir: Path, data_dir: str | None = None, seed: int = 0) -> list
     # noise on a shared machine does not land on one format only.
     for batch, runs in ((1, 2000), (256, 200)):
         x = data.x_test[:batch]
-        p50s = {fmt: [] for fmt in FORMATS}
-        for _ in range(ROUNDS):
-            for fmt in FORMATS:
-                p50s[fmt].append(_p50_us(models[fmt].predict_proba, x, runs))
-        for row in rows:
-            row[f"p50_us_batch{batch}"] = float(np.median(p50s[row["format"]]))
+        settings = MeasureSettings(warmup_runs=min(runs, 200), min_time_s=0.0, min_runs=runs, max_time_s=60.0)
+        calls = [lambda m=models[fmt]: m.predict_proba(x) for fmt in FORMATS]
+        measured = measure_interleaved(calls, settings, batch, ROUNDS)
+        for row, m in zip(rows, measured):
+            row[f"p50_us_batch{batch}"] = float(np.median(m.rounds_p50_ms)) * 1000.0
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m export.quant_formats", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.quant_formats", description=__doc__.splitlines()[0])
     p.add_argument("--model-dir", type=Path, default=Path("artifacts"))
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
