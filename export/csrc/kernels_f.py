@@ -18,12 +18,28 @@ static float clampf(float v, float lo, float hi)
 """
 
 FC_F32 = """\
-/* Fully connected layer, float: out[r] = act(sum_k in[k] * W[r][k] + bias[r]), W row-major */
+/* Fully connected layer, float: out[r] = act(sum_k in[k] * W[r][k] + bias[r]), W row-major.
+   Four rows share each input load; every row still sums in column order. */
 static void fc_f32(const float *in, float *out, const float *weights, const float *bias, int cols, int rows,
                    float act_min, float act_max)
 {
-    int r, k;
-    for (r = 0; r < rows; r++) {
+    int r = 0, k;
+    for (; r + 4 <= rows; r += 4) {
+        const float *w0 = weights + (size_t)r * (size_t)cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (k = 0; k < cols; k++) {
+            const float x = in[k];
+            a0 += x * w0[k];
+            a1 += x * w1[k];
+            a2 += x * w2[k];
+            a3 += x * w3[k];
+        }
+        out[r] = clampf(a0 + bias[r], act_min, act_max);
+        out[r + 1] = clampf(a1 + bias[r + 1], act_min, act_max);
+        out[r + 2] = clampf(a2 + bias[r + 2], act_min, act_max);
+        out[r + 3] = clampf(a3 + bias[r + 3], act_min, act_max);
+    }
+    for (; r < rows; r++) {
         const float *w = weights + (size_t)r * (size_t)cols;
         float acc = 0.0f;
         for (k = 0; k < cols; k++) {
