@@ -79,6 +79,11 @@ def test_header_api_and_class_names(mlp_c, cc, tmp_path):
     assert re.findall(r"#include <([^>]+)>", portable) == ["stddef.h", "stdint.h"]
     assert re.findall(r"#include <([^>]+)>", dsp) == ["arm_acle.h"]  # only on DSP cores
     assert "malloc" not in source
+    # reads like hand-written C: only the constant tables may have long lines; one comment per op
+    code = re.sub(r"static const \w+ op\d+_\w+\[\d+\] = \{.*?\n\};", "", source, flags=re.S)
+    assert max(len(line) for line in code.splitlines()) <= 120
+    ops = re.findall(r"/\* ([A-Z_0-9]+) [^\n]*\*/\nstatic void op\d+_\w+\(", source)
+    assert ops == ["FULLY_CONNECTED"] * 3 + ["SOFTMAX", "QUANTIZE"]
     lib = HostCModel(mlp_c)
     so = ctypes.CDLL(str(lib.lib_path))
     names = ctypes.c_char_p * 10
