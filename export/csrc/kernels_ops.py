@@ -93,7 +93,6 @@ static void fc_{s}(const {t} *in, int8_t *out, const uint32_t *weights, const in
         const uint32_t *wp = weights + (size_t)r * (size_t)words;
         const {t} *xp = in;
         int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
-        int32_t acc[4];
 #if USE_DSP
         for (b = 0; b < blocks; b++) {{
             const uint32_t xw = load_x4(xp);
@@ -119,12 +118,20 @@ static void fc_{s}(const {t} *in, int8_t *out, const uint32_t *weights, const in
             a2 += x * byte_s8(wp[2], t);
             a3 += x * byte_s8(wp[3], t);
         }}
-        acc[0] = a0;
-        acc[1] = a1;
-        acc[2] = a2;
-        acc[3] = a3;
-        for (j = 0; j < 4 && r + j < rows; j++) {{
-            out[r + j] = requant(acc[j], multiplier[r + j], shift[r + j], out_zero_point, act_min, act_max);
+        out[r] = requant(a0, multiplier[r], shift[r], out_zero_point, act_min, act_max);
+        if (r + 3 < rows) {{
+            out[r + 1] = requant(a1, multiplier[r + 1], shift[r + 1], out_zero_point, act_min, act_max);
+            out[r + 2] = requant(a2, multiplier[r + 2], shift[r + 2], out_zero_point, act_min, act_max);
+            out[r + 3] = requant(a3, multiplier[r + 3], shift[r + 3], out_zero_point, act_min, act_max);
+        }} else {{ /* the last, partial group of rows */
+            int32_t rest[3];
+            rest[0] = a1;
+            rest[1] = a2;
+            rest[2] = a3;
+            for (j = 1; r + j < rows; j++) {{
+                out[r + j] = requant(rest[j - 1], multiplier[r + j], shift[r + j], out_zero_point,
+                                     act_min, act_max);
+            }}
         }}
     }}
 }}

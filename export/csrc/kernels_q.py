@@ -41,7 +41,8 @@ static inline int32_t mbqm(int32_t x, int32_t multiplier, int shift)
 """, ("srdhm", "rdbpot")),
     "requant": ("""\
 /* Scale an int32 accumulator to int8: multiplier, output zero point, activation clamp */
-static int8_t requant(int32_t acc, int32_t multiplier, int shift, int32_t zero_point, int32_t act_min, int32_t act_max)
+static inline int8_t requant(int32_t acc, int32_t multiplier, int shift, int32_t zero_point,
+                             int32_t act_min, int32_t act_max)
 {
     int32_t v = mbqm(acc, multiplier, shift) + zero_point;
     v = v < act_min ? act_min : v;
