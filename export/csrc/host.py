@@ -51,8 +51,10 @@ def read_api(header: str | Path) -> dict:
     out_t = re.search(rf"typedef (\w+) {prefix}_output_t;", text).group(1)
     P = prefix.upper()
     size = {k: int(re.search(rf"#define {P}_{k} (\d+)", text).group(1)) for k in ("INPUT_SIZE", "OUTPUT_SIZE", "SCRATCH_BYTES")}
-    quant = {k: (int if k.endswith("ZERO_POINT") else float)(re.search(rf"#define {P}_{k} (\S+?)f?\n", text).group(1))
-             for k in ("INPUT_SCALE", "INPUT_ZERO_POINT", "OUTPUT_SCALE", "OUTPUT_ZERO_POINT")}
+    quant = {}  # optional: hand-written headers with the same API may leave them out
+    for k in ("INPUT_SCALE", "INPUT_ZERO_POINT", "OUTPUT_SCALE", "OUTPUT_ZERO_POINT"):
+        m = re.search(rf"#define {P}_{k} (\S+?)f?\n", text)
+        quant[k] = (int if k.endswith("ZERO_POINT") else float)(m.group(1)) if m else None
     return {"prefix": prefix, "input_t": in_t, "output_t": out_t, **size, **quant}
 
 

@@ -75,6 +75,8 @@ def _model_inputs(images: np.ndarray, api: dict, tflite_path: Path) -> np.ndarra
     pixels = images.astype(np.float32) * np.float32(json.loads(meta).get("pixel_scale", 1 / 255) if meta else 1 / 255)
     if want is np.float32:
         return pixels
+    if api["INPUT_SCALE"] is None:
+        raise ValueError(f"{tflite_path}: the C header gives no input scale to quantize raw pixels with")
     q = np.round(pixels / np.float32(api["INPUT_SCALE"])) + api["INPUT_ZERO_POINT"]
     return np.clip(q, np.iinfo(want).min, np.iinfo(want).max).astype(want)
 
