@@ -183,12 +183,12 @@ def validate_artifact(
     if expected_sha256 is not None and meta.source_sha256 != expected_sha256:
         failures.append(f"metadata source_sha256 {meta.source_sha256} != source model's {expected_sha256}")
     got = artifact_outputs(model, inputs)
-    m = _metrics(got, reference, labels, task)
+    m = compare_outputs(got, reference, labels, task)
     if got.shape != reference.shape:
         failures.append(f"output shape {got.shape} != Keras {reference.shape}")
     size = path.stat().st_size
     ratio = size / fp32_size if fp32_size else None
-    failures += _judge(m, thresholds, ratio, fp32_size)
+    failures += judge(m, thresholds, ratio, fp32_size)
     q = meta.quantization
     return ArtifactReport(
         artifact=name or path.name,
@@ -206,7 +206,7 @@ def validate_artifact(
     )
 
 
-def _metrics(got: np.ndarray, ref: np.ndarray, labels: np.ndarray | None, task: str) -> dict:
+def compare_outputs(got: np.ndarray, ref: np.ndarray, labels: np.ndarray | None, task: str) -> dict:
     m = dict.fromkeys(
         ("accuracy", "keras_accuracy", "accuracy_drop_points", "agreement", "max_rel_diff", "mae", "keras_mae")
     )
@@ -231,7 +231,7 @@ def _metrics(got: np.ndarray, ref: np.ndarray, labels: np.ndarray | None, task: 
     return m
 
 
-def _judge(m: dict, t: Thresholds, ratio: float | None, fp32_size: int | None) -> list[str]:
+def judge(m: dict, t: Thresholds, ratio: float | None, fp32_size: int | None) -> list[str]:
     """Every threshold the metrics miss; a metric that is n/a (no labels) is not judged."""
     failures = []
     if t.min_agreement is not None and m["agreement"] is not None and not m["agreement"] >= t.min_agreement:

@@ -140,6 +140,11 @@ class Model:
             return (y[:, 0] > 0.5).astype(np.int64)
         return y.argmax(axis=1)
 
+    def engine_input(self, x: np.ndarray) -> np.ndarray:
+        """``x`` checked and converted exactly as the engine is fed it (e.g. quantized int8)."""
+        x = self._to_model_input(x)
+        return x
+
     def _outputs(self, x: np.ndarray) -> np.ndarray:
         """The artifact's output as float32 (N, outputs)."""
         if (

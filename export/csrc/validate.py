@@ -30,6 +30,7 @@ class CValidationReport:
     verify_result: int | None = None
     scratch_bytes: int = 0
     failures: list[str] = field(default_factory=list)
+    outputs: np.ndarray | None = field(default=None, repr=False)  # what the C model wrote, raw
 
     @property
     def passed(self) -> bool:
@@ -100,6 +101,7 @@ def validate_c(c_path: str | Path, tflite_path: str | Path, images: np.ndarray, 
         model.close()
     ref = _reference(tflite_path, x, quantized)
     report.images = len(x)
+    report.outputs = got
     if ref.shape != got.shape:
         report.failures.append(f"output shape {got.shape}; reference {ref.shape}")
         return report
