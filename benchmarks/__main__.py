@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-sizes", default="1,32,256",
                    help="comma-separated batch sizes; 1 is always measured (default: 1,32,256)")
     p.add_argument("--quick", action="store_true", help="tiny time budgets for CI (< 60 s)")
+    p.add_argument("--allow-source-mismatch", action="store_true",
+                   help="benchmark even if the artifacts were not exported from --model-dir's model.keras "
+                   "(the report then carries a warning; default: refuse with exit 2)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
     return p
