@@ -159,10 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 1
     except Terminated:
-        print("error: terminated (SIGTERM); nothing was written", file=sys.stderr)
+        print("error: terminated (SIGTERM)", file=sys.stderr)
         return EXIT_SIGTERM
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
+        print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPT
     print(f"arch:          {result.arch} ({result.parameters:,} parameters)")
     print(f"epochs:        {result.epochs} ({result.train_seconds:.0f} s of training)")

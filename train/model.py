@@ -84,7 +84,7 @@ def build_model(learning_rate: float = 0.01) -> keras.Model:
 
 
 def build_cnn(learning_rate: float = 0.001) -> keras.Model:
-    """Build and compile the small CNN (80,634 parameters) with Adam.
+    """Build and compile the small CNN (80,602 parameters) with Adam.
 
     conv3x3(16) relu, maxpool 2 -> conv3x3(32) relu, maxpool 2 -> dense 48 relu -> softmax 10.
     Only plain Conv2D/MaxPooling2D/Flatten/Dense, so the int8 TFLite graph uses only
