@@ -152,6 +152,11 @@ def run_benchmarks(
         preflight.check_output_dir(output_dir)
     model_dir = Path(model_dir)
     artifacts = find_artifacts(model_dir)
+    keras_path = model_dir / KERAS_FILE
+    has_keras = keras_path.is_file()
+    provenance = preflight.check_sources(
+        artifacts, keras_path if has_keras else None, allow_mismatch=allow_source_mismatch
+    )
     data_path = resolve_data_dir(data_dir)
     images, labels = load_test_set(data_path)
     if batch_sizes[-1] > len(images):
@@ -159,13 +164,8 @@ def run_benchmarks(
     settings = settings or (QUICK if quick else FULL)
     rounds = QUICK_ROUNDS if quick else FULL_ROUNDS
     repeats = cold_start_repeats or (QUICK_COLD_REPEATS if quick else FULL_COLD_REPEATS)
-    keras_path = model_dir / KERAS_FILE
-    has_keras = keras_path.is_file()
     if not has_keras:
         log.warning("%s not found: the Keras and NumPy baselines are skipped", keras_path)
-    provenance = preflight.check_sources(
-        artifacts, keras_path if has_keras else None, allow_mismatch=allow_source_mismatch
-    )
 
     n_art, n_bs = len(artifacts), len(batch_sizes)
     # per artifact: accuracy, one step per batch size, cold start; Keras: worker start,
