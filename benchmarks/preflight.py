@@ -48,15 +48,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _recorded_sources(artifacts: list[Path]) -> dict[str, str | None]:
-    """Each loadable artifact's recorded ``source_sha256`` (unloadable ones are left to the run)."""
-    sources: dict[str, str | None] = {}
+def _read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:
+    """Each loadable artifact's metadata (unloadable ones are left to the run to report)."""
+    found = {}
     for path in artifacts:
         try:
-            sources[path.name] = runtime.load(path, num_threads=1).metadata.source_sha256
+            found[path.name] = runtime.load(path, num_threads=1).metadata
         except (runtime.ModelFileError, runtime.BackendUnavailableError):
             continue
-    return sources
+    return found
 
 
 def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_mismatch: bool = False) -> dict[str, Any]:
@@ -66,7 +66,8 @@ def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_misma
     source, raises SourceMismatchError unless ``allow_mismatch``; then it is logged as a
     warning and the record's ``ok`` is False (the report shows it in a warning block).
     """
-    sources = _recorded_sources(artifacts)
+    metadata = _read_metadata(artifacts)
+    sources = {name: meta.source_sha256 for name, meta in metadata.items()}
     keras_sha = sha256_file(keras_path) if keras_path is not None else None
     reference = keras_sha
     if reference is None:
@@ -87,6 +88,7 @@ def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_misma
         "artifact_source_sha256": sources,
         "problems": problems,
         "allowed_by_flag": bool(problems) and allow_mismatch,
+        "input_shapes": {name: list(meta.input_shape) for name, meta in metadata.items()},
     }
     if problems:
         message = "; ".join(problems)
@@ -97,3 +99,24 @@ def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_misma
             )
         log.warning("WARNING: %s (%s given: benchmarking anyway)", message, ALLOW_FLAG)
     return record
+
+
+def shape_test_images(images: Any, provenance: dict[str, Any]) -> Any:
+    """The test images reshaped to the artifacts' input shape, e.g. (N, 28, 28, 1) for a CNN.
+
+    Every subject, the Keras worker and the cold starts then get the same array.
+    """
+    shapes = {tuple(s) for s in provenance["input_shapes"].values()}
+    if not shapes:
+        return images
+    if len(shapes) > 1:
+        raise UsageError(f"the artifacts have different input shapes {sorted(shapes)}: benchmark one model at a time")
+    (shape,) = shapes
+    size = 1
+    for d in shape:
+        size *= int(d)
+    if size != images[0].size:
+        raise UsageError(
+            f"the artifacts' input shape {shape} does not fit the test images {images.shape[1:]}"
+        )
+    return images.reshape((len(images), *shape))

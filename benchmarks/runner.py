@@ -159,6 +159,8 @@ def run_benchmarks(
     )
     data_path = resolve_data_dir(data_dir)
     images, labels = load_test_set(data_path)
+    images = preflight.shape_test_images(images, provenance)
+    item = ", ".join(map(str, images.shape[1:]))  # for the report's input descriptions
     if batch_sizes[-1] > len(images):
         raise UsageError(f"--batch-sizes: {batch_sizes[-1]} exceeds the {len(images)} test images")
     settings = settings or (QUICK if quick else FULL)
@@ -223,7 +225,7 @@ def run_benchmarks(
         for s, a in ((rt, acc), (bare, bare_acc_row)):
             entries.append(_entry(s, measured[s.id], a, size, {k: v for k, v in s.info.items() if k != "model"}))
         entries[-2]["raw_pixel_input"] = None if not measured["pixels"] else {
-            "input": "uint8 raw pixels (N, 28, 28): the runtime scales them inside the timed call",
+            "input": f"uint8 raw pixels (N, {item}): the runtime scales them inside the timed call",
             "batches": [m.to_dict() for m in measured["pixels"]],
         }
         del rt, bare
@@ -244,7 +246,7 @@ def run_benchmarks(
         ):
             entries.append({
                 "id": sid, "kind": kind, "artifact": KERAS_FILE, "backend": "keras/tensorflow",
-                "input": "float32 [0, 1] (N, 28, 28)",
+                "input": f"float32 [0, 1] (N, {item})",
                 "thread_settings": keras_info["thread_settings"],
                 "size_bytes": keras_size,
                 "accuracy": keras_info["accuracy"], "correct": keras_info["correct"],
