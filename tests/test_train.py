@@ -191,16 +191,16 @@ def test_cli_defaults() -> None:
     assert (args.data_dir, args.output, args.quiet, args.limit) == (None, "artifacts", False, None)
 
 
-def test_cli_defaults_match_the_models() -> None:
-    from train.__main__ import HELP_DEFAULTS
-    from train.model import ARCHS
-
-    assert tuple(ARCHS) == training.ARCH_NAMES == ("mlp", "cnn")
-    mlp, cnn = ARCHS["mlp"], ARCHS["cnn"]
+def test_arch_defaults_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    mlp, cnn = training.ARCHS["mlp"], training.ARCHS["cnn"]
+    assert training.ARCH_NAMES == ("mlp", "cnn")
     assert (mlp.epochs, mlp.batch_size, mlp.learning_rate, mlp.optimizer) == (30, 32, 0.01, "sgd")  # the book's
-    assert HELP_DEFAULTS["epochs"] == f"mlp {mlp.epochs}, cnn {cnn.epochs}"
-    assert HELP_DEFAULTS["batch_size"] == f"mlp {mlp.batch_size}, cnn {cnn.batch_size}"
-    assert HELP_DEFAULTS["learning_rate"] == f"mlp {mlp.learning_rate:g} (SGD), cnn {cnn.learning_rate:g} (Adam)"
+    assert (cnn.epochs, cnn.batch_size, cnn.learning_rate, cnn.optimizer) == (12, 64, 0.001, "adam")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "mlp 30, cnn 12" in text and "mlp 32, cnn 64" in text and "mlp 0.01, cnn 0.001" in text
+    assert "0..4294967295" in text and "{mlp,cnn}" in text
 
 
 @pytest.mark.parametrize(

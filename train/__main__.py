@@ -12,15 +12,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from train.data import ENV_VAR, DataError
-from train.training import ARCH_NAMES, SEED_MAX, OutputError, TrainingDivergedError, train
-
-# Per-architecture defaults, repeated for --help so that parsing needs no Keras import
-# (test_cli_defaults_match_the_models checks them against train.model.ARCHS).
-HELP_DEFAULTS = {
-    "epochs": "mlp 30, cnn 12",
-    "batch_size": "mlp 32, cnn 64",
-    "learning_rate": "mlp 0.01 (SGD), cnn 0.001 (Adam)",
-}
+from train.training import ARCH_NAMES, ARCHS, SEED_MAX, OutputError, TrainingDivergedError, train
 EXIT_INTERRUPT, EXIT_SIGTERM = 130, 143
 
 
@@ -67,6 +59,11 @@ def _seed(text: str) -> int:
     return value
 
 
+def _per_arch(field: str) -> str:
+    """An architecture-dependent default for --help, e.g. "mlp 30, cnn 12"."""
+    return ", ".join(f"{name} {getattr(d, field):g}" for name, d in ARCHS.items())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m train``; errors raise instead of exiting (see main)."""
     parser = _Parser(
@@ -78,11 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="mlp: 784-300-100-10 MLP; cnn: <100k-parameter Conv2D/MaxPool/Dense net "
                         "(default: mlp)")
     parser.add_argument("--epochs", type=_positive_int, default=None,
-                        help=f"training epochs (default: {HELP_DEFAULTS['epochs']})")
+                        help=f"training epochs (default: {_per_arch('epochs')})")
     parser.add_argument("--batch-size", type=_positive_int, default=None,
-                        help=f"batch size (default: {HELP_DEFAULTS['batch_size']})")
+                        help=f"batch size (default: {_per_arch('batch_size')})")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,
-                        help=f"learning rate (default: {HELP_DEFAULTS['learning_rate']})")
+                        help=f"learning rate (default: {_per_arch('learning_rate')}; optimizer: "
+                        f"{', '.join(f'{n} {d.optimizer}' for n, d in ARCHS.items())})")
     parser.add_argument("--seed", type=_seed, default=42, help=f"random seed, 0..{SEED_MAX} (default: 42)")
     parser.add_argument("--limit", type=_positive_int, default=None,
                         help="train on the first N training images only, for smoke tests (default: all)")

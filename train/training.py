@@ -27,8 +27,25 @@ MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
 PLOT_FILE = "learning_curves.png"
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-ARCH_NAMES = ("mlp", "cnn")  # the keys of train.model.ARCHS, kept here so the CLI needs no Keras
 SEED_MAX = 2**32 - 1  # numpy/keras seeds are unsigned 32-bit
+
+
+@dataclass(frozen=True)
+class ArchDefaults:
+    """Training defaults of one built-in architecture (arguments and CLI flags override them)."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    optimizer: str  # fixed per architecture: the book's plain SGD for the MLP, Adam for the CNN
+
+
+# Kept here, not in train.model, so that the CLI and argument checks need no Keras import.
+ARCHS: dict[str, ArchDefaults] = {
+    "mlp": ArchDefaults(epochs=30, batch_size=32, learning_rate=0.01, optimizer="sgd"),
+    "cnn": ArchDefaults(epochs=12, batch_size=64, learning_rate=0.001, optimizer="adam"),
+}
+ARCH_NAMES = tuple(ARCHS)
 
 
 class OutputError(OSError):
@@ -232,6 +249,25 @@ def _check_finite(model: keras.Model, history: dict[str, list[float]], test_loss
         )
 
 
+def _settings(arch: str, epochs: int | None, batch_size: int | None, learning_rate: float | None) -> ArchDefaults:
+    """The architecture's defaults with the given overrides, each checked."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}: expected one of {', '.join(ARCHS)}")
+    defaults = ARCHS[arch]
+    hp = ArchDefaults(
+        epochs=defaults.epochs if epochs is None else epochs,
+        batch_size=defaults.batch_size if batch_size is None else batch_size,
+        learning_rate=defaults.learning_rate if learning_rate is None else learning_rate,
+        optimizer=defaults.optimizer,
+    )
+    _check_positive("epochs", hp.epochs, int)
+    _check_positive("batch_size", hp.batch_size, int)
+    _check_positive("learning_rate", float(hp.learning_rate), float)
+    if not math.isfinite(hp.learning_rate):
+        raise ValueError(f"learning_rate must be finite, got {hp.learning_rate!r}")
+    return hp
+
+
 def train(
     *,
     arch: str = "mlp",
@@ -248,24 +284,13 @@ def train(
 
     ``arch`` is ``"mlp"`` (the book's 784-300-100-10, SGD) or ``"cnn"`` (a <100k-parameter
     CNN, Adam); ``epochs``, ``batch_size`` and ``learning_rate`` default per architecture
-    (``train.model.ARCHS``). ``verbose`` is passed to ``model.fit``. ``limit`` (for smoke
+    (``ARCHS``). ``verbose`` is passed to ``model.fit``. ``limit`` (for smoke
     tests only) trains on just the first ``limit`` training samples; validation and test
     sets stay full. The same ``seed`` on the same machine gives identical weights.
     Raises TrainingDivergedError (and writes nothing) if the loss becomes NaN or infinite.
     """
-    if arch not in ARCH_NAMES:
-        raise ValueError(f"unknown arch {arch!r}: expected one of {', '.join(ARCH_NAMES)}")
-    from train.model import ARCHS
-
-    defaults = ARCHS[arch]
-    epochs = defaults.epochs if epochs is None else epochs
-    batch_size = defaults.batch_size if batch_size is None else batch_size
-    learning_rate = defaults.learning_rate if learning_rate is None else learning_rate
-    _check_positive("epochs", epochs, int)
-    _check_positive("batch_size", batch_size, int)
-    _check_positive("learning_rate", float(learning_rate), float)
-    if not math.isfinite(learning_rate):
-        raise ValueError(f"learning_rate must be finite, got {learning_rate!r}")
+    hp = _settings(arch, epochs, batch_size, learning_rate)
+    epochs, batch_size, learning_rate = hp.epochs, hp.batch_size, hp.learning_rate
     check_seed(seed)
     if limit is not None:
         _check_positive("limit", limit, int)
@@ -294,7 +319,7 @@ def train(
 
     log.info(
         "training %s (%d parameters, %s): epochs=%d batch_size=%d learning_rate=%g seed=%d",
-        model.name, model.count_params(), defaults.optimizer, epochs, batch_size, learning_rate, seed,
+        model.name, model.count_params(), hp.optimizer, epochs, batch_size, learning_rate, seed,
     )
     start = time.perf_counter()
     fit = model.fit(
@@ -321,7 +346,7 @@ def train(
         "model_name": model.name,
         "parameters": int(model.count_params()),
         "input_shape": list(shape),
-        "optimizer": defaults.optimizer,
+        "optimizer": hp.optimizer,
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": float(learning_rate),
