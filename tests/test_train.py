@@ -262,13 +262,16 @@ def test_cli_data_and_output_errors_name_the_flag(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "o").exists()
 
 
-def test_import_is_light() -> None:
+def test_import_is_light(tmp_path: Path) -> None:
     code = (
-        "import sys, train, train.data, train.training, train.__main__;"
-        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+        "import sys, train, train.data, train.training, train.__main__\n"
+        "try:\n"
+        "    train.training.train(arch='cnn', data_dir='/nonexistent/fashion-mnist', output=sys.argv[1])\n"
+        "except train.data.DataError:\n"
+        "    print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code, str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert proc.stdout.split() == ["False", "False"], proc.stderr
 
