@@ -260,6 +260,8 @@ def test_cli_data_and_output_errors_name_the_flag(tmp_path: Path, capsys: pytest
         err = capsys.readouterr().err
         assert err.startswith("error: --output: ") and err.count("\n") == 1 and str(target) in err
     assert not (tmp_path / "o").exists()
+    assert main(["--data-dir", str(DATA_DIR), "--output", "", "-q"]) == 2  # not the current folder
+    assert capsys.readouterr().err == "error: --output: output path is empty: expected a directory\n"
 
 
 def test_import_is_light(tmp_path: Path) -> None:
