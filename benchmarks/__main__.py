@@ -3,11 +3,32 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Iterator, NoReturn, Sequence
 
 from .errors import BenchmarkError, UsageError
+
+
+EXIT_INTERRUPT, EXIT_SIGTERM = 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _ArgumentError(Exception):
@@ -44,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-sizes", default="1,32,256",
                    help="comma-separated batch sizes; 1 is always measured (default: 1,32,256)")
     p.add_argument("--quick", action="store_true", help="tiny time budgets for CI (< 60 s)")
+    p.add_argument("--allow-source-mismatch", action="store_true",
+                   help="benchmark even if the artifacts were not exported from --model-dir's model.keras "
+                   "(the report then carries a warning; default: refuse with exit 2)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
     return p
@@ -54,7 +78,7 @@ def _one_line(text: object) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 1 benchmark failure, 2 usage error)."""
+    """Run the CLI; return the exit code (0 ok, 1 benchmark failure, 2 usage error, 130/143 interrupted)."""
     try:
         args = build_parser().parse_args(argv)
     except _ArgumentError as e:
@@ -68,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .runner import run_benchmarks
 
     try:
-        with filtered_stderr():  # e.g. LiteRT's "Created TensorFlow Lite XNNPACK delegate"
+        with _sigterm_as_interrupt(), filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
             result = run_benchmarks(
                 args.model_dir,
                 args.output,
@@ -76,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 batch_sizes=args.batch_sizes,
                 quick=args.quick,
                 data_dir=args.data_dir,
+                allow_source_mismatch=args.allow_source_mismatch,
             )
     except UsageError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
@@ -83,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BenchmarkError, OSError) as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("error: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPT
     print(to_markdown(result))
     logging.getLogger("benchmarks").info("wrote %s", ", ".join(result["outputs"].values()))
     return 0

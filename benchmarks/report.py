@@ -166,6 +166,17 @@ def targets_table(result: dict[str, Any]) -> str:
     return _table(header, rows, "lrrll")
 
 
+def provenance_warning(result: dict[str, Any]) -> list[str]:
+    """A loud block when the artifacts and model.keras are not the same model (else nothing)."""
+    prov = result.get("provenance") or {}
+    if not prov.get("problems"):
+        return []
+    lines = ["> **WARNING: these artifacts were not all exported from this `model.keras`.** "
+             "Keras accuracy and every ratio against Keras compare different models."]
+    lines += [f"> - {p}" for p in prov["problems"]]
+    return lines + [""]
+
+
 def to_markdown(result: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     cfg, m, env = result["config"], result["measurement"], result["environment"]
@@ -178,6 +189,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"batch sizes {', '.join(map(str, cfg['batch_sizes']))} · "
         f"{m['test_samples']} test images · wall time {result.get('wall_time_s', 0):.1f} s",
         "",
+        *provenance_warning(result),
         "## Results",
         "",
         "Latency is wall time per call; `@N` is the batch size. Every subject gets its input tensor "

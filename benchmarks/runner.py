@@ -18,7 +18,7 @@ import numpy as np
 
 import runtime
 
-from . import coldstart, report, subjects, threadcheck
+from . import coldstart, preflight, report, subjects, threadcheck
 from .environment import collect_environment
 from .errors import CREATE_HINT, ArtifactsNotFoundError, BenchmarkError, UsageError
 from .timing import FULL, QUICK, MeasureSettings, Measurement, measure_interleaved
@@ -73,12 +73,15 @@ def check_threads(threads: object) -> int:
 
 
 def find_artifacts(model_dir: Path) -> list[Path]:
-    """Every .onnx/.tflite file in ``model_dir``: ONNX first, fp32 before its variants."""
+    """Every .onnx/.tflite file in ``model_dir``: ONNX first, fp32 before its variants.
+
+    Dotfiles (an export's ``.tmp-*`` leftovers) are never artifacts.
+    """
     if not model_dir.is_dir():
         raise ArtifactsNotFoundError(f"{model_dir}: model directory not found; {CREATE_HINT}")
     found = [
         p for p in model_dir.iterdir()
-        if p.is_file() and p.suffix.lower() in runtime.SUFFIX_BACKENDS
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in runtime.SUFFIX_BACKENDS
     ]
     if not found:
         raise ArtifactsNotFoundError(
@@ -132,27 +135,37 @@ def run_benchmarks(
     data_dir: str | os.PathLike[str] | None = None,
     settings: MeasureSettings | None = None,
     cold_start_repeats: int | None = None,
+    allow_source_mismatch: bool = False,
 ) -> dict[str, Any]:
     """Benchmark every artifact in ``model_dir`` and the baselines; return the report dict.
 
     Writes ``benchmark.json``, ``benchmark.md`` and ``latency.png`` into ``output_dir``
-    (skipped if it is None). Raises UsageError for bad arguments or missing inputs
-    and BenchmarkError if a measuring subprocess fails.
+    (skipped if it is None). Raises UsageError for bad arguments or missing inputs,
+    SourceMismatchError if ``model.keras`` is not the artifacts' source (unless
+    ``allow_source_mismatch``: then the report carries a warning), and BenchmarkError
+    if a measuring subprocess fails.
     """
     started = time.perf_counter()
     threads = check_threads(threads)
     batch_sizes = parse_batch_sizes(batch_sizes)
+    if output_dir is not None:
+        preflight.check_output_dir(output_dir)
     model_dir = Path(model_dir)
     artifacts = find_artifacts(model_dir)
+    keras_path = model_dir / KERAS_FILE
+    has_keras = keras_path.is_file()
+    provenance = preflight.check_sources(
+        artifacts, keras_path if has_keras else None, allow_mismatch=allow_source_mismatch
+    )
     data_path = resolve_data_dir(data_dir)
     images, labels = load_test_set(data_path)
+    images = preflight.shape_test_images(images, provenance)
+    item = ", ".join(map(str, images.shape[1:]))  # for the report's input descriptions
     if batch_sizes[-1] > len(images):
         raise UsageError(f"--batch-sizes: {batch_sizes[-1]} exceeds the {len(images)} test images")
     settings = settings or (QUICK if quick else FULL)
     rounds = QUICK_ROUNDS if quick else FULL_ROUNDS
     repeats = cold_start_repeats or (QUICK_COLD_REPEATS if quick else FULL_COLD_REPEATS)
-    keras_path = model_dir / KERAS_FILE
-    has_keras = keras_path.is_file()
     if not has_keras:
         log.warning("%s not found: the Keras and NumPy baselines are skipped", keras_path)
 
@@ -212,7 +225,7 @@ def run_benchmarks(
         for s, a in ((rt, acc), (bare, bare_acc_row)):
             entries.append(_entry(s, measured[s.id], a, size, {k: v for k, v in s.info.items() if k != "model"}))
         entries[-2]["raw_pixel_input"] = None if not measured["pixels"] else {
-            "input": "uint8 raw pixels (N, 28, 28): the runtime scales them inside the timed call",
+            "input": f"uint8 raw pixels (N, {item}): the runtime scales them inside the timed call",
             "batches": [m.to_dict() for m in measured["pixels"]],
         }
         del rt, bare
@@ -233,7 +246,7 @@ def run_benchmarks(
         ):
             entries.append({
                 "id": sid, "kind": kind, "artifact": KERAS_FILE, "backend": "keras/tensorflow",
-                "input": "float32 [0, 1] (N, 28, 28)",
+                "input": f"float32 [0, 1] (N, {item})",
                 "thread_settings": keras_info["thread_settings"],
                 "size_bytes": keras_size,
                 "accuracy": keras_info["accuracy"], "correct": keras_info["correct"],
@@ -290,7 +303,9 @@ def run_benchmarks(
             "threads": threads,
             "batch_sizes": list(batch_sizes),
             "quick": quick,
+            "allow_source_mismatch": allow_source_mismatch,
         },
+        "provenance": provenance,
         "measurement": {
             "mode": "quick" if quick else "full",
             **settings.to_dict(),
@@ -432,6 +447,10 @@ def run_keras_worker(
             proc.kill()
             proc.wait()
             raise BenchmarkError(f"the Keras baseline subprocess timed out after {WORKER_TIMEOUT_S:g}s") from e
+        except BaseException:  # Ctrl-C or SIGTERM: do not leave the worker running
+            proc.kill()
+            proc.wait()
+            raise
         finally:
             reader.join(timeout=10)
         if rc != 0:

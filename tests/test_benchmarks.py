@@ -7,9 +7,11 @@ to the timings are the ones the runtime really gives on the test set.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -20,7 +22,9 @@ import numpy as np
 import pytest
 
 import runtime
+from benchmarks import preflight
 from benchmarks.__main__ import main
+from benchmarks.report import provenance_warning
 from benchmarks.runner import find_artifacts, parse_batch_sizes
 from benchmarks.timing import MeasureSettings, latency_stats_ms, measure, measure_interleaved
 
@@ -206,6 +210,14 @@ def test_targets(quick_run, exported_dir: Path) -> None:
     assert targets["peak_rss_ratio"]["bound"] == pytest.approx(0.125)
 
 
+def test_provenance_recorded(quick_run, exported_dir: Path) -> None:
+    prov = quick_run["report"]["provenance"]
+    keras_sha = hashlib.sha256((exported_dir / "model.keras").read_bytes()).hexdigest()
+    assert prov["ok"] is True and prov["problems"] == [] and prov["keras_sha256"] == keras_sha
+    assert prov["artifact_source_sha256"] == {n: keras_sha for n in _artifacts(exported_dir)}
+    assert "WARNING" not in quick_run["stdout"]
+
+
 def test_outputs_written(quick_run) -> None:
     out, report = quick_run["out"], quick_run["report"]
     assert sorted(p.name for p in out.iterdir()) == ["benchmark.json", "benchmark.md", "latency.png"]
@@ -299,3 +311,153 @@ def test_benchmark_process_never_imports_tensorflow() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+# --- hardening: dotfiles, provenance, output checked first, interrupts ----------
+
+
+def _link_artifacts(src: Path, dst: Path) -> Path:
+    dst.mkdir(exist_ok=True)
+    for name in _artifacts(src):
+        (dst / name).symlink_to(src / name)
+    return dst
+
+
+def test_dotfiles_are_never_artifacts(exported_dir: Path, tmp_path: Path) -> None:
+    folder = _link_artifacts(exported_dir, tmp_path / "m")
+    # what a killed export leaves behind, and other hidden files
+    for hidden in (".tmp-4242-model.onnx", ".tmp-4242-model.int8.tflite", ".model.tflite"):
+        (folder / hidden).write_bytes((exported_dir / "model.onnx").read_bytes())
+    assert [p.name for p in find_artifacts(folder)] == [p.name for p in find_artifacts(exported_dir)]
+    assert all(not p.name.startswith(".") for p in find_artifacts(folder))
+
+
+@pytest.fixture(scope="module")
+def foreign_model_dir(exported_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's artifacts next to a model.keras they were not exported from (an untrained MLP)."""
+    from train.model import build_model
+
+    folder = _link_artifacts(exported_dir, tmp_path_factory.mktemp("foreign"))
+    build_model().save(folder / "model.keras")
+    return folder
+
+
+def test_source_mismatch_is_refused_before_any_work(
+    foreign_model_dir: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    argv = ["--model-dir", str(foreign_model_dir), "--output", str(tmp_path / "o"), "--quick",
+            "--data-dir", str(data_dir), "--batch-sizes", "1,20000"]
+    rc, err = _run_main(capsys, argv)
+    assert rc == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert "7 artifact(s) were not exported from model.keras" in err and "--allow-source-mismatch" in err
+    assert not (tmp_path / "o").exists()
+    # the flag lets the run go on (it then stops at the next check: the batch size, 20000 > 10000 images)
+    rc, err = _run_main(capsys, [*argv, "--allow-source-mismatch"])
+    assert rc == 2 and "--batch-sizes: 20000 exceeds" in err
+    assert "WARNING: 7 artifact(s) were not exported" in caplog.text
+
+
+def test_source_mismatch_allowed_is_loud_in_the_report(foreign_model_dir: Path, exported_dir: Path) -> None:
+    artifacts = find_artifacts(foreign_model_dir)
+    with pytest.raises(preflight.SourceMismatchError):
+        preflight.check_sources(artifacts, foreign_model_dir / "model.keras")
+    record = preflight.check_sources(artifacts, foreign_model_dir / "model.keras", allow_mismatch=True)
+    assert record["ok"] is False and record["allowed_by_flag"] is True and len(record["problems"]) == 1
+    block = provenance_warning({"provenance": record})
+    assert block[0].startswith("> **WARNING") and "model.onnx" in block[1]
+    # the artifacts agree with each other and with their own model.keras
+    assert preflight.check_sources(artifacts, exported_dir / "model.keras")["ok"] is True
+    assert preflight.check_sources(artifacts, None)["ok"] is True
+    assert provenance_warning({"provenance": preflight.check_sources(artifacts, None)}) == []
+
+
+def test_output_file_is_refused_first(exported_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "report.txt"
+    target.write_text("keep me")
+    for model_dir in (exported_dir, tmp_path / "no-such-dir"):  # checked before the model folder
+        for output in (target, target / "sub"):
+            rc, err = _run_main(capsys, ["--model-dir", str(model_dir), "--output", str(output), "--quick"])
+            assert rc == 2 and len(err.strip().splitlines()) == 1, err
+            assert err.startswith(f"error: --output {output}: ") and "not a" in err
+    assert target.read_text() == "keep me"
+
+
+def test_sigterm_stops_cleanly(exported_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    """SIGTERM during the Keras baseline: exit 143, one line, no report, no worker or temp dir left."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks", "--model-dir", str(exported_dir), "--output", str(out),
+         "--quick", "--data-dir", str(data_dir)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "Keras baselines in a subprocess" in line:
+                break
+        time.sleep(2)  # let the worker start
+        proc.send_signal(15)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == "error: terminated (SIGTERM)"
+    assert "Traceback" not in stderr and stdout == ""
+    assert not out.exists()
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("edgeport-bench-")] == []  # worker's temp dir
+    time.sleep(1)
+    workers = [p for p in Path("/proc").glob("[0-9]*/cmdline")
+               if str(tmp) in p.read_bytes().decode(errors="replace")] if Path("/proc").is_dir() else []
+    assert workers == []
+
+
+@pytest.fixture(scope="module")
+def cnn_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A briefly trained built-in CNN (input (28, 28, 1)) with fp32 and int8 TFLite artifacts."""
+    import keras
+
+    from export.litert import export_litert
+    from runtime.metadata import ModelMetadata, Quantization
+    from train.data import load_split
+    from train.model import preprocess
+    from train.training import train
+
+    out = tmp_path_factory.mktemp("cnn")
+    result = train(arch="cnn", data_dir=data_dir, epochs=1, limit=2000, output=out, verbose=0)
+    model = keras.saving.load_model(result.model_path)
+    sha = hashlib.sha256(result.model_path.read_bytes()).hexdigest()
+    calibration = preprocess(load_split("train", data_dir)[0][5000:5200])[..., None]
+    for name, mode in (("model.tflite", "none"), ("model.int8.tflite", "int8")):
+        meta = ModelMetadata(
+            class_names=tuple(f"class_{i}" for i in range(10)), input_shape=(28, 28, 1), input_dtype="float32",
+            pixel_scale=1 / 255, source_sha256=sha, format="tflite", quantization=Quantization(mode=mode),
+        )
+        export_litert(model, out / name, metadata=meta, quantize=mode,
+                      calibration=calibration if mode == "int8" else None)
+    return out
+
+
+def test_quick_run_on_the_cnn(cnn_dir: Path, data_dir: Path, tmp_path: Path, test_set) -> None:
+    """The test images follow the artifacts' input shape (N, 28, 28, 1), for every subject."""
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        rc = main(["--model-dir", str(cnn_dir), "--output", str(tmp_path), "--quick",
+                   "--data-dir", str(data_dir), "--batch-sizes", "1,32"])
+    assert rc == 0
+    report = json.loads((tmp_path / "benchmark.json").read_text())
+    subjects = _subjects(report)
+    assert set(subjects) == {f"{k}:{n}" for k in ("runtime", "bare") for n in ("model.tflite", "model.int8.tflite")} | {
+        "keras:predict", "keras:call"}  # the NumPy reference covers Dense-only models
+    assert report["provenance"]["ok"] is True
+    assert report["provenance"]["input_shapes"] == {n: [28, 28, 1] for n in ("model.tflite", "model.int8.tflite")}
+    images, labels = test_set
+    expected = float((runtime.load(cnn_dir / "model.tflite").predict(images.reshape(-1, 28, 28, 1)) == labels).mean())
+    assert abs(subjects["runtime:model.tflite"]["accuracy"] - expected) <= 1e-9
+    assert abs(subjects["keras:predict"]["accuracy"] - expected) <= 2e-4  # fp32 TFLite == Keras
+    assert abs(subjects["runtime:model.int8.tflite"]["accuracy"] - expected) <= 0.02
+    assert {c["subject"] for c in report["cold_start"]} == {
+        "runtime:model.tflite", "runtime:model.int8.tflite", "keras:predict", "keras:call"}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -183,26 +185,96 @@ def test_cli_output_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert err.startswith("error: ") and err.count("\n") == 1 and str(target) in err
 
 
-@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--batch-size", "-1"], ["--learning-rate", "0"]])
-def test_cli_rejects_bad_numbers(argv: list[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        build_parser().parse_args(argv)
-    assert info.value.code == 2
-
-
 def test_cli_defaults() -> None:
     args = build_parser().parse_args([])
-    assert (args.epochs, args.batch_size, args.learning_rate, args.seed) == (30, 32, 0.01, 42)
-    assert (args.data_dir, args.output, args.quiet) == (None, "artifacts", False)
+    # epochs, batch size and learning rate default per architecture (None: train() fills them in)
+    assert (args.arch, args.epochs, args.batch_size, args.learning_rate, args.seed) == ("mlp", None, None, None, 42)
+    assert (args.data_dir, args.output, args.quiet, args.limit) == (None, "artifacts", False, None)
 
 
-def test_import_is_light() -> None:
+def test_arch_defaults_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    mlp, cnn = training.ARCHS["mlp"], training.ARCHS["cnn"]
+    assert training.ARCH_NAMES == ("mlp", "cnn")
+    assert (mlp.epochs, mlp.batch_size, mlp.learning_rate, mlp.optimizer) == (30, 32, 0.01, "sgd")  # the book's
+    assert (cnn.epochs, cnn.batch_size, cnn.learning_rate, cnn.optimizer) == (12, 64, 0.001, "adam")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "mlp 30, cnn 12" in text and "mlp 32, cnn 64" in text and "mlp 0.01, cnn 0.001" in text
+    assert "0..4294967295" in text and "{mlp,cnn}" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--seed", "-1"], "--seed"),
+        (["--seed", str(2**32)], "--seed"),
+        (["--seed", "1.5"], "--seed"),
+        (["--seed", "abc"], "--seed"),
+        (["--epochs", "0"], "--epochs"),
+        (["--epochs", "ten"], "--epochs"),
+        (["--batch-size", "-1"], "--batch-size"),
+        (["--learning-rate", "0"], "--learning-rate"),
+        (["--learning-rate", "nan"], "--learning-rate"),
+        (["--learning-rate", "inf"], "--learning-rate"),
+        (["--limit", "0"], "--limit"),
+        (["--arch", "rnn"], "--arch"),
+    ],
+)
+def test_cli_bad_flag_is_one_line_naming_the_flag(
+    argv: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main([*argv, "--data-dir", str(DATA_DIR), "--output", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1, captured.err
+    assert flag in captured.err and argv[1] in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not out.exists()
+
+
+def test_seed_bounds() -> None:
+    for seed in (0, 2**32 - 1):
+        assert build_parser().parse_args(["--seed", str(seed)]).seed == seed
+        assert training.check_seed(seed) == seed
+    for seed in (-1, 2**32, 1.0, True, "3"):
+        with pytest.raises(ValueError, match="seed"):
+            training.check_seed(seed)
+
+
+def test_api_rejects_bad_seed_before_loading_data(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"seed must be an integer in 0\.\.4294967295, got -1"):
+        training.train(data_dir=tmp_path / "no-data", seed=-1, output=tmp_path / "out")
+    with pytest.raises(ValueError, match="arch"):
+        training.train(arch="rnn", data_dir=DATA_DIR, output=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_data_and_output_errors_name_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(tmp_path / "missing"), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --data-dir: ") and err.count("\n") == 1
+    target = tmp_path / "file"
+    target.write_text("x")
+    for output in (target, target / "sub"):
+        assert main(["--data-dir", str(DATA_DIR), "--output", str(output), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --output: ") and err.count("\n") == 1 and str(target) in err
+    assert not (tmp_path / "o").exists()
+    assert main(["--data-dir", str(DATA_DIR), "--output", "", "-q"]) == 2  # not the current folder
+    assert capsys.readouterr().err == "error: --output: output path is empty: expected a directory\n"
+
+
+def test_import_is_light(tmp_path: Path) -> None:
     code = (
-        "import sys, train, train.data, train.training, train.__main__;"
-        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+        "import sys, train, train.data, train.training, train.__main__\n"
+        "try:\n"
+        "    train.training.train(arch='cnn', data_dir='/nonexistent/fashion-mnist', output=sys.argv[1])\n"
+        "except train.data.DataError:\n"
+        "    print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code, str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert proc.stdout.split() == ["False", "False"], proc.stderr
 
@@ -228,8 +300,9 @@ def test_same_seed_same_weights(tmp_path: Path) -> None:
     assert not all(np.array_equal(a, c) for a, c in zip(w1, w3))
     assert first.test_accuracy == second.test_accuracy
 
-    record = json.loads(first.history_path.read_text())
-    assert (record["seed"], record["epochs"]) == (7, 1)
+    record = _strict_json(first.history_path.read_text())
+    assert (record["seed"], record["epochs"], record["arch"], record["parameters"]) == (7, 1, "mlp", 266_610)
+    assert (record["optimizer"], record["input_shape"], record["batch_size"]) == ("sgd", [28, 28], 32)
     assert record["test_accuracy"] == first.test_accuracy
     assert set(record["history"]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == 1 for v in record["history"].values())
@@ -245,7 +318,7 @@ def test_failed_run_keeps_previous_outputs(tmp_path: Path, monkeypatch: pytest.M
     (out / "model.keras").write_bytes(b"good model")
     (out / "history.json").write_text("{}")
 
-    def broken_plot(history: dict, path: Path) -> None:
+    def broken_plot(*args: object) -> None:
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(training, "_save_plot", broken_plot)  # fails after model.keras is staged
@@ -263,3 +336,192 @@ def test_failed_run_keeps_previous_outputs(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(DataError, match=TEST_LABELS):
         training.train(data_dir=bad, epochs=1, limit=200, output=out, verbose=0)
     assert (out / "model.keras").read_bytes() == b"good model"
+
+
+def _strict_json(text: str) -> dict:
+    def reject(token: str) -> None:
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def test_json_output_is_strict_with_null_for_non_finite() -> None:
+    record = {"loss": [0.5, float("nan"), float("inf")], "nested": {"x": -float("inf")}, "n": 3, "none": None}
+    text = training.json_text(record)
+    assert _strict_json(text) == {"loss": [0.5, None, None], "nested": {"x": None}, "n": 3, "none": None}
+    assert training.finite_or_none((1.0, float("nan"))) == [1.0, None]
+
+
+# --- divergence ---------------------------------------------------------------
+
+
+def test_diverging_run_exits_1_and_installs_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model.keras").write_bytes(b"good model")
+    (out / "history.json").write_text("{}")
+    argv = ["--epochs", "1", "--learning-rate", "1e6", "--limit", "2000", "--data-dir", str(DATA_DIR), "-q"]
+    assert main([*argv, "--output", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert re.match(r"error: training diverged: loss became (nan|inf|-inf) at epoch 1", captured.err), captured.err
+    assert captured.err.count("\n") == 1 and "--learning-rate" in captured.err and captured.out == ""
+    assert (out / "model.keras").read_bytes() == b"good model"
+    assert sorted(p.name for p in out.iterdir()) == ["history.json", "model.keras"]  # no temp files
+    # a fresh output folder is not even created
+    assert main([*argv, "--arch", "cnn", "--output", str(tmp_path / "new")]) == 1
+    assert "diverged" in capsys.readouterr().err and not (tmp_path / "new").exists()
+
+
+def test_divergence_is_a_typed_error_in_the_api(tmp_path: Path) -> None:
+    with pytest.raises(training.TrainingDivergedError, match="nothing was written"):
+        training.train(data_dir=DATA_DIR, epochs=1, learning_rate=1e6, limit=2000, output=tmp_path, verbose=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- interrupts -----------------------------------------------------------------
+
+_CHILD_ENV = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _signal_while_writing(out: Path, signame: str) -> subprocess.CompletedProcess[str]:
+    """Run the train CLI in a child whose plot step signals its own process mid-write."""
+    code = (
+        "import os, signal, sys, time\n"
+        "from train import training\n"
+        "from train.__main__ import main\n"
+        "def plot(*args):\n"
+        f"    os.kill(os.getpid(), signal.{signame})\n"
+        "    time.sleep(30)\n"
+        "training._save_plot = plot\n"
+        f"sys.exit(main(['--epochs', '1', '--limit', '500', '-q', '--data-dir', {str(DATA_DIR)!r}, "
+        f"'--output', {str(out)!r}]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=_CHILD_ENV, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize(("signame", "code", "message"), [
+    ("SIGTERM", 143, "error: terminated (SIGTERM)"),
+    ("SIGINT", 130, "error: interrupted"),
+])
+def test_signal_during_write_cleans_up(tmp_path: Path, signame: str, code: int, message: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model.keras").write_bytes(b"good model")
+    proc = _signal_while_writing(out, signame)
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == message
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["model.keras"]  # staged temp files removed
+    assert (out / "model.keras").read_bytes() == b"good model"
+
+
+def test_sigterm_during_training(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "train", "--epochs", "100", "--limit", "2000", "--data-dir", str(DATA_DIR),
+         "--output", str(out)],
+        cwd=REPO, env=_CHILD_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # wait until fit() is running
+            if "epoch 1/100" in line:
+                break
+        proc.send_signal(15)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert stderr.strip().splitlines() == ["error: terminated (SIGTERM)"] and stdout == ""
+    assert not out.exists()
+
+
+# --- the CNN ------------------------------------------------------------------
+
+ALLOWED_INT8_OPS = {"FULLY_CONNECTED", "CONV_2D", "MAX_POOL_2D", "RESHAPE", "SOFTMAX", "QUANTIZE"}
+# What the exporter's dynamic batch dimension adds in front of Flatten's RESHAPE (the MLP gets the
+# same three); a fixed batch-1 graph, as a microcontroller build uses, folds them away.
+DYNAMIC_BATCH_OPS = {"SHAPE", "STRIDED_SLICE", "PACK"}
+
+
+def _tflite_ops(flatbuffer: bytes) -> set[str]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
+    graph = model.Subgraphs(0)
+    ops = set()
+    for i in range(graph.OperatorsLength()):
+        code = codes[graph.Operators(i).OpcodeIndex()]
+        ops.add(names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())])
+    return ops
+
+
+def _int8_batch1(model: Any, calibration: np.ndarray, tmp: Path) -> bytes:
+    """Full-integer TFLite of ``model`` traced at a fixed batch of 1 (the microcontroller case),
+    through a SavedModel as export.litert does, but with a static batch dimension."""
+    import keras
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    spec = tf.TensorSpec((1, *model.input_shape[1:]), tf.float32)
+    archive.add_endpoint("serving_default", lambda x: model(x, training=False), input_signature=[spec])
+    archive.write_out(str(tmp), verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([calibration[i : i + 1]] for i in range(len(calibration)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def test_cnn_trains_and_converts_to_int8_with_mcu_ops(tmp_path: Path, dataset: data_mod.FashionMNIST) -> None:
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    from export.litert import export_litert
+    from runtime.metadata import ModelMetadata, Quantization
+    from train.model import CNN_MAX_PARAMS, build_cnn, preprocess
+
+    assert build_cnn().count_params() == 80_602 <= CNN_MAX_PARAMS
+    result = training.train(arch="cnn", data_dir=DATA_DIR, epochs=1, limit=2000, output=tmp_path, verbose=0)
+    assert result.arch == "cnn" and result.parameters == 80_602 and result.train_seconds > 0
+    assert result.test_accuracy > 0.6  # one epoch on 2,000 images; far above chance (0.1)
+    record = _strict_json(result.history_path.read_text())
+    assert (record["arch"], record["optimizer"], record["input_shape"]) == ("cnn", "adam", [28, 28, 1])
+    assert (record["epochs"], record["batch_size"], record["learning_rate"]) == (1, 64, 0.001)
+    assert set(record["history"]) == set(training.METRICS) and record["parameters"] == 80_602
+
+    model = keras.saving.load_model(result.model_path)
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    assert model.count_params() <= CNN_MAX_PARAMS
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert kinds == {"Conv2D", "MaxPooling2D", "Flatten", "Dense"}  # no BatchNorm/Dropout to fold on an MCU
+    assert model.layers[-1].get_config()["activation"] == "softmax"
+
+    rng = np.random.default_rng(0)
+    calibration = preprocess(dataset.x_train[rng.choice(len(dataset.x_train), 200, replace=False)])[..., None]
+    metadata = ModelMetadata(class_names=tuple(f"class_{i}" for i in range(10)), input_shape=(28, 28, 1),
+                             input_dtype="float32", pixel_scale=1 / 255, quantization=Quantization(mode="int8"))
+    path = export_litert(model, tmp_path / "cnn.int8.tflite", metadata=metadata, quantize="int8",
+                         io_dtype="int8", calibration=calibration)
+    ops = _tflite_ops(path.read_bytes())
+    assert {"CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX"} <= ops <= ALLOWED_INT8_OPS | DYNAMIC_BATCH_OPS, ops
+    batch1 = _tflite_ops(_int8_batch1(model, calibration, tmp_path / "batch1"))
+    assert {"CONV_2D", "MAX_POOL_2D", "FULLY_CONNECTED", "SOFTMAX", "RESHAPE"} <= batch1 <= ALLOWED_INT8_OPS, batch1
+
+    # The int8 graph must still classify like the Keras model (run through bare LiteRT).
+    x = preprocess(dataset.x_test[:500])[..., None]
+    interp = Interpreter(model_path=str(path))
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    interp.resize_tensor_input(inp["index"], x.shape)
+    interp.allocate_tensors()
+    scale, zero = inp["quantization"]
+    interp.set_tensor(inp["index"], np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8))
+    interp.invoke()
+    agreement = (interp.get_tensor(out["index"]).argmax(1) == model.predict(x, verbose=0).argmax(1)).mean()
+    assert agreement >= 0.95, agreement

@@ -1,15 +1,33 @@
-"""Command line: ``python -m train [--epochs N] [--data-dir DIR] [--output DIR] ...``."""
+"""Command line: ``python -m train [--arch mlp|cnn] [--epochs N] [--data-dir DIR] [--output DIR] ...``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn
 
 from runtime.console import quiet_console
 from train.data import ENV_VAR, DataError
-from train.training import OutputError, train
+from train.training import ARCH_NAMES, ARCHS, SEED_MAX, OutputError, TrainingDivergedError, train
+EXIT_INTERRUPT, EXIT_SIGTERM = 130, 143
+
+
+class _ArgumentError(Exception):
+    """An argparse error, reported by ``main`` as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentError(message)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
 
 
 def _positive_int(text: str) -> int:
@@ -28,21 +46,45 @@ def _positive_float(text: str) -> float:
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from e
     if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
     return value
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected an integer in 0..{SEED_MAX}, got {text!r}") from e
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer in 0..{SEED_MAX}, got {text!r}")
+    return value
+
+
+def _per_arch(field: str) -> str:
+    """An architecture-dependent default for --help, e.g. "mlp 30, cnn 12"."""
+    return ", ".join(f"{name} {getattr(d, field):g}" for name, d in ARCHS.items())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m train``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m train", description="Train the Fashion-MNIST MLP (Hands-On ML, ch. 10)."
+    """The argument parser of ``python -m train``; errors raise instead of exiting (see main)."""
+    parser = _Parser(
+        prog="python -m train",
+        description="Train a built-in Fashion-MNIST model: the MLP of Hands-On ML ch. 10 (default) "
+        "or a small microcontroller-sized CNN.",
     )
-    parser.add_argument("--epochs", type=_positive_int, default=30, help="training epochs (default: 30)")
-    parser.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (default: 32)")
-    parser.add_argument(
-        "--learning-rate", type=_positive_float, default=0.01, help="SGD learning rate (default: 0.01)"
-    )
-    parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    parser.add_argument("--arch", choices=ARCH_NAMES, default="mlp",
+                        help="mlp: 784-300-100-10 MLP; cnn: <100k-parameter Conv2D/MaxPool/Dense net "
+                        "(default: mlp)")
+    parser.add_argument("--epochs", type=_positive_int, default=None,
+                        help=f"training epochs (default: {_per_arch('epochs')})")
+    parser.add_argument("--batch-size", type=_positive_int, default=None,
+                        help=f"batch size (default: {_per_arch('batch_size')})")
+    parser.add_argument("--learning-rate", type=_positive_float, default=None,
+                        help=f"learning rate (default: {_per_arch('learning_rate')}; optimizer: "
+                        f"{', '.join(f'{n} {d.optimizer}' for n, d in ARCHS.items())})")
+    parser.add_argument("--seed", type=_seed, default=42, help=f"random seed, 0..{SEED_MAX} (default: 42)")
+    parser.add_argument("--limit", type=_positive_int, default=None,
+                        help="train on the first N training images only, for smoke tests (default: all)")
     parser.add_argument(
         "--data-dir",
         default=None,
@@ -57,16 +99,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While active, SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _data_source(data_dir: str | None) -> str:
+    if data_dir:
+        return "--data-dir: "
+    return f"${ENV_VAR}: " if os.environ.get(ENV_VAR) else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    """Run the CLI; returns the process exit code (0 ok, 1 failed, 2 bad input, 130/143 interrupted)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except _ArgumentError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        with quiet_console(args.verbose):  # before TensorFlow is first imported
+        with sigterm_as_interrupt(), quiet_console(args.verbose):  # before TensorFlow is imported
             result = train(
+                arch=args.arch,
                 data_dir=args.data_dir,
                 epochs=args.epochs,
                 batch_size=args.batch_size,
@@ -74,16 +145,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=args.seed,
                 output=args.output,
                 verbose=0,  # per-epoch progress goes through logging instead
+                limit=args.limit,
             )
-    except (DataError, OutputError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except DataError as e:
+        print(f"error: {_data_source(args.data_dir)}{_one_line(e)}", file=sys.stderr)
         return 2
-    except OSError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except OutputError as e:
+        print(f"error: --output: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except TrainingDivergedError as e:
+        print(f"error: {_one_line(e)} (try a smaller --learning-rate)", file=sys.stderr)
         return 1
+    except OSError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except Terminated:
+        print("error: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_SIGTERM
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPT
+    print(f"arch:          {result.arch} ({result.parameters:,} parameters)")
+    print(f"epochs:        {result.epochs} ({result.train_seconds:.0f} s of training)")
     print(f"test loss:     {result.test_loss:.4f}")
     print(f"test accuracy: {result.test_accuracy:.4f}")
     print(f"model:         {result.model_path}")

@@ -1,4 +1,4 @@
-"""Train the Fashion-MNIST MLP and write model.keras, history.json and learning_curves.png.
+"""Train a built-in Fashion-MNIST model and write model.keras, history.json and learning_curves.png.
 
 TensorFlow/Keras are imported inside :func:`train`, so a bad data folder or
 output path fails fast without paying for the TensorFlow import.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 import time
@@ -26,10 +27,33 @@ MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.json"
 PLOT_FILE = "learning_curves.png"
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+SEED_MAX = 2**32 - 1  # numpy/keras seeds are unsigned 32-bit
+
+
+@dataclass(frozen=True)
+class ArchDefaults:
+    """Training defaults of one built-in architecture (arguments and CLI flags override them)."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    optimizer: str  # fixed per architecture: the book's plain SGD for the MLP, Adam for the CNN
+
+
+# Kept here, not in train.model, so that the CLI and argument checks need no Keras import.
+ARCHS: dict[str, ArchDefaults] = {
+    "mlp": ArchDefaults(epochs=30, batch_size=32, learning_rate=0.01, optimizer="sgd"),
+    "cnn": ArchDefaults(epochs=12, batch_size=64, learning_rate=0.001, optimizer="adam"),
+}
+ARCH_NAMES = tuple(ARCHS)
 
 
 class OutputError(OSError):
     """The output directory cannot be created or written to."""
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss (or the weights) became NaN or infinite; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -43,21 +67,35 @@ class TrainResult:
     test_accuracy: float
     epochs: int
     seed: int
-    history: dict[str, list[float]] = field(default_factory=dict)
+    history: dict[str, list[float | None]] = field(default_factory=dict)
+    arch: str = "mlp"
+    parameters: int = 0
+    train_seconds: float = 0.0
 
 
-def _prepare_output(output: str | os.PathLike[str]) -> Path:
-    """Create the output directory and check that it is writable."""
+# --- output -------------------------------------------------------------------
+
+
+def _check_output(output: str | os.PathLike[str]) -> Path:
+    """Check that ``output`` is (or can become) a writable directory, without creating it."""
     out = Path(output).expanduser()
+    if str(output) == "":
+        raise OutputError("output path is empty: expected a directory")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: output path exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".probe.")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise OutputError(f"{out}: cannot write output directory: {e.strerror or e}") from e
+    if out.is_dir():
+        try:
+            fd, probe = tempfile.mkstemp(dir=out, prefix=".probe.")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            raise OutputError(f"{out}: cannot write output directory: {e.strerror or e}") from e
+        return out
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: cannot create output directory: {parent} is not a writable directory")
     return out
 
 
@@ -77,40 +115,59 @@ def _mktemp(directory: Path, name: str) -> Path:
     return Path(tmp)
 
 
-def _save_plot(history: dict[str, list[float]], path: Path) -> None:
+def finite_or_none(value: Any) -> Any:
+    """``value`` with every NaN/inf float (also inside lists and dicts) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+def json_text(record: dict[str, Any]) -> str:
+    """Strict JSON (no NaN/Infinity tokens): non-finite numbers become ``null``."""
+    return json.dumps(finite_or_none(record), indent=2, allow_nan=False) + "\n"
+
+
+def _save_plot(history: dict[str, list[float | None]], path: Path, title: str) -> None:
     """Plot loss and accuracy (train and validation) per epoch, like the book's fig. 10-12."""
     from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 
     fig = Figure(figsize=(8, 5))
     ax = fig.add_subplot()
     for key in METRICS:
-        values = history.get(key, [])
+        values = [math.nan if v is None else v for v in history.get(key, [])]
         style = "--" if key.startswith("val_") else "-"
         ax.plot(range(1, len(values) + 1), values, style, marker=".", label=key)
     ax.set_ylim(0, 1)
     ax.set_xlabel("epoch")
-    ax.set_title("Fashion-MNIST MLP learning curves")
+    ax.set_title(title)
     ax.grid(True)
     ax.legend()
     fig.savefig(path, format="png", dpi=100)
 
 
-def _write_outputs(
-    out: Path, model: keras.Model, record: dict[str, Any], history: dict[str, list[float]]
-) -> tuple[Path, Path, Path]:
+def _write_outputs(out: Path, model: keras.Model, record: dict[str, Any]) -> tuple[Path, Path, Path]:
     """Stage every output in a temp file, then os.replace them all into place.
 
-    If anything fails, the temp files are removed and existing outputs stay untouched.
+    If anything fails (or the process is interrupted), the temp files are removed and
+    existing outputs stay untouched.
     """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot create output directory: {e.strerror or e}") from e
     targets = (out / MODEL_FILE, out / HISTORY_FILE, out / PLOT_FILE)
     staged: list[Path] = []
     try:
         staged.append(_mktemp(out, MODEL_FILE))
         model.save(staged[-1])
         staged.append(_mktemp(out, HISTORY_FILE))
-        staged[-1].write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        staged[-1].write_text(json_text(record), encoding="utf-8")
         staged.append(_mktemp(out, PLOT_FILE))
-        _save_plot(history, staged[-1])
+        _save_plot(record["history"], staged[-1], f"Fashion-MNIST {record['arch'].upper()} learning curves")
         for tmp in staged:
             _fsync(tmp)
             os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
@@ -121,6 +178,9 @@ def _write_outputs(
         for tmp in staged:
             tmp.unlink(missing_ok=True)
     return targets
+
+
+# --- callbacks ----------------------------------------------------------------
 
 
 def _epoch_logger() -> Any:
@@ -139,35 +199,103 @@ def _epoch_logger() -> Any:
     return EpochLogger()
 
 
+def _divergence_guard(learning_rate: float) -> Any:
+    """Like keras.callbacks.TerminateOnNaN(raise_error=True), but raises TrainingDivergedError
+    saying where, and stops at the first non-finite batch loss (NaN or inf)."""
+    import keras
+
+    class DivergenceGuard(keras.callbacks.TerminateOnNaN):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            self._epoch = epoch
+
+        def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                raise TrainingDivergedError(
+                    f"training diverged: loss became {float(loss)} at epoch {self._epoch + 1}, "
+                    f"batch {batch + 1} (learning rate {learning_rate:g}); nothing was written"
+                )
+
+    return DivergenceGuard()
+
+
+# --- the run ------------------------------------------------------------------
+
+
 def _check_positive(name: str, value: Any, kind: type) -> None:
     if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
         raise ValueError(f"{name} must be a positive {kind.__name__}, got {value!r}")
 
 
+def check_seed(seed: Any) -> int:
+    """``seed`` if it is an int in 0..2**32-1, else ValueError naming it."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"seed must be an integer in 0..{SEED_MAX}, got {seed!r}")
+    return seed
+
+
+def _check_finite(model: keras.Model, history: dict[str, list[float]], test_loss: float) -> None:
+    """Refuse a model whose weights, training loss or test loss are not finite."""
+    import numpy as np
+
+    bad = [k for k in ("loss", "val_loss") if not all(math.isfinite(v) for v in history.get(k, []))]
+    if not math.isfinite(test_loss):
+        bad.append("test loss")
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        bad.append("weights")
+    if bad:
+        raise TrainingDivergedError(
+            f"training diverged: non-finite {', '.join(bad)}; nothing was written"
+        )
+
+
+def _settings(arch: str, epochs: int | None, batch_size: int | None, learning_rate: float | None) -> ArchDefaults:
+    """The architecture's defaults with the given overrides, each checked."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}: expected one of {', '.join(ARCHS)}")
+    defaults = ARCHS[arch]
+    hp = ArchDefaults(
+        epochs=defaults.epochs if epochs is None else epochs,
+        batch_size=defaults.batch_size if batch_size is None else batch_size,
+        learning_rate=defaults.learning_rate if learning_rate is None else learning_rate,
+        optimizer=defaults.optimizer,
+    )
+    _check_positive("epochs", hp.epochs, int)
+    _check_positive("batch_size", hp.batch_size, int)
+    _check_positive("learning_rate", float(hp.learning_rate), float)
+    if not math.isfinite(hp.learning_rate):
+        raise ValueError(f"learning_rate must be finite, got {hp.learning_rate!r}")
+    return hp
+
+
 def train(
     *,
+    arch: str = "mlp",
     data_dir: str | os.PathLike[str] | None = None,
-    epochs: int = 30,
-    batch_size: int = 32,
-    learning_rate: float = 0.01,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
     seed: int = 42,
     output: str | os.PathLike[str] = "artifacts",
     verbose: int = 1,
     limit: int | None = None,
 ) -> TrainResult:
-    """Train the MLP on Fashion-MNIST, evaluate it on the test set, write the outputs.
+    """Train a built-in model on Fashion-MNIST, evaluate it on the test set, write the outputs.
 
-    ``verbose`` is passed to ``model.fit``. ``limit`` (for smoke tests only)
-    trains on just the first ``limit`` training samples; validation and test
+    ``arch`` is ``"mlp"`` (the book's 784-300-100-10, SGD) or ``"cnn"`` (a <100k-parameter
+    CNN, Adam); ``epochs``, ``batch_size`` and ``learning_rate`` default per architecture
+    (``ARCHS``). ``verbose`` is passed to ``model.fit``. ``limit`` (for smoke
+    tests only) trains on just the first ``limit`` training samples; validation and test
     sets stay full. The same ``seed`` on the same machine gives identical weights.
+    Raises TrainingDivergedError (and writes nothing) if the loss becomes NaN or infinite.
     """
-    _check_positive("epochs", epochs, int)
-    _check_positive("batch_size", batch_size, int)
-    _check_positive("learning_rate", float(learning_rate), float)
+    hp = _settings(arch, epochs, batch_size, learning_rate)
+    epochs, batch_size, learning_rate = hp.epochs, hp.batch_size, hp.learning_rate
+    check_seed(seed)
     if limit is not None:
         _check_positive("limit", limit, int)
 
-    out = _prepare_output(output)
+    out = _check_output(output)
     data = load_fashion_mnist(data_dir)
     x_train, y_train = data.x_train[:limit], data.y_train[:limit]
     log.info(
@@ -178,44 +306,58 @@ def train(
     import keras
     import tensorflow as tf
 
-    from train.model import build_model, preprocess
+    from train.model import build_arch, preprocess
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
-    model = build_model(learning_rate)
+    model = build_arch(arch, learning_rate)
+    shape = tuple(model.input_shape[1:])  # (28, 28) for the MLP, (28, 28, 1) for the CNN
+
+    def inputs(images: Any) -> Any:
+        return preprocess(images).reshape((len(images), *shape))
+
     log.info(
-        "training %s (%d parameters): epochs=%d batch_size=%d learning_rate=%g seed=%d",
-        model.name, model.count_params(), epochs, batch_size, learning_rate, seed,
+        "training %s (%d parameters, %s): epochs=%d batch_size=%d learning_rate=%g seed=%d",
+        model.name, model.count_params(), hp.optimizer, epochs, batch_size, learning_rate, seed,
     )
     start = time.perf_counter()
     fit = model.fit(
-        preprocess(x_train),
+        inputs(x_train),
         y_train,
         epochs=epochs,
         batch_size=batch_size,
-        validation_data=(preprocess(data.x_valid), data.y_valid),
-        callbacks=[_epoch_logger()],
+        validation_data=(inputs(data.x_valid), data.y_valid),
+        callbacks=[_epoch_logger(), _divergence_guard(learning_rate)],
         verbose=verbose,
     )
-    log.info("training took %.1fs", time.perf_counter() - start)
+    train_seconds = time.perf_counter() - start
+    log.info("training took %.1fs", train_seconds)
 
-    scores = model.evaluate(preprocess(data.x_test), data.y_test, verbose=0, return_dict=True)
+    scores = model.evaluate(inputs(data.x_test), data.y_test, verbose=0, return_dict=True)
     test_loss, test_accuracy = float(scores["loss"]), float(scores["accuracy"])
     log.info("test: loss=%.4f accuracy=%.4f", test_loss, test_accuracy)
 
-    history = {key: [float(v) for v in fit.history[key]] for key in METRICS}
+    raw_history = {key: [float(v) for v in fit.history[key]] for key in METRICS}
+    _check_finite(model, raw_history, test_loss)
+    history = finite_or_none(raw_history)
     record = {
+        "arch": arch,
+        "model_name": model.name,
+        "parameters": int(model.count_params()),
+        "input_shape": list(shape),
+        "optimizer": hp.optimizer,
         "epochs": epochs,
         "batch_size": batch_size,
         "learning_rate": float(learning_rate),
         "seed": seed,
         "limit": limit,
+        "train_seconds": round(train_seconds, 1),
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
         "history": history,
     }
-    model_path, history_path, plot_path = _write_outputs(out, model, record, history)
+    model_path, history_path, plot_path = _write_outputs(out, model, record)
     log.info("wrote %s, %s, %s", model_path, history_path, plot_path)
     return TrainResult(
         model_path=model_path,
@@ -226,4 +368,7 @@ def train(
         epochs=epochs,
         seed=seed,
         history=history,
+        arch=arch,
+        parameters=int(model.count_params()),
+        train_seconds=train_seconds,
     )

@@ -1,0 +1,122 @@
+"""Checks that run before any measuring: the output folder, and that the artifacts and
+``model.keras`` are the same model (so Keras accuracy is not compared with another model's)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import runtime
+
+from .errors import UsageError
+
+log = logging.getLogger("benchmarks")
+
+ALLOW_FLAG = "--allow-source-mismatch"
+
+
+class SourceMismatchError(UsageError):
+    """``model.keras`` is not the model the artifacts were exported from."""
+
+
+def check_output_dir(output_dir: str | os.PathLike[str]) -> Path:
+    """Refuse an output path that is a file, or that cannot be created; create nothing."""
+    out = Path(output_dir)
+    if str(output_dir) == "":
+        raise UsageError("--output is empty: expected a directory")
+    if out.exists():
+        if not out.is_dir():
+            raise UsageError(f"--output {out}: exists and is not a directory")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UsageError(f"--output {out}: directory is not writable")
+        return out
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {out}: cannot be created: {parent} is not a writable directory")
+    return out
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:
+    """Each loadable artifact's metadata (unloadable ones are left to the run to report)."""
+    found = {}
+    for path in artifacts:
+        try:
+            found[path.name] = runtime.load(path, num_threads=1).metadata
+        except (runtime.ModelFileError, runtime.BackendUnavailableError):
+            continue
+    return found
+
+
+def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_mismatch: bool = False) -> dict[str, Any]:
+    """Compare every artifact's ``source_sha256`` with ``model.keras`` (or, without it, each other).
+
+    Returns the provenance record of the report. A mismatch, or an artifact that records no
+    source, raises SourceMismatchError unless ``allow_mismatch``; then it is logged as a
+    warning and the record's ``ok`` is False (the report shows it in a warning block).
+    """
+    metadata = _read_metadata(artifacts)
+    sources = {name: meta.source_sha256 for name, meta in metadata.items()}
+    keras_sha = sha256_file(keras_path) if keras_path is not None else None
+    reference = keras_sha
+    if reference is None:
+        recorded = sorted({s for s in sources.values() if s})
+        reference = recorded[0] if len(recorded) == 1 else None
+    unknown = sorted(name for name, s in sources.items() if not s)
+    mismatched = sorted(name for name, s in sources.items() if s and s != reference)
+    problems = []
+    if mismatched:
+        against = f"{keras_path.name} (sha256 {keras_sha[:12]}…)" if keras_sha else "each other"
+        shown = ", ".join(f"{n} ({(sources[n] or '')[:12]}…)" for n in mismatched)
+        problems.append(f"{len(mismatched)} artifact(s) were not exported from {against}: {shown}")
+    if unknown:
+        problems.append(f"{len(unknown)} artifact(s) record no source_sha256: {', '.join(unknown)}")
+    record = {
+        "ok": not problems,
+        "keras_sha256": keras_sha,
+        "artifact_source_sha256": sources,
+        "problems": problems,
+        "allowed_by_flag": bool(problems) and allow_mismatch,
+        "input_shapes": {name: list(meta.input_shape) for name, meta in metadata.items()},
+    }
+    if problems:
+        message = "; ".join(problems)
+        if not allow_mismatch:
+            raise SourceMismatchError(
+                f"{message}; their accuracies and speedups would be compared with another model. "
+                f"Re-export from the same model.keras, or pass {ALLOW_FLAG} to benchmark anyway"
+            )
+        log.warning("WARNING: %s (%s given: benchmarking anyway)", message, ALLOW_FLAG)
+    return record
+
+
+def shape_test_images(images: Any, provenance: dict[str, Any]) -> Any:
+    """The test images reshaped to the artifacts' input shape, e.g. (N, 28, 28, 1) for a CNN.
+
+    Every subject, the Keras worker and the cold starts then get the same array.
+    """
+    shapes = {tuple(s) for s in provenance["input_shapes"].values()}
+    if not shapes:
+        return images
+    if len(shapes) > 1:
+        raise UsageError(f"the artifacts have different input shapes {sorted(shapes)}: benchmark one model at a time")
+    (shape,) = shapes
+    size = 1
+    for d in shape:
+        size *= int(d)
+    if size != images[0].size:
+        raise UsageError(
+            f"the artifacts' input shape {shape} does not fit the test images {images.shape[1:]}"
+        )
+    return images.reshape((len(images), *shape))
