@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a validation threshold, e.g. int8.min_agreement=0.98 or none.max_abs_diff=1e-4 "
         "(keys: min_agreement, max_abs_diff, max_accuracy_drop, max_size_ratio)",
     )
+    p.add_argument(
+        "--sign-key", type=Path, default=None, metavar="KEY.pem",
+        help="sign every artifact with this Ed25519 private key (openssl genpkey -algorithm ed25519)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -72,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             calibration_samples=args.calibration_samples,
             seed=args.seed,
             thresholds=parse_threshold_overrides(args.threshold),
+            sign_key=args.sign_key,
         )
     except ValidationError as e:
         print(format_table(e.reports))

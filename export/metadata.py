@@ -7,6 +7,8 @@ from pathlib import Path
 
 from runtime.metadata import METADATA_KEY, ModelMetadata, Quantization
 
+from .seal import with_seal_placeholder
+
 
 def edgeport_version() -> str:
     try:
@@ -49,7 +51,7 @@ def embed_onnx(model_proto, metadata: ModelMetadata) -> None:
             model_proto.metadata_props.remove(prop)
     entry = model_proto.metadata_props.add()
     entry.key = METADATA_KEY
-    entry.value = metadata.to_json()
+    entry.value = with_seal_placeholder(metadata).to_json()
 
 
 def embed_tflite(flatbuffer: bytes, metadata: ModelMetadata) -> bytes:
@@ -63,7 +65,7 @@ def embed_tflite(flatbuffer: bytes, metadata: ModelMetadata) -> bytes:
         # Buffers stored after the flatbuffer (models > 2 GB) would be invalidated by re-packing.
         raise ValueError("cannot embed metadata in a TFLite model with external buffers")
     buffer = schema.BufferT()
-    buffer.data = np.frombuffer(metadata.to_json().encode(), dtype=np.uint8)
+    buffer.data = np.frombuffer(with_seal_placeholder(metadata).to_json().encode(), dtype=np.uint8)
     model.buffers.append(buffer)
     entry = schema.MetadataT()
     entry.name = METADATA_KEY

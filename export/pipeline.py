@@ -15,6 +15,7 @@ from .errors import ModelLoadError, UnsupportedFormatError, ValidationError
 from .litert import IO_DTYPES, TFLITE_MODES, export_litert
 from .metadata import build_metadata, sha256_file
 from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
+from .seal import load_signing_key, seal_artifact
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, format_table, validate_artifact
 
 logger = logging.getLogger(__name__)
@@ -98,14 +99,17 @@ def run_export(
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
     seed: int = 0,
     thresholds: dict[str, Thresholds] | None = None,
+    sign_key: str | os.PathLike | None = None,
 ) -> list[ArtifactReport]:
     """Build, validate and install the requested artifacts; return one report each.
 
     Every artifact is written to a temporary file beside its final name and renamed
     into place only once it passes validation, so a failed run never replaces a good
     artifact. Raises ValidationError (after writing the report) if any artifact fails.
+    Every artifact is sealed (SHA-256), and signed with the Ed25519 ``sign_key`` PEM if given.
     """
     plan = ExportPlan.parse(fmt, quantize)
+    signing_key = load_signing_key(sign_key) if sign_key is not None else None
     if io_dtype not in IO_DTYPES:
         raise UnsupportedFormatError(f"Unrecognized io_dtype={io_dtype!r}. Supported: {list(IO_DTYPES)}")
     if calibration_samples < 1:
@@ -162,6 +166,7 @@ def run_export(
                         quantize_onnx(fp32_tmp, tmp, mode=mode, metadata=meta, calibration=calibration)
                     else:
                         export_litert(model, tmp, metadata=meta, quantize=mode, io_dtype=io, calibration=calibration)
+                seal_artifact(tmp, signing_key)
                 logger.info("validating %s on %d test images", final.name, len(images))
                 report = validate_artifact(
                     tmp,

@@ -4,7 +4,13 @@
     >>> model = runtime.load("artifacts/model.tflite")
     >>> model.predict(images)          # uint8 (N, 28, 28) raw pixels
 """
-from .errors import BackendUnavailableError, InvalidInputError, ModelFileError
+from .errors import (
+    BackendUnavailableError,
+    InferenceError,
+    InvalidInputError,
+    ModelFileError,
+    UntrustedModelError,
+)
 from .metadata import METADATA_KEY, ModelMetadata, Quantization
 from .model import BACKENDS, SUFFIX_BACKENDS, Model, load
 
@@ -13,10 +19,12 @@ __all__ = [
     "SUFFIX_BACKENDS",
     "METADATA_KEY",
     "BackendUnavailableError",
+    "InferenceError",
     "InvalidInputError",
     "Model",
     "ModelFileError",
     "ModelMetadata",
     "Quantization",
+    "UntrustedModelError",
     "load",
 ]

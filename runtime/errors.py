@@ -12,3 +12,11 @@ class ModelFileError(ValueError):
 
 class BackendUnavailableError(ImportError):
     """The inference engine a model needs is not installed."""
+
+
+class UntrustedModelError(ModelFileError):
+    """Trusted keys were given, and the model is unsigned or not signed by one of them."""
+
+
+class InferenceError(RuntimeError):
+    """The inference engine failed on a verified model and valid input; holds the engine's message."""

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InvalidInputError, ModelFileError
+from .errors import InferenceError, InvalidInputError, ModelFileError
+from .integrity import SEAL_FIELD, check_metadata_seal, read_model_bytes, verify_integrity
 from .metadata import ModelMetadata
 
 BACKENDS = ("onnxruntime", "litert")
@@ -112,11 +113,30 @@ class Model:
             x = self._to_model_input(x)
             if x.shape[0] == 0:
                 return np.empty((0, self._num_classes), dtype=np.float32)
-        y = self._run(x)
+        try:
+            y = self._run(x)
+        except Exception as e:  # the engines raise RuntimeError and their own unexported types
+            raise InferenceError(f"{self.path}: {self.backend} failed: {type(e).__name__}: {e}") from e
         if self._dequant_lut is not None:
             # 8-bit output: one table lookup over the raw bytes dequantizes it
             return self._dequant_lut.take(y if self._out_uint8 else y.view(np.uint8))
         return y if self._out_float32 else y.astype(np.float32)
+
+    def _warm_up(self) -> None:
+        """One inference on zeros: surfaces engine-side rejections of the file, pays the first-call cost."""
+        x = np.zeros((1, *self._item_shape), dtype=self._in_dtype)
+        try:
+            y = self._run(x)
+        except Exception as e:  # e.g. XNNPACK's RuntimeError "unsupported zero-point value"
+            raise ModelFileError(
+                f"{self.path}: the {self.backend} engine rejected the model at its first inference "
+                f"({type(e).__name__}: {str(e).strip()[:300]})"
+            ) from e
+        if np.shape(y) != (1, self._num_classes):
+            raise ModelFileError(
+                f"{self.path}: the model's output has shape {np.shape(y)} for one input, expected "
+                f"(1, {self._num_classes}) from its metadata"
+            )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class indices, int64 of shape (N,)."""
@@ -214,11 +234,14 @@ def load(
     *,
     backend: str | None = None,
     num_threads: int | None = None,
+    trusted_keys: Sequence[str | os.PathLike | bytes] | None = None,
 ) -> Model:
     """Load an edgeport artifact (``.onnx`` or ``.tflite``) for inference.
 
     The backend follows the file suffix; ``backend`` may name it explicitly
-    (one of ``BACKENDS``) but must agree with the suffix.
+    (one of ``BACKENDS``) but must agree with the suffix. The file is read once and
+    its integrity seal checked before an engine sees it. ``trusted_keys`` (Ed25519
+    public-key PEM files) require a signature by one of them (UntrustedModelError).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -237,14 +260,26 @@ def load(
         raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
+    trusted = None
+    if trusted_keys is not None:
+        from .signing import load_trusted_keys, verify_signature
+
+        trusted = load_trusted_keys(trusted_keys)
+    data = read_model_bytes(path, suffix)
+    seal = verify_integrity(data, path)
+    if trusted is not None:
+        verify_signature(data, seal, trusted, path)
     if expected == "onnxruntime":
         from ._onnx import OnnxBackend as Backend
     else:
         from ._litert import LiteRTBackend as Backend
-    engine = Backend(str(path), num_threads=num_threads)
+    engine = Backend(str(path), num_threads=num_threads, data=data)
     if engine.metadata_json is None:
         raise ModelFileError(
             f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
         )
     metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
-    return Model(path, engine, metadata)
+    check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
+    model = Model(path, engine, metadata)
+    model._warm_up()
+    return model
