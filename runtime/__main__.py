@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import InferenceError
 from .model import load
 
 
@@ -25,12 +26,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=1, metavar="K", help="classes to show per image (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: the engine's)")
+    p.add_argument(
+        "--trusted-key", type=Path, action="append", default=None, metavar="PUB.pem",
+        help="Ed25519 public key (PEM) whose signature the model must carry; repeat for several",
+    )
     return p
 
 
-def classify(model_path: Path, input_path: Path, *, top_k: int = 1, threads: int | None = None) -> list[dict]:
+def classify(
+    model_path: Path,
+    input_path: Path,
+    *,
+    top_k: int = 1,
+    threads: int | None = None,
+    trusted_keys: list[Path] | None = None,
+) -> list[dict]:
     """Return, for each image, its top-k classes with probabilities."""
-    model = load(model_path, num_threads=threads)
+    model = load(model_path, num_threads=threads, trusted_keys=trusted_keys)
     if not 1 <= top_k <= len(model.class_names):
         raise ValueError(f"--top-k must be between 1 and {len(model.class_names)}, got {top_k}")
     if not input_path.is_file():
@@ -56,10 +68,15 @@ def classify(model_path: Path, input_path: Path, *, top_k: int = 1, threads: int
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        results = classify(args.model, args.input, top_k=args.top_k, threads=args.threads)
+        results = classify(
+            args.model, args.input, top_k=args.top_k, threads=args.threads, trusted_keys=args.trusted_key
+        )
     except (ValueError, OSError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except InferenceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(results, indent=2))
     else:

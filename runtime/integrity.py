@@ -18,14 +18,11 @@ Artifacts written before the seal existed have none: they load with one warning.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelFileError
-
-logger = logging.getLogger(__name__)
 
 SEAL_FIELD = "seal"
 SEAL_MARKER = b"edgeport-seal-1 sha256="
@@ -171,7 +168,9 @@ def check_metadata_seal(seal: Seal | None, metadata_seal: object, path: Path | s
     if seal is None:
         if metadata_seal is not None:
             raise ModelFileError(f"{path}: integrity check failed: the metadata's seal is damaged")
-        logger.warning(
+        import logging  # only here: the runtime's import stays light
+
+        logging.getLogger(__name__).warning(
             "%s has no integrity seal (written before edgeport sealed its artifacts), so corruption "
             "cannot be detected: re-export it with `python -m export`",
             path,

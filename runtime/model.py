@@ -116,7 +116,9 @@ class Model:
         try:
             y = self._run(x)
         except Exception as e:  # the engines raise RuntimeError and their own unexported types
-            raise InferenceError(f"{self.path}: {self.backend} failed: {type(e).__name__}: {e}") from e
+            raise InferenceError(
+                f"{self.path}: {self.backend} failed: {type(e).__name__}: {' '.join(str(e).split())}"
+            ) from e
         if self._dequant_lut is not None:
             # 8-bit output: one table lookup over the raw bytes dequantizes it
             return self._dequant_lut.take(y if self._out_uint8 else y.view(np.uint8))
@@ -130,7 +132,7 @@ class Model:
         except Exception as e:  # e.g. XNNPACK's RuntimeError "unsupported zero-point value"
             raise ModelFileError(
                 f"{self.path}: the {self.backend} engine rejected the model at its first inference "
-                f"({type(e).__name__}: {str(e).strip()[:300]})"
+                f"({type(e).__name__}: {' '.join(str(e).split())[:300]})"
             ) from e
         if np.shape(y) != (1, self._num_classes):
             raise ModelFileError(
