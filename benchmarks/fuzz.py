@@ -100,6 +100,21 @@ def _edit_json(data: bytes, span: tuple[int, int], rng: np.random.Generator) -> 
     return data[:pos] + char + data[pos + 1 :]
 
 
+def _reseal(data: bytes) -> bytes:
+    """``data`` with its digest recomputed, if it still holds one well-formed seal."""
+    from runtime.errors import ModelFileError
+    from runtime.integrity import file_digest, find_seal
+
+    try:
+        seal = find_seal(data, "mutant")
+    except ModelFileError:
+        return data
+    if seal is None:
+        return data
+    begin, end = seal.digest_span
+    return data[:begin] + file_digest(data, seal) + data[end:]
+
+
 class _Worker:
     """The loading subprocess; restarted after a crash or a hang."""
 
@@ -155,21 +170,30 @@ def fuzz(
     mutants: int = 200,
     seed: int = 0,
     timeout: float = 60.0,
+    reseal: bool = False,
 ) -> list[FuzzResult]:
-    """Load ``mutants`` seeded mutants of each artifact; return the outcome counts per artifact."""
+    """Load ``mutants`` seeded mutants of each artifact; return the outcome counts per artifact.
+
+    ``reseal`` rewrites each mutant's digest to match, as a tamperer could: it measures what
+    the engines and the warm-up catch on their own (the fuzz test does not use it).
+    """
     artifact_dir = Path(artifact_dir)
     results = []
     with tempfile.TemporaryDirectory(prefix="edgeport-fuzz-") as tmp:
         worker = _Worker(Path(tmp) / "worker.log", timeout)
         try:
             for index, name in enumerate(artifacts):
-                results.append(_fuzz_one(artifact_dir / name, Path(tmp), worker, mutants, [seed, index]))
+                results.append(
+                    _fuzz_one(artifact_dir / name, Path(tmp), worker, mutants, [seed, index], reseal)
+                )
         finally:
             worker.stop()
     return results
 
 
-def _fuzz_one(path: Path, tmp: Path, worker: _Worker, mutants: int, seed: list[int]) -> FuzzResult:
+def _fuzz_one(
+    path: Path, tmp: Path, worker: _Worker, mutants: int, seed: list[int], reseal: bool
+) -> FuzzResult:
     data = path.read_bytes()
     span = metadata_span(path, data)
     rng = np.random.default_rng(seed)
@@ -179,6 +203,8 @@ def _fuzz_one(path: Path, tmp: Path, worker: _Worker, mutants: int, seed: list[i
         op = OPERATIONS[i % len(OPERATIONS)]
         mutant = mutate(data, span, op, rng)
         assert mutant != data, op
+        if reseal:
+            mutant = _reseal(mutant)
         target.write_bytes(mutant)
         outcome = worker.load(target)
         result.mutants += 1
@@ -211,13 +237,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("artifact_dir", type=Path, help="folder with model.onnx, model.int8.onnx, model.tflite, ...")
     p.add_argument("--mutants", type=int, default=200, help="mutants per artifact (default 200)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--reseal", action="store_true",
+        help="recompute each mutant's digest (what a tamperer can do): tests the engines and warm-up alone",
+    )
     args = p.parse_args(argv)
     missing = [a for a in ARTIFACTS if not (args.artifact_dir / a).is_file()]
     if missing or args.mutants < 1:
         why = f"missing {missing} in {args.artifact_dir}" if missing else "--mutants must be >= 1"
         print(f"error: {why}", file=sys.stderr)
         return 2
-    results = fuzz(args.artifact_dir, mutants=args.mutants, seed=args.seed)
+    results = fuzz(args.artifact_dir, mutants=args.mutants, seed=args.seed, reseal=args.reseal)
     print(format_table(results))
     ops = results[0].operations
     print(f"\nper file: {', '.join(f'{n} {op}' for op, n in ops.items())}; seed {args.seed}")

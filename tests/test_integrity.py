@@ -114,6 +114,31 @@ def test_header_is_checked_before_reading(tmp_path):
         runtime.load(not_onnx)
 
 
+def test_engine_rejection_at_first_inference_is_a_model_file_error(exported_dir, tmp_path):
+    """A well-sealed int8 file that XNNPACK rejects (zero point 5 on int8 weights) is refused at load."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    from export.seal import seal_bytes
+    from runtime.integrity import SEAL_LENGTH
+
+    data = (exported_dir / "model.int8.tflite").read_bytes()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
+    weights = [t for t in model.subgraphs[0].tensors if t.name.endswith(b"hidden1_1/MatMul")]
+    assert len(weights) == 1 and weights[0].type == schema.TensorType.INT8
+    weights[0].quantization.zeroPoint = np.full_like(weights[0].quantization.zeroPoint, 5)
+    builder = flatbuffers.Builder(len(data) + 4096)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    out = bytes(builder.Output())
+    start = out.find(SEAL_MARKER)
+    out = out[:start] + SEAL_PLACEHOLDER.encode() + out[start + SEAL_LENGTH :]
+    path = tmp_path / "zero_point.tflite"
+    path.write_bytes(seal_bytes(out))
+    pattern = "zero_point.tflite: the litert engine rejected the model at its first inference.*zero-point"
+    with pytest.raises(ModelFileError, match=pattern):
+        runtime.load(path)
+
+
 # --- signatures -------------------------------------------------------------------------
 
 
