@@ -24,7 +24,6 @@ import numpy as np
 ARTIFACTS = ("model.onnx", "model.int8.onnx", "model.tflite", "model.int8.tflite")
 # 40% byte flips, 20% truncations, 20% appended bytes, 20% metadata JSON edits.
 OPERATIONS = ("flip", "flip", "truncate", "append", "json")
-OUTCOMES = ("refused", "loaded", "other", "crash")
 _PRINTABLE = np.frombuffer(b"".join(bytes([c]) for c in range(32, 127)), dtype=np.uint8)
 
 

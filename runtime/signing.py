@@ -14,8 +14,6 @@ from .integrity import Seal, content_digest
 
 INSTALL_HINT = "signed models need the cryptography package: pip install 'edgeport[sign]'"
 
-KeySource = "str | os.PathLike | bytes"
-
 
 def import_serialization() -> Any:
     """``cryptography.hazmat.primitives.serialization``, or ImportError with the install hint."""
