@@ -10,6 +10,7 @@ import numpy as np
 from runtime.metadata import ModelMetadata
 
 from .errors import ConversionError
+from .seal import seal_artifact
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def export_onnx(model, path: str | Path, *, metadata: ModelMetadata, opset: int 
     proto.producer_name = "edgeport"
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
+    seal_artifact(path)
     return path
 
 
@@ -121,5 +123,6 @@ def quantize_onnx(
     embed_onnx(proto, metadata)
     proto.producer_name = "edgeport"
     onnx.save(proto, str(path))
+    seal_artifact(path)
     return path
 

@@ -166,7 +166,8 @@ def run_export(
                         quantize_onnx(fp32_tmp, tmp, mode=mode, metadata=meta, calibration=calibration)
                     else:
                         export_litert(model, tmp, metadata=meta, quantize=mode, io_dtype=io, calibration=calibration)
-                seal_artifact(tmp, signing_key)
+                if signing_key is not None:
+                    seal_artifact(tmp, signing_key)  # the writers sealed it; now signed too
                 logger.info("validating %s on %d test images", final.name, len(images))
                 report = validate_artifact(
                     tmp,

@@ -3,7 +3,8 @@
 The metadata JSON is embedded with a zero placeholder seal of fixed length; once the
 file is written, ``seal_artifact`` hashes it, signs the content digest if a key is
 given, and writes the seal's hex over the placeholder: same length, so the protobuf
-or flatbuffer around it stays valid.
+or flatbuffer around it stays valid. Every writer (``export_onnx``, ``quantize_onnx``,
+``export_litert``) seals what it writes; ``run_export`` re-seals with a signature.
 """
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from runtime.integrity import (
     SIGNATURE_HEX,
     SEAL_FIELD,
     SEAL_LENGTH,
-    SEAL_MARKER,
     SEAL_PLACEHOLDER,
     Seal,
     content_digest,
     file_digest,
+    find_seal,
 )
+from runtime.errors import ModelFileError
 from runtime.metadata import ModelMetadata
 from runtime.signing import import_serialization, public_key_fingerprint
 
@@ -65,20 +67,20 @@ def load_signing_key(path: str | os.PathLike) -> Any:
 
 
 def seal_bytes(data: bytes, signing_key: Any = None) -> bytes:
-    """``data`` with its placeholder seal filled in: signature and key first, then the digest."""
-    start = data.find(SEAL_MARKER)
-    if start < 0 or data.find(SEAL_MARKER, start + 1) >= 0:
-        found = "no" if start < 0 else "more than one"
-        raise ExportError(f"cannot seal the artifact: it holds {found} seal placeholder")
-    if data[start : start + SEAL_LENGTH] != SEAL_PLACEHOLDER.encode("ascii"):
-        raise ExportError("cannot seal the artifact: its seal is not the zero placeholder")
-    seal = Seal(start, b"0" * DIGEST_HEX, b"0" * SIGNATURE_HEX, b"0" * KEY_HEX)
+    """``data`` with its seal (placeholder or earlier seal) rewritten: signature and key, then digest."""
+    try:
+        found = find_seal(data, "artifact")
+    except ModelFileError as e:
+        raise ExportError(f"cannot seal the {e}") from e
+    if found is None:
+        raise ExportError("cannot seal the artifact: its metadata holds no seal placeholder")
+    seal = Seal(found.start, b"0" * DIGEST_HEX, b"0" * SIGNATURE_HEX, b"0" * KEY_HEX)
     if signing_key is not None:
         signature = signing_key.sign(content_digest(data, seal)).hex().encode("ascii")
         fingerprint = public_key_fingerprint(signing_key.public_key()).encode("ascii")
-        seal = Seal(start, seal.digest, signature, fingerprint)
-        data = _write_seal(data, seal)
-    seal = Seal(start, file_digest(data, seal), seal.signature, seal.key_fingerprint)
+        seal = Seal(found.start, seal.digest, signature, fingerprint)
+    data = _write_seal(data, seal)
+    seal = Seal(found.start, file_digest(data, seal), seal.signature, seal.key_fingerprint)
     return _write_seal(data, seal)
 
 
@@ -89,7 +91,7 @@ def _write_seal(data: bytes, seal: Seal) -> bytes:
 
 
 def seal_artifact(path: str | os.PathLike, signing_key: Any = None) -> Path:
-    """Seal the artifact at ``path`` (written with a placeholder), replacing it atomically."""
+    """Seal (or re-seal) the artifact at ``path``, replacing it atomically."""
     path = Path(path)
     sealed = seal_bytes(path.read_bytes(), signing_key)
     tmp = path.with_name(f".seal-{os.getpid()}-{path.name}")

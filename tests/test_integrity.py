@@ -15,7 +15,7 @@ import pytest
 
 import runtime
 from runtime import ModelFileError, UntrustedModelError
-from runtime.integrity import SEAL_MARKER, SEAL_PLACEHOLDER, file_digest, find_seal
+from runtime.integrity import SEAL_PLACEHOLDER, file_digest, find_seal
 
 ARTIFACTS = ("model.onnx", "model.int8.onnx", "model.tflite", "model.int8.tflite")
 FUZZ_SEED = 20261128
@@ -120,7 +120,6 @@ def test_engine_rejection_at_first_inference_is_a_model_file_error(exported_dir,
     from ai_edge_litert import schema_py_generated as schema
 
     from export.seal import seal_bytes
-    from runtime.integrity import SEAL_LENGTH
 
     data = (exported_dir / "model.int8.tflite").read_bytes()
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
@@ -129,11 +128,8 @@ def test_engine_rejection_at_first_inference_is_a_model_file_error(exported_dir,
     weights[0].quantization.zeroPoint = np.full_like(weights[0].quantization.zeroPoint, 5)
     builder = flatbuffers.Builder(len(data) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    out = bytes(builder.Output())
-    start = out.find(SEAL_MARKER)
-    out = out[:start] + SEAL_PLACEHOLDER.encode() + out[start + SEAL_LENGTH :]
     path = tmp_path / "zero_point.tflite"
-    path.write_bytes(seal_bytes(out))
+    path.write_bytes(seal_bytes(bytes(builder.Output())))  # re-sealed: only the engine can object
     pattern = "zero_point.tflite: the litert engine rejected the model at its first inference.*zero-point"
     with pytest.raises(ModelFileError, match=pattern):
         runtime.load(path)
