@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", action="append", default=[], metavar="MODE.KEY=VALUE",
         help=f"override a validation threshold, e.g. int8.min_agreement=0.98 (keys: {', '.join(THRESHOLD_KEYS)})",
     )
+    p.add_argument(
+        "--sign-key", type=Path, default=None, metavar="KEY.pem",
+        help="sign every artifact with this Ed25519 private key (openssl genpkey -algorithm ed25519)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     p.add_argument(
         "-v", "--verbose", action="store_true",
@@ -161,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 calibration_samples=args.calibration_samples,
                 seed=args.seed,
                 thresholds=parse_threshold_overrides(args.threshold),
+                sign_key=args.sign_key,
             )
     except BaseException as e:
         if _received or isinstance(e, (KeyboardInterrupt, _Terminated)):

@@ -10,6 +10,7 @@ import numpy as np
 from runtime.metadata import ModelMetadata
 
 from .errors import ConversionError
+from .seal import seal_artifact
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def export_litert(
     from .metadata import embed_tflite
 
     path.write_bytes(embed_tflite(flatbuffer, metadata))
+    seal_artifact(path)
     return path
 
 

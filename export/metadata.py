@@ -7,6 +7,8 @@ from pathlib import Path
 
 from runtime.metadata import METADATA_KEY, ModelMetadata, Quantization
 
+from .seal import with_seal_placeholder
+
 
 def edgeport_version() -> str:
     try:
@@ -60,11 +62,16 @@ def embed_onnx(model_proto, metadata: ModelMetadata) -> None:
             model_proto.metadata_props.remove(prop)
     entry = model_proto.metadata_props.add()
     entry.key = METADATA_KEY
-    entry.value = metadata.to_json()
+    entry.value = with_seal_placeholder(metadata).to_json()
 
 
 def embed_tflite(flatbuffer: bytes, metadata: ModelMetadata) -> bytes:
     """Return ``flatbuffer`` with an ``edgeport`` entry in its metadata table."""
+    return embed_tflite_json(flatbuffer, with_seal_placeholder(metadata).to_json())
+
+
+def embed_tflite_json(flatbuffer: bytes, text: str) -> bytes:
+    """Return ``flatbuffer`` with ``text`` as its ``edgeport`` metadata entry, verbatim."""
     import flatbuffers
     import numpy as np
     from ai_edge_litert import schema_py_generated as schema
@@ -73,13 +80,19 @@ def embed_tflite(flatbuffer: bytes, metadata: ModelMetadata) -> bytes:
     if any(b.offset and b.offset > 1 for b in model.buffers or []):
         # Buffers stored after the flatbuffer (models > 2 GB) would be invalidated by re-packing.
         raise ValueError("cannot embed metadata in a TFLite model with external buffers")
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(metadata.to_json().encode(), dtype=np.uint8)
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = METADATA_KEY
-    entry.buffer = len(model.buffers) - 1
-    model.metadata = [m for m in (model.metadata or []) if m.name != METADATA_KEY.encode()] + [entry]
+    data = np.frombuffer(text.encode(), dtype=np.uint8)
+    entries = [m for m in (model.metadata or []) if m.name == METADATA_KEY.encode()]
+    if entries:  # replace the old entry's buffer in place: no stale copy (or seal) is left behind
+        model.buffers[entries[0].buffer].data = data
+        model.metadata = [m for m in model.metadata if m.name != METADATA_KEY.encode()] + entries[:1]
+    else:
+        buffer = schema.BufferT()
+        buffer.data = data
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name = METADATA_KEY
+        entry.buffer = len(model.buffers) - 1
+        model.metadata = list(model.metadata or []) + [entry]
     builder = flatbuffers.Builder(len(flatbuffer) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return bytes(builder.Output())

@@ -10,6 +10,7 @@ import numpy as np
 from runtime.metadata import ModelMetadata
 
 from .errors import ConversionError
+from .seal import seal_artifact
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def export_onnx(
     proto.producer_name = "edgeport"
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
+    seal_artifact(path)
     return path
 
 
@@ -128,6 +130,7 @@ def quantize_onnx(
     embed_onnx(proto, metadata)
     proto.producer_name = "edgeport"
     onnx.save(proto, str(path))
+    seal_artifact(path)
     return path
 
 

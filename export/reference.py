@@ -41,6 +41,7 @@ class Reference:
     labels: np.ndarray | None
     outputs: np.ndarray  # Keras outputs on ``inputs``, float32 (N, k)
     data_source: str
+    synthetic: bool = False  # random inputs: no data was given
     calibration: np.ndarray | None = None  # float32, as the model sees it
 
     @property
@@ -107,6 +108,7 @@ def prepare_reference(
     reference = Reference(
         keras_model=keras_model, facts=facts, source_sha256=sha256_file(model_path), class_names=names,
         pixel_scale=scale, inputs=inputs, labels=labels, outputs=np.zeros(0), data_source=dataset.source,
+        synthetic=dataset.synthetic,
     )
     calibration = None
     if calibration_samples is not None:

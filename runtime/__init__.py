@@ -4,7 +4,14 @@
     >>> model = runtime.load("artifacts/model.tflite")
     >>> model.predict(images)          # uint8 (N, 28, 28) raw pixels
 """
-from .errors import BackendUnavailableError, InferenceError, InvalidInputError, ModelFileError, TaskError
+from .errors import (
+    BackendUnavailableError,
+    InferenceError,
+    InvalidInputError,
+    ModelFileError,
+    TaskError,
+    UntrustedModelError,
+)
 from .metadata import METADATA_KEY, ModelMetadata, Quantization
 from .images import load_images
 from .model import BACKENDS, SUFFIX_BACKENDS, Model, load
@@ -21,6 +28,7 @@ __all__ = [
     "ModelMetadata",
     "Quantization",
     "TaskError",
+    "UntrustedModelError",
     "load",
     "load_images",
 ]

@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--threads", type=int, default=None, help="inference threads (default: by batch size)")
     p.add_argument(
+        "--trusted-key", type=Path, action="append", default=None, metavar="PUB.pem",
+        help="Ed25519 public key (PEM) whose signature the model must carry; repeat for several",
+    )
+    p.add_argument(
         "--resize", action="store_true",
         help="scale images of another size to the model's input size (default: an error)",
     )
@@ -68,9 +72,13 @@ def classify(
     threads: int | None = None,
     resize: bool = False,
     invert: bool = False,
+    trusted_keys: Sequence[Path] | None = None,
 ) -> list[dict]:
-    """Return, for each image, its name and top-k classes with probabilities."""
-    model = load(model_path, num_threads=threads)
+    """Return, for each input, its name and top-k classes with probabilities (or, for a
+    regression model, its predicted values)."""
+    model = load(model_path, num_threads=threads, trusted_keys=trusted_keys)
+    if model.task == "regression":
+        return _regress(model, inputs, resize=resize, invert=invert)
     if not 1 <= top_k <= len(model.class_names):
         raise ValueError(f"--top-k must be between 1 and {len(model.class_names)}, got {top_k}")
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
@@ -93,13 +101,26 @@ def classify(
     return results
 
 
+def _regress(model: Model, inputs, *, resize: bool, invert: bool) -> list[dict]:
+    inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    results: list[dict] = []
+    for names, array in read_inputs(model, [Path(p) for p in inputs], resize=resize, invert=invert):
+        values = model.predict(array)
+        if isinstance(names, Path):
+            one = array.shape == tuple(model.metadata.input_shape)
+            names = [str(names)] if one else [f"{names}[{i}]" for i in range(len(values))]
+        for name, row in zip(names, values):
+            results.append({"index": len(results), "input": name, "values": [float(v) for v in row]})
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with filtered_stderr():  # LiteRT announces its XNNPACK delegate on stderr from C++
             results = classify(
                 args.model, args.inputs, top_k=args.top_k, threads=args.threads,
-                resize=args.resize, invert=args.invert,
+                resize=args.resize, invert=args.invert, trusted_keys=args.trusted_key,
             )
     except InferenceError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
@@ -114,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
-            shown = ", ".join(f"{t['class_name']} {t['probability']:.4f}" for t in r["top_k"])
+            if "values" in r:
+                shown = ", ".join(f"{v:.6g}" for v in r["values"])
+            else:
+                shown = ", ".join(f"{t['class_name']} {t['probability']:.4f}" for t in r["top_k"])
             print(f"{r['input']}: {shown}")
     return 0
 

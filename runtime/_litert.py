@@ -52,10 +52,12 @@ class LiteRTBackend:
 
     name = "litert"
 
-    def __init__(self, path: str, num_threads: int | None = None) -> None:
+    def __init__(self, path: str, num_threads: int | None = None, *, data: bytes | None = None) -> None:
+        """``data``: the file's bytes, already read and verified by ``load`` (else read from ``path``)."""
         Interpreter = _import_interpreter()
-        with open(path, "rb") as f:
-            data = f.read()
+        if data is None:
+            with open(path, "rb") as f:
+                data = f.read()
         self.metadata_json = read_tflite_metadata(data, path).get(METADATA_KEY)
         try:
             self.interpreter = Interpreter(model_content=data, num_threads=num_threads)

@@ -23,7 +23,8 @@ class OnnxBackend:
 
     name = "onnxruntime"
 
-    def __init__(self, path: str, num_threads: int | None = None) -> None:
+    def __init__(self, path: str, num_threads: int | None = None, *, data: bytes | None = None) -> None:
+        """``data``: the file's bytes, already read and verified by ``load`` (else read from ``path``)."""
         ort = _import_onnxruntime()
         opts = ort.SessionOptions()
         # Explicit thread settings: the default pool spins, burning a core while idle.
@@ -34,7 +35,7 @@ class OnnxBackend:
         opts.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(
-                path, sess_options=opts, providers=["CPUExecutionProvider"]
+                path if data is None else data, sess_options=opts, providers=["CPUExecutionProvider"]
             )
         except Exception as e:  # onnxruntime raises its own, unexported exception types
             raise ModelFileError(

@@ -18,5 +18,10 @@ class TaskError(TypeError):
     """A call that the model's task does not support (e.g. predict_proba on a regressor)."""
 
 
+class UntrustedModelError(ModelFileError):
+    """Trusted keys were given, and the model is unsigned or not signed by one of them."""
+
+
 class InferenceError(RuntimeError):
-    """The engine failed to run a batch (e.g. out of memory); the Model stays usable."""
+    """The engine failed on a verified model and valid input (e.g. out of memory); holds the
+    engine's message. The Model stays usable."""

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from ._dispatch import Dispatcher, default_max_batch
-from .errors import InvalidInputError, ModelFileError, TaskError
+from .errors import InferenceError, InvalidInputError, ModelFileError, TaskError
+from .integrity import SEAL_FIELD, check_metadata_seal, read_model_bytes, verify_integrity
 from .metadata import ModelMetadata
 
 BACKENDS = ("onnxruntime", "litert")
@@ -166,11 +167,34 @@ class Model:
             x = self._to_model_input(x)
             if x.shape[0] == 0:
                 return np.empty((0, self._num_outputs), dtype=np.float32)
-        y = self._run(x)
+        try:
+            y = self._run(x)
+        except InferenceError:
+            raise
+        except Exception as e:  # the engines raise RuntimeError and their own unexported types
+            raise InferenceError(
+                f"{self.path}: {self.backend} failed: {type(e).__name__}: {' '.join(str(e).split())}"
+            ) from e
         if self._dequant_lut is not None:
             # 8-bit output: one table lookup over the raw bytes dequantizes it
             return self._dequant_lut.take(y if self._out_uint8 else y.view(np.uint8))
         return y if self._out_float32 else y.astype(np.float32)
+
+    def _warm_up(self) -> None:
+        """One inference on zeros: surfaces engine-side rejections of the file, pays the first-call cost."""
+        x = np.zeros((1, *self._item_shape), dtype=self._in_dtype)
+        try:
+            y = self._run(x)
+        except Exception as e:  # e.g. XNNPACK's RuntimeError "unsupported zero-point value"
+            raise ModelFileError(
+                f"{self.path}: the {self.backend} engine rejected the model at its first inference "
+                f"({type(e).__name__}: {' '.join(str(e).split())[:300]})"
+            ) from e
+        if np.shape(y) != (1, self._num_outputs):
+            raise ModelFileError(
+                f"{self.path}: the model's output has shape {np.shape(y)} for one input, expected "
+                f"(1, {self._num_outputs}) from its metadata"
+            )
 
     def _to_model_input(self, x: np.ndarray) -> np.ndarray:
         if type(x) is not np.ndarray:
@@ -303,6 +327,7 @@ def load(
     backend: str | None = None,
     num_threads: int | None = None,
     max_batch: int | None = None,
+    trusted_keys: Sequence[str | os.PathLike | bytes] | None = None,
 ) -> Model:
     """Load an edgeport artifact (``.onnx`` or ``.tflite``) for inference.
 
@@ -311,6 +336,9 @@ def load(
     picks threads per batch size (1 thread for small batches, all cores for
     large ones); an int fixes it. Inputs above ``max_batch`` rows (default: from
     the input size, see ``runtime._dispatch``) run in chunks of that many rows.
+    The file is read once and its integrity seal checked before an engine sees it.
+    ``trusted_keys`` (Ed25519 public-key PEM files) require a signature by one of
+    them (UntrustedModelError).
     """
     path = Path(path)
     if path.is_dir():
@@ -334,12 +362,21 @@ def load(
         raise ValueError(f"max_batch must be a positive int or None, got {max_batch!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
+    trusted = None
+    if trusted_keys is not None:
+        from .signing import load_trusted_keys, verify_signature
+
+        trusted = load_trusted_keys(trusted_keys)
+    data = read_model_bytes(path, suffix)
+    seal = verify_integrity(data, path)
+    if trusted is not None:
+        verify_signature(data, seal, trusted, path)
     if expected == "onnxruntime":
         from ._onnx import OnnxBackend as Backend
     else:
         from ._litert import LiteRTBackend as Backend
     engine = Dispatcher(
-        lambda threads: Backend(str(path), num_threads=threads),
+        lambda threads: Backend(str(path), num_threads=threads, data=data),
         num_threads=num_threads,
         max_batch=max_batch or 1,  # replaced below, once the input size is known
     )
@@ -348,8 +385,12 @@ def load(
             f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
         )
     metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
+    check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
     metadata.check_against(engine.item_shape, engine.output_width, str(path))
     engine.max_batch = max_batch or default_max_batch(int(np.prod(metadata.input_shape)))
     model = Model(path, engine, metadata)
-    model._load_args = {"backend": backend, "num_threads": num_threads, "max_batch": max_batch}
+    model._load_args = {
+        "backend": backend, "num_threads": num_threads, "max_batch": max_batch, "trusted_keys": trusted_keys,
+    }
+    model._warm_up()
     return model

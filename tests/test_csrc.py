@@ -214,11 +214,14 @@ def test_not_a_tflite_file_is_a_typed_error(tmp_path):
 
 # ---------------------------------------------------------------- small Keras models
 
-def _metadata():
+def _metadata(task: str = "classification", outputs: int = 10):
     from export.metadata import build_metadata
     from runtime.metadata import Quantization
 
-    return build_metadata(fmt="tflite", source_sha256="0" * 64, quantization=Quantization("int8", "uint8"))
+    names = tuple(f"class_{i}" for i in range(2 if task == "binary" else outputs))
+    return build_metadata(fmt="tflite", source_sha256="0" * 64, quantization=Quantization("int8", "uint8"),
+                          task=task, class_names=names, item_shape=(28, 28), outputs=outputs,
+                          pixel_scale=1 / 255)
 
 
 @pytest.fixture(scope="module")
@@ -247,10 +250,10 @@ def small_models(data_dir, tmp_path_factory):
     dw.fit(x, (y == 0).astype("float32"), epochs=1, batch_size=64, verbose=0)
     out = tmp_path_factory.mktemp("small_models")
     paths = {}
-    for name, model in (("cnn", cnn), ("dw", dw)):
-        paths[name, "int8"] = export_litert(model, out / f"{name}.int8.tflite", metadata=_metadata(),
+    for name, model, meta in (("cnn", cnn, _metadata()), ("dw", dw, _metadata("binary", 1))):
+        paths[name, "int8"] = export_litert(model, out / f"{name}.int8.tflite", metadata=meta,
                                             quantize="int8", io_dtype="uint8", calibration=x[:300])
-        paths[name, "fp32"] = export_litert(model, out / f"{name}.tflite", metadata=_metadata())
+        paths[name, "fp32"] = export_litert(model, out / f"{name}.tflite", metadata=meta)
         paths[name, "keras"] = model
     return paths
 

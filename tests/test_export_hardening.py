@@ -16,7 +16,8 @@ import pytest
 import runtime
 from export import Thresholds, UsageError, ValidationError, run_export
 from export.__main__ import main as export_main
-from export.metadata import embed_tflite
+from export.metadata import embed_tflite_json
+from export.seal import seal_artifact
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,15 +122,14 @@ def test_interrupt_cleans_up_with_one_line(workdir, data_dir, sig, code):
     assert not list(workdir.glob(".tmp-*")), list(workdir.iterdir())
 
 
-def _with_metadata(src: Path, dst: Path, **changes) -> Path:
-    meta = runtime.load(src).metadata
-    data = meta.to_dict() | changes
-    raw = json.dumps(data)
-    from runtime.metadata import ModelMetadata
+def _with_metadata(src: Path, dst: Path, text: str | None = None, **changes) -> Path:
+    """``src`` with its metadata JSON changed, then validly sealed: only metadata checks can refuse it."""
+    from export.seal import SEAL_PLACEHOLDER
+    from runtime.integrity import SEAL_FIELD
 
-    fake = ModelMetadata.__new__(ModelMetadata)
-    object.__setattr__(fake, "to_json", lambda: raw)
-    dst.write_bytes(embed_tflite(src.read_bytes(), fake))
+    data = runtime.load(src).metadata.to_dict() | changes | {SEAL_FIELD: SEAL_PLACEHOLDER}
+    dst.write_bytes(embed_tflite_json(src.read_bytes(), text or json.dumps(data)))
+    seal_artifact(dst)
     return dst
 
 
@@ -149,13 +149,12 @@ def test_metadata_is_checked_against_itself_and_the_graph(exported_dir, tmp_path
 
 
 def test_nan_pixel_scale_is_refused(exported_dir, tmp_path):
-    src = exported_dir / "model.tflite"
-    text = runtime.load(src).metadata.to_json().replace('"pixel_scale": 0.00392156862745098', '"pixel_scale": NaN')
-    assert "NaN" in text
-    from runtime.metadata import ModelMetadata
+    from export.seal import SEAL_PLACEHOLDER
+    from runtime.integrity import SEAL_FIELD
 
-    fake = ModelMetadata.__new__(ModelMetadata)
-    object.__setattr__(fake, "to_json", lambda: text)
-    (tmp_path / "nan.tflite").write_bytes(embed_tflite(src.read_bytes(), fake))
+    data = runtime.load(exported_dir / "model.tflite").metadata.to_dict() | {SEAL_FIELD: SEAL_PLACEHOLDER}
+    text = json.dumps(data | {"pixel_scale": float("nan")})
+    assert "NaN" in text
+    bad = _with_metadata(exported_dir / "model.tflite", tmp_path / "nan.tflite", text=text)
     with pytest.raises(runtime.ModelFileError, match="pixel_scale"):
-        runtime.load(tmp_path / "nan.tflite")
+        runtime.load(bad)
