@@ -7,8 +7,8 @@
  *   instructions.bin  N uint32 (little-endian): instructions of each invoke, minus the timer's
  *                     own overhead (SysTick under -icount shift=0: 1 tick = 40 instructions);
  * stdout gets one `edgeport-mcu: key=value ...` summary line for the driver to parse.
- * Exit code: 0 ok, 1 file error, 2 invoke failed, 3 the model wrote past its scratch buffer,
- * 4 the stack pointer is outside the painted region.
+ * Exit code: 0 ok, 10 file error, 11 invoke failed, 12 the model wrote past its scratch buffer,
+ * 13 the stack pointer is outside the painted region (1 is left to faults, see startup.c).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +36,11 @@ typedef EP_FN(_output_t) output_t;
 
 /* 'f' float, 'i' signed or 'u' unsigned integer: the driver checks its data against these. */
 #define ELEM_KIND(t) ((t)0.5 != (t)0 ? 'f' : ((t)-1 < (t)0 ? 'i' : 'u'))
+
+#define EXIT_FILE_ERROR 10
+#define EXIT_INVOKE_FAILED 11
+#define EXIT_SCRATCH_OVERRUN 12
+#define EXIT_STACK_OUTSIDE 13
 
 #define PAINT 0xC5A5C5A5u
 #define GUARD_BYTES 64u
@@ -139,7 +144,7 @@ static int run(void)
     FILE *counts = fopen("instructions.bin", "wb");
     if (in == NULL || out == NULL || counts == NULL) {
         printf("edgeport-mcu: error=cannot-open-files\n");
-        return 1;
+        return EXIT_FILE_ERROR;
     }
     timer_restart();
     uint64_t t0 = ticks_now();
@@ -148,7 +153,7 @@ static int run(void)
     uint32_t sp = read_sp();
     if (sp <= (uint32_t)&__stack_limit + STACK_MARGIN || sp > (uint32_t)&__stack_top) {
         printf("edgeport-mcu: error=stack-outside-region sp=0x%08lx\n", (unsigned long)sp);
-        return 4;
+        return EXIT_STACK_OUTSIDE;
     }
     uint32_t n = 0, peak_stack = 0, status = 0;
     while (fread(input, sizeof(input_t), INPUT_SIZE, in) == INPUT_SIZE) {
@@ -161,33 +166,35 @@ static int run(void)
         peak_stack = used > peak_stack ? used : peak_stack;
         if (rc != 0) {
             printf("edgeport-mcu: error=invoke-returned-%d inference=%lu\n", rc, (unsigned long)n);
-            status = 2;
+            status = EXIT_INVOKE_FAILED;
             break;
         }
         if (!guard_intact()) {
             printf("edgeport-mcu: error=scratch-overrun inference=%lu\n", (unsigned long)n);
-            status = 3;
+            status = EXIT_SCRATCH_OVERRUN;
             break;
         }
         uint32_t instructions = (uint32_t)(ticks * INSTRUCTIONS_PER_TICK);
         if (fwrite(output, sizeof(output_t), OUTPUT_SIZE, out) != OUTPUT_SIZE ||
             fwrite(&instructions, sizeof instructions, 1, counts) != 1) {
             printf("edgeport-mcu: error=write-failed\n");
-            status = 1;
+            status = EXIT_FILE_ERROR;
             break;
         }
         n++;
     }
     fclose(in);
     if (fclose(out) != 0 || fclose(counts) != 0) {
-        status = status ? status : 1;
+        status = status ? status : EXIT_FILE_ERROR;
     }
     printf("edgeport-mcu: verify=%d null_input=%d null_output=%d null_scratch=%d inferences=%lu "
-           "peak_stack=%lu scratch_bytes=%lu timer_overhead_instructions=%lu input=%c%u output=%c%u\n",
+           "peak_stack=%lu scratch_bytes=%lu timer_overhead_instructions=%lu input=%c%u output=%c%u "
+           "input_size=%lu output_size=%lu\n",
            verify, null_input, null_output, null_scratch, (unsigned long)n,
            (unsigned long)peak_stack, (unsigned long)SCRATCH_BYTES,
            (unsigned long)(overhead * INSTRUCTIONS_PER_TICK), ELEM_KIND(input_t),
-           (unsigned)sizeof(input_t), ELEM_KIND(output_t), (unsigned)sizeof(output_t));
+           (unsigned)sizeof(input_t), ELEM_KIND(output_t), (unsigned)sizeof(output_t),
+           (unsigned long)INPUT_SIZE, (unsigned long)OUTPUT_SIZE);
     return (int)status;
 }
 
