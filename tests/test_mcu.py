@@ -5,9 +5,7 @@ tools these tests skip with the reason, except in CI (CI=true), where they fail.
 """
 from __future__ import annotations
 
-import ctypes
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,20 +37,15 @@ def images(test_set) -> np.ndarray:
     return test_set[0][:N_IMAGES].reshape(N_IMAGES, -1)
 
 
-def host_invoke(model_c: Path, prefix: str, inputs: np.ndarray, out_size: int, out_dtype,
-                scratch_bytes: int, tmp: Path) -> np.ndarray:
-    """The same C built for the host with ``cc`` and called through ctypes, row by row."""
-    lib_path = tmp / f"lib{model_c.stem.replace('.', '_')}.so"
-    subprocess.run(["cc", "-std=c99", "-O2", "-shared", "-fPIC", str(model_c), "-o", str(lib_path)],
-                   check=True, capture_output=True)
-    lib = ctypes.CDLL(str(lib_path))
-    invoke = getattr(lib, f"{prefix}_invoke")
-    invoke.argtypes = [ctypes.c_void_p] * 3
-    out = np.zeros((len(inputs), out_size), dtype=out_dtype)
-    scratch = np.zeros(max(scratch_bytes, 1) + 16, dtype=np.uint8)
-    for i, row in enumerate(np.ascontiguousarray(inputs)):
-        assert invoke(row.ctypes.data, out[i].ctypes.data, scratch.ctypes.data) == 0
-    return out
+def host_outputs(model_c: Path, inputs: np.ndarray) -> np.ndarray:
+    """The same C built for the host (cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic), via ctypes."""
+    from export.csrc.host import HostCModel
+
+    model = HostCModel(model_c)
+    try:
+        return model.predict_raw(inputs)
+    finally:
+        model.close()
 
 
 def _copy_fixture(tmp: Path, edit=None) -> Path:
@@ -68,7 +61,7 @@ def test_fixture_on_cortex_m4_matches_host_build(toolchain, images, tmp_path):
     model_c = _copy_fixture(tmp_path)
     build = cross_compile(model_c, tmp_path / "arm")
     run = run_qemu(build.elf, images)
-    host = host_invoke(model_c, "tiny", images, 10, np.int8, 49, tmp_path)
+    host = host_outputs(model_c, images)
     assert run.outputs.dtype == np.int8 and run.outputs.shape == (N_IMAGES, 10)
     assert np.array_equal(run.outputs, host), f"{(run.outputs != host).any(axis=1).sum()} rows differ"
     assert len(np.unique(run.outputs, axis=0)) > N_IMAGES // 2  # real, varied outputs
@@ -184,30 +177,22 @@ def _generated(exported_dir: Path, tmp: Path, tflite: str, base: str) -> Path:
     return out / f"{base}.c"
 
 
-def _header_int(header: Path, macro: str) -> int:
-    match = re.search(rf"#\s*define\s+{macro}\s+\(?(\d+)", header.read_text())
-    assert match, f"{macro} not in {header}"
-    return int(match.group(1))
-
-
 @pytest.mark.parametrize("tflite, base", [("model.int8.tflite", "model.int8"), ("model.tflite", "model")])
 def test_generated_mlp_on_cortex_m4_matches_host(toolchain, exported_dir, images, tmp_path, tflite, base):
+    from export.csrc.host import read_api
+
     model_c = _generated(exported_dir, tmp_path, tflite, base)
     build = cross_compile(model_c, tmp_path / "arm")
-    assert object_sizes(build.model_object)["data"] == 0
-    assert object_sizes(build.model_object)["bss"] == 0
-    inputs = images if base.endswith("int8") else images.astype(np.float32) / np.float32(255.0)
-    try:
-        run = run_qemu(build.elf, inputs)
-    except UsageError:  # an fp32 model that takes raw uint8 pixels
-        inputs = images
-        run = run_qemu(build.elf, inputs)
-    header = model_c.with_suffix(".h")
-    host = host_invoke(model_c, "edgeport_model", inputs, _header_int(header, "EDGEPORT_MODEL_OUTPUT_SIZE"),
-                       run.outputs.dtype, run.scratch_bytes, tmp_path)
-    assert run.verify == 0
+    sizes = object_sizes(build.model_object)
+    assert sizes["data"] == 0 and sizes["bss"] == 0 and sizes["weights"] > 266_000
+    api = read_api(model_c.with_suffix(".h"))
+    inputs = images if api["input_t"] == "uint8_t" else images.astype(np.float32) / np.float32(255.0)
+    run = run_qemu(build.elf, inputs)
+    host = host_outputs(model_c, inputs)
+    assert run.verify == 0 and all(code < 0 for code in run.null_codes)
+    assert run.scratch_bytes == api["SCRATCH_BYTES"] and 0 < run.peak_stack_bytes < 4096
     if base.endswith("int8"):
         assert np.array_equal(run.outputs, host), f"{(run.outputs != host).any(axis=1).sum()} rows differ"
-    else:  # fp32: the same argmax, values within float rounding (different libm, FMA contraction)
+    else:  # fp32: the same argmax; values within float rounding (newlib's expf, FMA contraction)
         assert np.array_equal(run.outputs.argmax(1), host.argmax(1))
         np.testing.assert_allclose(run.outputs, host, atol=1e-5)
