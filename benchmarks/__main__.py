@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]``."""
+"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick] [--mcu]``."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-sizes", default="1,32,256",
                    help="comma-separated batch sizes; 1 is always measured (default: 1,32,256)")
     p.add_argument("--quick", action="store_true", help="tiny time budgets for CI (< 60 s)")
+    p.add_argument("--mcu", action="store_true",
+                   help="also cross-compile the generated C and measure it on QEMU's Cortex-M4F "
+                   "(needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
     return p
@@ -73,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_sizes=args.batch_sizes,
             quick=args.quick,
             data_dir=args.data_dir,
+            mcu=args.mcu,
         )
     except UsageError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)

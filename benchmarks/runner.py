@@ -132,12 +132,14 @@ def run_benchmarks(
     data_dir: str | os.PathLike[str] | None = None,
     settings: MeasureSettings | None = None,
     cold_start_repeats: int | None = None,
+    mcu: bool = False,
 ) -> dict[str, Any]:
     """Benchmark every artifact in ``model_dir`` and the baselines; return the report dict.
 
     Writes ``benchmark.json``, ``benchmark.md`` and ``latency.png`` into ``output_dir``
     (skipped if it is None). Raises UsageError for bad arguments or missing inputs
-    and BenchmarkError if a measuring subprocess fails.
+    and BenchmarkError if a measuring subprocess fails. ``mcu=True`` adds the Cortex-M4F table
+    (``result["mcu"]``, see ``benchmarks.mcu.table``).
     """
     started = time.perf_counter()
     threads = check_threads(threads)
@@ -307,6 +309,9 @@ def run_benchmarks(
             k: keras_info[k] for k in ("keras_version", "tensorflow_version", "keras_backend", "layers", "load")
         },
     }
+    if mcu:  # opt-in: generated C on QEMU's Cortex-M4F (benchmarks/mcu)
+        from .mcu.table import mcu_table
+        result["mcu"] = mcu_table([model_dir], images=images[:20])
     result["targets"] = compute_targets(result)
     result["wall_time_s"] = time.perf_counter() - started
     if output_dir is not None:

@@ -5,9 +5,9 @@ tools these tests skip with the reason, except in CI (CI=true), where they fail.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -163,14 +163,18 @@ def test_count_macs_refuses_a_non_tflite(tmp_path):
         count_macs(bad)
 
 
-def _generated(exported_dir: Path, tmp: Path, tflite: str, base: str) -> Path:
-    try:
-        from export.csrc import export_c
-    except ImportError as e:
-        reason = f"export.csrc (the C generator) is not on this branch yet: {e}"
+def _require_csrc() -> None:
+    if importlib.util.find_spec("export.csrc") is None:
+        reason = "export.csrc (the C generator) is not on this branch yet"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+def _generated(exported_dir: Path, tmp: Path, tflite: str, base: str) -> Path:
+    _require_csrc()
+    from export.csrc import export_c
+
     out = tmp / "gen"
     out.mkdir(exist_ok=True)
     export_c(exported_dir / tflite, out, prefix="edgeport_model", base_name=base)
@@ -196,3 +200,27 @@ def test_generated_mlp_on_cortex_m4_matches_host(toolchain, exported_dir, images
     else:  # fp32: the same argmax; values within float rounding (newlib's expf, FMA contraction)
         assert np.array_equal(run.outputs.argmax(1), host.argmax(1))
         np.testing.assert_allclose(run.outputs, host, atol=1e-5)
+
+
+def test_mcu_table_for_the_int8_mlp(toolchain, exported_dir, test_set):
+    from benchmarks.mcu import mcu_markdown, mcu_table
+
+    _require_csrc()  # the table generates the C when model.int8.c is not beside the .tflite
+    rows = mcu_table([exported_dir / "model.int8.tflite"], images=test_set[0][:5])
+    (row,) = rows
+    assert row["fits"] and row["macs"] == 266_200 and row["verify"] == 0
+    assert row["flash_bytes"] == row["weights_bytes"] + row["code_bytes"]
+    assert 266_200 <= row["weights_bytes"] < 300_000  # one byte per weight, plus biases and tables
+    assert row["ram_bytes"] == row["scratch_bytes"] + row["peak_stack_bytes"] and row["peak_stack_bytes"] > 0
+    assert row["instructions_per_mac"] == round(row["instructions_per_inference"] / 266_200, 3)
+    assert 0 < row["instructions_per_mac"] < 20
+    assert row["tflm_arena_bytes"] > 1000 and row["tflm_model_bytes"] == (exported_dir / "model.int8.tflite").stat().st_size
+    text = mcu_markdown(rows)
+    assert "| model.int8.tflite |" in text and "instructions (not cycles)" in text.lower()
+
+
+def test_mcu_table_refuses_a_folder_without_models(tmp_path):
+    from benchmarks.mcu import mcu_table
+
+    with pytest.raises(UsageError, match="model.int8.tflite"):
+        mcu_table([tmp_path])

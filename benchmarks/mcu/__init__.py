@@ -7,8 +7,9 @@ section of ``python -m benchmarks --mcu``.
 """
 from .macs import count_macs
 from .qemu import McuRun, QemuRunError, run_qemu
+from .table import mcu_markdown, mcu_table
 from .toolchain import (Build, CrossCompileError, ToolchainMissingError, cross_compile, missing_tools,
                         object_sizes, require_tools)
 
 __all__ = ["Build", "CrossCompileError", "McuRun", "QemuRunError", "ToolchainMissingError", "count_macs",
-           "cross_compile", "missing_tools", "object_sizes", "require_tools", "run_qemu"]
+           "cross_compile", "mcu_markdown", "mcu_table", "missing_tools", "object_sizes", "require_tools", "run_qemu"]

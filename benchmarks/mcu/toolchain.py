@@ -28,7 +28,7 @@ _INVOKE_RE = re.compile(r"\bint\s+([A-Za-z_]\w*)_invoke\s*\(")
 _SIZE_MACRO_RE = re.compile(r"#\s*define\s+([A-Za-z_]\w*)_INPUT_SIZE\b")
 
 
-class ToolchainMissingError(BenchmarkError):
+class ToolchainMissingError(UsageError):
     """arm-none-eabi-gcc, its newlib or qemu-system-arm is not installed."""
 
 
