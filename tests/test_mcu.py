@@ -224,3 +224,26 @@ def test_mcu_table_refuses_a_folder_without_models(tmp_path):
 
     with pytest.raises(UsageError, match="model.int8.tflite"):
         mcu_table([tmp_path])
+
+
+# A small CNN converted by TFLiteConverter (int8, uint8 I/O; 1 epoch on 3,000 test images, so only
+# its arithmetic matters): Conv2D(8, 3, relu) -> DepthwiseConv2D(3, relu6) -> MaxPool(2) ->
+# Conv2D(16, 3, stride 2, same, relu) -> AvgPool(2) -> Flatten -> Dense(10, softmax).
+CNN = FIXTURES / "cnn.int8.tflite"
+CNN_MACS = 3 * 3 * 1 * 8 * 26 * 26 + 3 * 3 * 8 * 24 * 24 + 3 * 3 * 8 * 16 * 6 * 6 + 144 * 10
+
+
+def test_count_macs_of_conv_depthwise_and_dense():
+    assert count_macs(CNN) == CNN_MACS == 133_056
+
+
+def test_generated_cnn_on_cortex_m4_matches_host(toolchain, images, tmp_path):
+    _require_csrc()
+    from export.csrc import export_c
+
+    model_c, _ = export_c(CNN, tmp_path, base_name="cnn.int8")
+    build = cross_compile(model_c, tmp_path / "arm")
+    run = run_qemu(build.elf, images)
+    host = host_outputs(model_c, images)
+    assert np.array_equal(run.outputs, host), f"{(run.outputs != host).any(axis=1).sum()} rows differ"
+    assert run.verify == 0 and len(np.unique(run.outputs.argmax(1))) > 3

@@ -93,6 +93,7 @@ def mcu_row(tflite: Path, images: np.ndarray, work: Path) -> dict[str, Any]:
                            "tflm_arena_bytes": _tflm_arena(tflite)}
     macs = count_macs(tflite)
     model_c = _model_c(tflite, work)
+    logger.info("mcu: %s on QEMU mps2-an386 (Cortex-M4F), %d images", model_c.name, len(images))
     try:
         build = cross_compile(model_c, work / f"build-{tflite.stem}")
     except CrossCompileError as e:
