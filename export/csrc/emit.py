@@ -12,6 +12,20 @@ from .plan import Plan, Table
 _PER_LINE = {"int8_t": 32, "int32_t": 12, "uint32_t": 12, "float": 8}
 _CRC_FUNC = {"int8_t": "crc32_bytes", "int32_t": "crc32_ints", "uint32_t": "crc32_words", "float": "crc32_floats"}
 
+CRC_STEP = """\
+/* One byte into a CRC-32 (IEEE 802.3, reflected), four bits at a time */
+static inline uint32_t crc32_step(uint32_t crc, uint32_t byte)
+{
+    static const uint32_t nibble[16] = {
+        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u, 0x4db26158u, 0x5005713cu,
+        0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu, 0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu
+    };
+    crc ^= byte & 0xffu;
+    crc = (crc >> 4) ^ nibble[crc & 15u];
+    return (crc >> 4) ^ nibble[crc & 15u];
+}
+"""
+
 CRC_HELPERS = {
     "crc32_bytes": """\
 /* CRC-32 (IEEE 802.3) of n bytes; volatile so the compiler cannot fold it at build time */
@@ -19,12 +33,8 @@ static uint32_t crc32_bytes(const volatile uint8_t *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
     size_t i;
-    int k;
     for (i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-        }
+        crc = crc32_step(crc, p[i]);
     }
     return ~crc;
 }
@@ -35,14 +45,11 @@ static uint32_t crc32_words(const volatile uint32_t *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
     size_t i;
-    int k, b;
+    int b;
     for (i = 0; i < n; i++) {
         const uint32_t w = p[i];
         for (b = 0; b < 32; b += 8) {
-            crc ^= (w >> b) & 0xffu;
-            for (k = 0; k < 8; k++) {
-                crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-            }
+            crc = crc32_step(crc, w >> b);
         }
     }
     return ~crc;
@@ -54,14 +61,11 @@ static uint32_t crc32_ints(const volatile int32_t *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
     size_t i;
-    int k, b;
+    int b;
     for (i = 0; i < n; i++) {
         const uint32_t w = (uint32_t)p[i];
         for (b = 0; b < 32; b += 8) {
-            crc ^= (w >> b) & 0xffu;
-            for (k = 0; k < 8; k++) {
-                crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-            }
+            crc = crc32_step(crc, w >> b);
         }
     }
     return ~crc;
@@ -73,15 +77,12 @@ static uint32_t crc32_floats(const volatile float *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
     size_t i;
-    int k, b;
+    int b;
     for (i = 0; i < n; i++) {
         union { float f; uint32_t u; } v;
         v.f = p[i];
         for (b = 0; b < 32; b += 8) {
-            crc ^= (v.u >> b) & 0xffu;
-            for (k = 0; k < 8; k++) {
-                crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-            }
+            crc = crc32_step(crc, v.u >> b);
         }
     }
     return ~crc;
@@ -132,7 +133,7 @@ def c_source(plan: Plan, prefix: str, header_name: str, class_names: list[str], 
            f'#include "{header_name}"', "", "#include <stddef.h>", "#include <stdint.h>"]
     if not plan.quantized:
         out.append("#include <math.h>")
-    out += ["", DSP_PRELUDE, "#if USE_DSP", *dsp, "#endif", "", *plain, *[CRC_HELPERS[k] for k in crc_kinds]]
+    out += ["", DSP_PRELUDE, "#if USE_DSP", *dsp, "#endif", "", *plain, CRC_STEP, *[CRC_HELPERS[k] for k in crc_kinds]]
     out.append("/* ---- constant tables (flash) ---- */\n")
     out += [_table_text(t) for t in tables]
     out.append("/* ---- one function per op ---- */\n")

@@ -61,8 +61,7 @@ BYTE_S8 = """\
 /* Byte t of a packed weight word, as a signed value */
 static inline int32_t byte_s8(uint32_t w, int t)
 {
-    const int32_t b = (int32_t)((w >> (8 * t)) & 0xffu);
-    return b - ((b & 0x80) << 1);
+    return (int32_t)(((w >> (8 * t)) & 0xffu) ^ 0x80u) - 0x80;
 }
 """
 
@@ -106,13 +105,11 @@ static void fc_{s}(const {t} *in, int8_t *out, const uint32_t *weights, const in
         }}
 #else
         for (b = 0; b < blocks; b++, wp += 4, xp += 4) {{
-            for (t = 0; t < 4; t++) {{
-                const int32_t x = xp[t];
-                a0 += x * byte_s8(wp[0], t);
-                a1 += x * byte_s8(wp[1], t);
-                a2 += x * byte_s8(wp[2], t);
-                a3 += x * byte_s8(wp[3], t);
-            }}
+            const int32_t x0 = xp[0], x1 = xp[1], x2 = xp[2], x3 = xp[3];
+            a0 += x0 * byte_s8(wp[0], 0) + x1 * byte_s8(wp[0], 1) + x2 * byte_s8(wp[0], 2) + x3 * byte_s8(wp[0], 3);
+            a1 += x0 * byte_s8(wp[1], 0) + x1 * byte_s8(wp[1], 1) + x2 * byte_s8(wp[1], 2) + x3 * byte_s8(wp[1], 3);
+            a2 += x0 * byte_s8(wp[2], 0) + x1 * byte_s8(wp[2], 1) + x2 * byte_s8(wp[2], 2) + x3 * byte_s8(wp[2], 3);
+            a3 += x0 * byte_s8(wp[3], 0) + x1 * byte_s8(wp[3], 1) + x2 * byte_s8(wp[3], 2) + x3 * byte_s8(wp[3], 3);
         }}
 #endif
         for (t = 0; t < tail; t++) {{

@@ -7,22 +7,22 @@ from __future__ import annotations
 
 FIXED_POINT = {
     "srdhm": ("""\
-/* gemmlowp SaturatingRoundingDoublingHighMul: (a * b * 2) >> 32, rounded, saturated */
-static int32_t srdhm(int32_t a, int32_t b)
+/*
+ * gemmlowp SaturatingRoundingDoublingHighMul: (a * b * 2) / 2^32, rounded, saturated.
+ * gemmlowp adds 2^30 (or 1 - 2^30 for negative products) and divides rounding to zero;
+ * adding 2^30 and shifting right (floor) gives the same value for every product.
+ */
+static inline int32_t srdhm(int32_t a, int32_t b)
 {
-    int64_t ab;
-    int32_t nudge;
     if (a == b && a == INT32_MIN) {
         return INT32_MAX;
     }
-    ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 """, ()),
     "rdbpot": ("""\
 /* gemmlowp RoundingDivideByPOT: x / 2^exponent, rounded to nearest, ties away from zero */
-static int32_t rdbpot(int32_t x, int exponent)
+static inline int32_t rdbpot(int32_t x, int exponent)
 {
     const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
     const int32_t remainder = x & mask;
@@ -32,7 +32,7 @@ static int32_t rdbpot(int32_t x, int exponent)
 """, ()),
     "mbqm": ("""\
 /* TFLite MultiplyByQuantizedMultiplier, double rounding (TFLITE_SINGLE_ROUNDING unset) */
-static int32_t mbqm(int32_t x, int32_t multiplier, int shift)
+static inline int32_t mbqm(int32_t x, int32_t multiplier, int shift)
 {
     const int left = shift > 0 ? shift : 0;
     const int right = shift > 0 ? 0 : -shift;

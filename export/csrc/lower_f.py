@@ -35,16 +35,17 @@ def _weights(graph: Graph, op: Op, channels_axis: int) -> tuple[Tensor, np.ndarr
 
 
 def _fully_connected(graph: Graph, op: Op, name: str, src: View, dst: View) -> Step:
+    tag = name.split("_", 1)[0]  # op<N>: prefix of this op's tables
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
     w, bias = _weights(graph, op, 0)
     rows, cols = w.shape
     if x.size != cols or y.size != rows:
         raise UnsupportedOpError(op.kind, f"input of {x.size} values for {cols} columns (batch must be 1)")
     lo, hi = ACT_RANGE[op.activation]
-    tables = [Table(f"{name}_weights", "float", w.data.reshape(-1), f"[{rows}][{cols}], row-major"),
-              Table(f"{name}_bias", "float", bias, "bias")]
+    tables = [Table(f"{tag}_weights", "float", w.data.reshape(-1), f"[{rows}][{cols}], row-major"),
+              Table(f"{tag}_bias", "float", bias, "bias")]
     body = [f"enum {{ COLS = {cols}, ROWS = {rows} }};",
-            f"fc_f32(in, out, {name}_weights, {name}_bias, COLS, ROWS, {lo}, {hi});"]
+            f"fc_f32(in, out, {tag}_weights, {tag}_bias, COLS, ROWS, {lo}, {hi});"]
     return Step(name, f"{op.kind} {cols} -> {rows}, activation {op.activation}", body, ["fc_f32"], src, dst, tables)
 
 
@@ -59,15 +60,16 @@ def _params(geo: dict, dm: int, activation: str) -> list[str]:
 
 
 def _conv(graph: Graph, op: Op, name: str, src: View, dst: View) -> Step:
+    tag = name.split("_", 1)[0]  # op<N>: prefix of this op's tables
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
     depthwise = op.kind == "DEPTHWISE_CONV_2D"
     w, bias = _weights(graph, op, 3 if depthwise else 0)
     geo = conv_geometry(op, x, y, w.shape[1], w.shape[2])
     dm = getattr(op.options, "depthMultiplier", 1) if depthwise else 1
     kernel = "dwconv_f32" if depthwise else "conv_f32"
-    tables = [Table(f"{name}_weights", "float", w.data.reshape(-1), f"{list(w.shape)}"),
-              Table(f"{name}_bias", "float", bias, "bias")]
-    body = _params(geo, dm, op.activation) + [f"{kernel}(in, out, {name}_weights, {name}_bias, &params);"]
+    tables = [Table(f"{tag}_weights", "float", w.data.reshape(-1), f"{list(w.shape)}"),
+              Table(f"{tag}_bias", "float", bias, "bias")]
+    body = _params(geo, dm, op.activation) + [f"{kernel}(in, out, {tag}_weights, {tag}_bias, &params);"]
     comment = (f"{op.kind} {w.shape[1]}x{w.shape[2]}, {geo['in_h']}x{geo['in_w']}x{geo['in_c']} -> "
                f"{geo['out_h']}x{geo['out_w']}x{geo['out_c']}, activation {op.activation}")
     return Step(name, comment, body, [kernel], src, dst, tables)

@@ -43,9 +43,10 @@ def _weights(graph: Graph, op: Op) -> tuple[Tensor, np.ndarray]:
 
 
 def _quant_tables(name: str, x: Tensor, w: Tensor, y: Tensor, channels: int) -> list[Table]:
+    tag = name.split("_", 1)[0]  # op<N>: prefix of this op's tables
     mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, channels)
-    return [Table(f"{name}_multiplier", "int32_t", np.array(mult, dtype=np.int32), "per-channel Q0.31 multipliers"),
-            Table(f"{name}_shift", "int8_t", np.array(shift, dtype=np.int8), "per-channel shifts (> 0: left)")]
+    return [Table(f"{tag}_multiplier", "int32_t", np.array(mult, dtype=np.int32), "per-channel Q0.31 multipliers"),
+            Table(f"{tag}_shift", "int8_t", np.array(shift, dtype=np.int8), "per-channel shifts (> 0: left)")]
 
 
 def pack_fc_weights(w: np.ndarray) -> np.ndarray:
@@ -59,6 +60,7 @@ def pack_fc_weights(w: np.ndarray) -> np.ndarray:
 
 
 def _fully_connected(graph: Graph, op: Op, name: str, src: View, dst: View) -> Step:
+    tag = name.split("_", 1)[0]  # op<N>: prefix of this op's tables
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
     w, bias = _weights(graph, op)
     rows, cols = w.shape
@@ -69,13 +71,13 @@ def _fully_connected(graph: Graph, op: Op, name: str, src: View, dst: View) -> S
     padded = np.zeros(-(-rows // 4) * 4, dtype=np.int64)
     padded[:rows] = folded
     lo, hi = activation_range(op.activation, y.qscale, y.qzero)
-    tables = [Table(f"{name}_weights", "uint32_t", pack_fc_weights(w.data), f"{rows}x{cols} int8, packed 4 rows x 4 columns per block"),
-              Table(f"{name}_bias", "int32_t", check_int32(padded, f"{op.kind} bias"),
+    tables = [Table(f"{tag}_weights", "uint32_t", pack_fc_weights(w.data), f"{rows}x{cols} int8, packed 4 rows x 4 columns per block"),
+              Table(f"{tag}_bias", "int32_t", check_int32(padded, f"{op.kind} bias"),
                     f"bias + ({in_offset}) * row sums (input zero point folded in), padded to 4 rows"),
               *_quant_tables(name, x, w, y, rows)]
     kernel = "fc_u8" if src.dtype == "uint8" else "fc_s8"
     body = [f"enum {{ COLS = {cols}, ROWS = {rows}, OUT_ZERO_POINT = {y.qzero}, ACT_MIN = {lo}, ACT_MAX = {hi} }};",
-            f"{kernel}(in, out, {name}_weights, {name}_bias, {name}_multiplier, {name}_shift, COLS, ROWS,",
+            f"{kernel}(in, out, {tag}_weights, {tag}_bias, {tag}_multiplier, {tag}_shift, COLS, ROWS,",
             "      OUT_ZERO_POINT, ACT_MIN, ACT_MAX);"]
     fold = ", uint8 input (QUANTIZE folded in)" if src.offset_adjust else ""
     comment = f"{op.kind} {cols} -> {rows}, activation {op.activation}{fold}"
@@ -93,6 +95,7 @@ def _conv_params(geo: dict, depth_multiplier: int, in_offset: int, y: Tensor, lo
 
 
 def _conv(graph: Graph, op: Op, name: str, src: View, dst: View) -> Step:
+    tag = name.split("_", 1)[0]  # op<N>: prefix of this op's tables
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
     w, bias = _weights(graph, op)
     depthwise = op.kind == "DEPTHWISE_CONV_2D"
@@ -103,13 +106,13 @@ def _conv(graph: Graph, op: Op, name: str, src: View, dst: View) -> Step:
         raise ConversionError(f"{op.kind}: {geo['out_c']} output channels for {geo['in_c']} x {dm}")
     lo, hi = activation_range(op.activation, y.qscale, y.qzero)
     in_offset = -x.qzero + src.offset_adjust
-    tables = [Table(f"{name}_weights", "int8_t", w.data.reshape(-1),
+    tables = [Table(f"{tag}_weights", "int8_t", w.data.reshape(-1),
                     f"{'[k_h][k_w][out_c]' if depthwise else '[out_c][k_h][k_w][in_c]'} = {list(w.shape)}"),
-              Table(f"{name}_bias", "int32_t", check_int32(bias, "bias"), "bias"),
+              Table(f"{tag}_bias", "int32_t", check_int32(bias, "bias"), "bias"),
               *_quant_tables(name, x, w, y, geo["out_c"])]
     kernel = ("dwconv_" if depthwise else "conv_") + ("u8" if src.dtype == "uint8" else "s8")
     body = _conv_params(geo, dm, in_offset, y, lo, hi) + [
-        f"{kernel}(in, out, {name}_weights, {name}_bias, {name}_multiplier, {name}_shift, &params);"]
+        f"{kernel}(in, out, {tag}_weights, {tag}_bias, {tag}_multiplier, {tag}_shift, &params);"]
     comment = (f"{op.kind} {k_h}x{k_w}, stride {geo['stride_h']}x{geo['stride_w']}, "
                f"{geo['in_h']}x{geo['in_w']}x{geo['in_c']} -> {geo['out_h']}x{geo['out_w']}x{geo['out_c']}, "
                f"activation {op.activation}")
