@@ -247,3 +247,14 @@ def test_generated_cnn_on_cortex_m4_matches_host(toolchain, images, tmp_path):
     host = host_outputs(model_c, images)
     assert np.array_equal(run.outputs, host), f"{(run.outputs != host).any(axis=1).sum()} rows differ"
     assert run.verify == 0 and len(np.unique(run.outputs.argmax(1))) > 3
+
+
+def test_benchmark_report_gets_the_mcu_section_only_when_asked():
+    from benchmarks.report import _mcu_section
+
+    row = {"model": "model.int8.tflite", "fits": True, "flash_bytes": 3, "weights_bytes": 2, "code_bytes": 1,
+           "ram_bytes": 5, "scratch_bytes": 4, "peak_stack_bytes": 1, "instructions_per_inference": 40,
+           "macs": 20, "instructions_per_mac": 2.0, "tflm_arena_bytes": None, "tflm_model_bytes": 9}
+    assert _mcu_section({}) == [] and _mcu_section({"mcu": None}) == []
+    text = "\n".join(_mcu_section({"mcu": [row]}))
+    assert "Cortex-M4F" in text and "| model.int8.tflite | 3 (2 + 1) | 5 (4 + 1) | 40 | 20 | 2.0 | — | 9 |" in text

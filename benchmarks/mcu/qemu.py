@@ -95,7 +95,7 @@ def run_qemu(elf: str | Path, inputs: np.ndarray, *, timeout: float = DEFAULT_TI
         if n != len(inputs):
             raise QemuRunError(f"{elf.name}: ran {n} inferences, expected {len(inputs)}")
         outputs = np.fromfile(work / "outputs.bin", dtype=out_dtype).reshape(n, -1)
-        instructions = np.fromfile(work / "instructions.bin", dtype="<u4").astype(np.int64)
+        instructions = np.fromfile(work / "instructions.bin", dtype="<u8").astype(np.int64)
     return McuRun(
         outputs=outputs,
         instructions=instructions,

@@ -4,7 +4,7 @@
  * Files, relative to QEMU's working directory:
  *   inputs.bin        N input vectors, INPUT_SIZE elements each (read until the file ends);
  *   outputs.bin       N output vectors, written as the model produced them;
- *   instructions.bin  N uint32 (little-endian): instructions of each invoke, minus the timer's
+ *   instructions.bin  N uint64 (little-endian): instructions of each invoke, minus the timer's
  *                     own overhead (SysTick under -icount shift=0: 1 tick = 40 instructions);
  * stdout gets one `edgeport-mcu: key=value ...` summary line for the driver to parse.
  * Peak stack: the stack is painted before each invoke and scanned after it. An invoke longer than
@@ -180,7 +180,7 @@ static int run(void)
             status = EXIT_SCRATCH_OVERRUN;
             break;
         }
-        uint32_t instructions = (uint32_t)(ticks * INSTRUCTIONS_PER_TICK);
+        uint64_t instructions = ticks * INSTRUCTIONS_PER_TICK;
         if (fwrite(output, sizeof(output_t), OUTPUT_SIZE, out) != OUTPUT_SIZE ||
             fwrite(&instructions, sizeof instructions, 1, counts) != 1) {
             printf("edgeport-mcu: error=write-failed\n");
