@@ -77,7 +77,8 @@ def run_qemu(elf: str | Path, inputs: np.ndarray, *, timeout: float = DEFAULT_TI
         cmd = [QEMU, *QEMU_ARGS, "-kernel", str(elf)]
         logger.debug("%s (in %s)", " ".join(cmd), work)
         try:
-            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, errors="replace",
+                                  timeout=timeout)
         except subprocess.TimeoutExpired as e:
             raise QemuRunError(f"{elf.name}: QEMU did not finish within {timeout:g} s "
                                f"({len(inputs)} inferences)") from e

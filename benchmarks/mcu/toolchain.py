@@ -101,7 +101,8 @@ def cross_compile(
     """Compile ``model_c`` and the harness for the Cortex-M4F and link ``prog.elf`` in ``out_dir``.
 
     The header defaults to ``model_c`` with a ``.h`` suffix; the API prefix is read from it.
-    The model object is kept (``model.o``) so its sections can be sized on their own.
+    The model object is kept (``model.o``) so its sections can be sized on their own. Without
+    ``out_dir``, a new temporary folder is used and left for the caller.
     """
     require_tools()
     model_c = Path(model_c)
