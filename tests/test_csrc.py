@@ -79,6 +79,11 @@ def test_header_api_and_class_names(mlp_c, cc, tmp_path):
     assert re.findall(r"#include <([^>]+)>", portable) == ["stddef.h", "stdint.h"]
     assert re.findall(r"#include <([^>]+)>", dsp) == ["arm_acle.h"]  # only on DSP cores
     assert "malloc" not in source
+    # reads like hand-written C: only the constant tables may have long lines; one comment per op
+    code = re.sub(r"static const \w+ op\d+_\w+\[\d+\] = \{.*?\n\};", "", source, flags=re.S)
+    assert max(len(line) for line in code.splitlines()) <= 120
+    ops = re.findall(r"/\* ([A-Z_0-9]+) [^\n]*\*/\nstatic void op\d+_\w+\(", source)
+    assert ops == ["FULLY_CONNECTED"] * 3 + ["SOFTMAX", "QUANTIZE"]
     lib = HostCModel(mlp_c)
     so = ctypes.CDLL(str(lib.lib_path))
     names = ctypes.c_char_p * 10
@@ -92,34 +97,41 @@ def test_header_api_and_class_names(mlp_c, cc, tmp_path):
     assert invoke(buf, buf, buf) == 0
 
 
-def test_sanitizers_find_nothing(mlp_c, exported_dir, test_set, cc, tmp_path):
-    """-fsanitize=address,undefined executable over 300 images: same bytes, no report."""
-    main = tmp_path / "main.c"
+def _sanitized_run(cc: str, c_path: Path, x: np.ndarray, work: Path) -> np.ndarray:
+    """Outputs of an -fsanitize=address,undefined executable of ``c_path``; fails on any report."""
+    api = read_api(c_path.with_suffix(".h"))
+    prefix = api["prefix"]
+    main = work / "main.c"
     main.write_text(f"""\
 #include <stdio.h>
 #include <stdlib.h>
-#include "{mlp_c.with_suffix('.h')}"
+#include "{c_path.with_suffix('.h')}"
 int main(void)
 {{
-    edgeport_model_input_t in[EDGEPORT_MODEL_INPUT_SIZE];
-    edgeport_model_output_t out[EDGEPORT_MODEL_OUTPUT_SIZE];
-    unsigned char *scratch = malloc(EDGEPORT_MODEL_SCRATCH_BYTES); /* exact size: ASan sees any overrun */
+    static {prefix}_input_t in[{prefix.upper()}_INPUT_SIZE];
+    static {prefix}_output_t out[{prefix.upper()}_OUTPUT_SIZE];
+    void *scratch = malloc({prefix.upper()}_SCRATCH_BYTES > 0 ? {prefix.upper()}_SCRATCH_BYTES : 1); /* exact: ASan sees overruns */
     while (fread(in, sizeof in, 1, stdin) == 1) {{
-        if (edgeport_model_invoke(in, out, scratch) != 0) return 1;
+        if ({prefix}_invoke(in, out, scratch) != 0) return 1;
         fwrite(out, sizeof out, 1, stdout);
     }}
     free(scratch);
-    return edgeport_model_verify();
+    return {prefix}_verify();
 }}
 """)
-    exe = tmp_path / "model_asan"
+    exe = work / "model_asan"
     subprocess.run([cc, *STRICT_FLAGS, "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-                    "-o", str(exe), str(mlp_c), str(main), "-lm"], check=True, capture_output=True)
-    images = test_set[0][:300]
-    proc = subprocess.run([str(exe)], input=images.tobytes(), capture_output=True)
+                    "-o", str(exe), str(c_path), str(main), "-lm"], check=True, capture_output=True)
+    proc = subprocess.run([str(exe)], input=np.ascontiguousarray(x).tobytes(), capture_output=True)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     assert proc.stderr == b""
-    got = np.frombuffer(proc.stdout, dtype=np.uint8).reshape(300, 10)
+    return np.frombuffer(proc.stdout, dtype=x.dtype if api["output_t"] != "float" else np.float32).reshape(len(x), -1)
+
+
+def test_sanitizers_find_nothing(mlp_c, exported_dir, test_set, cc, tmp_path):
+    """-fsanitize=address,undefined executable over 300 images: same bytes as TFLite Micro, no report."""
+    images = test_set[0][:300]
+    got = _sanitized_run(cc, mlp_c, images, tmp_path)
     np.testing.assert_array_equal(got, _tflm_outputs(exported_dir / "model.int8.tflite", images))
 
 
@@ -256,6 +268,9 @@ def test_small_model_int8_bit_exact(small_models, name, test_set, tmp_path, cc):
     report = validate_c(c_path, tflite, images)
     assert report.passed, report.failures
     assert report.images == 1500 and report.max_abs_diff == 0
+    # padding, strides and the im2col patch under the sanitizers
+    sanitized = _sanitized_run(cc, c_path, images[:100], tmp_path)
+    np.testing.assert_array_equal(sanitized, _tflm_outputs(tflite, images[:100]))
 
 
 @pytest.mark.parametrize("name", ["cnn", "dw"])

@@ -138,7 +138,8 @@ def c_source(plan: Plan, prefix: str, header_name: str, class_names: list[str], 
     out += [_table_text(t) for t in tables]
     out.append("/* ---- one function per op ---- */\n")
     for s in plan.steps:
-        sig = f"static void {s.func}(const {CTYPE[s.src.dtype]} *in, {CTYPE[s.dst.dtype]} *out)"
+        patch = f", {CTYPE[s.src.dtype]} *patch" if s.work_bytes else ""
+        sig = f"static void {s.func}(const {CTYPE[s.src.dtype]} *in, {CTYPE[s.dst.dtype]} *out{patch})"
         out.append(f"/* {s.comment} */\n{sig}\n{{\n" + "".join(f"    {line}\n" for line in s.body) + "}\n")
     out.append(_invoke(plan, prefix))
     out.append(_verify(tables, prefix))
@@ -158,7 +159,8 @@ def _invoke(plan: Plan, prefix: str) -> str:
                   "        return -2; /* float scratch must be 4-byte aligned */", "    }"]
     lines.append("    (void)s;")
     for st in plan.steps:
-        lines.append(f"    {st.func}({_ptr(plan, st.src, True)}, {_ptr(plan, st.dst, False)});")
+        work = f", ({CTYPE[st.src.dtype]} *)(s + {plan.work_offset})" if st.work_bytes else ""
+        lines.append(f"    {st.func}({_ptr(plan, st.src, True)}, {_ptr(plan, st.dst, False)}{work});")
     return "\n".join(lines + ["    return 0;", "}\n"])
 
 

@@ -21,7 +21,7 @@ def _registry() -> dict[str, tuple[str, tuple[str, ...], bool]]:
     reg["conv_params"] = (ko.CONV_PARAMS, (), False)
     for t in ("int8", "uint8"):
         s = ko.SUFFIX[t]
-        reg[f"conv_{s}"] = (ko.conv_kernel(t), ("requant", "conv_params"), False)
+        reg[f"conv_{s}"] = (ko.conv_kernel(t), (f"fc_{s}", "conv_params"), False)
         reg[f"dwconv_{s}"] = (ko.dwconv_kernel(t), ("requant", "conv_params"), False)
     for kind in ("max", "avg"):
         reg[f"{kind}pool_s8"] = (ko.pool_kernel(kind, "int8"), ("conv_params",), False)

@@ -51,7 +51,9 @@ def read_api(header: str | Path) -> dict:
     out_t = re.search(rf"typedef (\w+) {prefix}_output_t;", text).group(1)
     P = prefix.upper()
     size = {k: int(re.search(rf"#define {P}_{k} (\d+)", text).group(1)) for k in ("INPUT_SIZE", "OUTPUT_SIZE", "SCRATCH_BYTES")}
-    return {"prefix": prefix, "input_t": in_t, "output_t": out_t, **size}
+    quant = {k: (int if k.endswith("ZERO_POINT") else float)(re.search(rf"#define {P}_{k} (\S+?)f?\n", text).group(1))
+             for k in ("INPUT_SCALE", "INPUT_ZERO_POINT", "OUTPUT_SCALE", "OUTPUT_ZERO_POINT")}
+    return {"prefix": prefix, "input_t": in_t, "output_t": out_t, **size, **quant}
 
 
 def compile_shared(c_path: str | Path, out_dir: str | Path, *, flags=STRICT_FLAGS, extra=()) -> Path:

@@ -18,12 +18,28 @@ static float clampf(float v, float lo, float hi)
 """
 
 FC_F32 = """\
-/* Fully connected layer, float: out[r] = act(sum_k in[k] * W[r][k] + bias[r]), W row-major */
+/* Fully connected layer, float: out[r] = act(sum_k in[k] * W[r][k] + bias[r]), W row-major.
+   Four rows share each input load; every row still sums in column order. */
 static void fc_f32(const float *in, float *out, const float *weights, const float *bias, int cols, int rows,
                    float act_min, float act_max)
 {
-    int r, k;
-    for (r = 0; r < rows; r++) {
+    int r = 0, k;
+    for (; r + 4 <= rows; r += 4) {
+        const float *w0 = weights + (size_t)r * (size_t)cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (k = 0; k < cols; k++) {
+            const float x = in[k];
+            a0 += x * w0[k];
+            a1 += x * w1[k];
+            a2 += x * w2[k];
+            a3 += x * w3[k];
+        }
+        out[r] = clampf(a0 + bias[r], act_min, act_max);
+        out[r + 1] = clampf(a1 + bias[r + 1], act_min, act_max);
+        out[r + 2] = clampf(a2 + bias[r + 2], act_min, act_max);
+        out[r + 3] = clampf(a3 + bias[r + 3], act_min, act_max);
+    }
+    for (; r < rows; r++) {
         const float *w = weights + (size_t)r * (size_t)cols;
         float acc = 0.0f;
         for (k = 0; k < cols; k++) {
@@ -37,27 +53,28 @@ static void fc_f32(const float *in, float *out, const float *weights, const floa
 CONV_F32 = """\
 /* 2-D convolution, float, weights [out_c][k_h][k_w][in_c]; padding taps are skipped */
 static void conv_f32(const float *in, float *out, const float *weights, const float *bias,
-                     const struct fconv_params *p)
+                     const struct fconv_params *params)
 {
+    const struct fconv_params p = *params; /* local copy of the shapes */
     int oy, ox, oc, ky, kx, ic;
-    for (oy = 0; oy < p->out_h; oy++) {
-        for (ox = 0; ox < p->out_w; ox++) {
-            for (oc = 0; oc < p->out_c; oc++) {
+    for (oy = 0; oy < p.out_h; oy++) {
+        for (ox = 0; ox < p.out_w; ox++) {
+            for (oc = 0; oc < p.out_c; oc++) {
                 float acc = 0.0f;
-                for (ky = 0; ky < p->k_h; ky++) {
-                    const int iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-                    for (kx = 0; kx < p->k_w; kx++) {
-                        const int ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                        if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+                for (ky = 0; ky < p.k_h; ky++) {
+                    const int iy = oy * p.stride_h - p.pad_h + ky * p.dilation_h;
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        const int ix = ox * p.stride_w - p.pad_w + kx * p.dilation_w;
+                        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
                             continue;
                         }
-                        for (ic = 0; ic < p->in_c; ic++) {
-                            acc += in[((size_t)iy * p->in_w + ix) * p->in_c + ic] *
-                                   weights[(((size_t)oc * p->k_h + ky) * p->k_w + kx) * p->in_c + ic];
+                        for (ic = 0; ic < p.in_c; ic++) {
+                            acc += in[((size_t)iy * p.in_w + ix) * p.in_c + ic] *
+                                   weights[(((size_t)oc * p.k_h + ky) * p.k_w + kx) * p.in_c + ic];
                         }
                     }
                 }
-                out[((size_t)oy * p->out_w + ox) * p->out_c + oc] = clampf(acc + bias[oc], p->act_min_f, p->act_max_f);
+                out[((size_t)oy * p.out_w + ox) * p.out_c + oc] = clampf(acc + bias[oc], p.act_min_f, p.act_max_f);
             }
         }
     }
@@ -67,27 +84,28 @@ static void conv_f32(const float *in, float *out, const float *weights, const fl
 DWCONV_F32 = """\
 /* Depthwise convolution, float, weights [k_h][k_w][out_c], out_c = in_c * depth_multiplier */
 static void dwconv_f32(const float *in, float *out, const float *weights, const float *bias,
-                       const struct fconv_params *p)
+                       const struct fconv_params *params)
 {
+    const struct fconv_params p = *params; /* local copy of the shapes */
     int oy, ox, ic, m, ky, kx;
-    for (oy = 0; oy < p->out_h; oy++) {
-        for (ox = 0; ox < p->out_w; ox++) {
-            for (ic = 0; ic < p->in_c; ic++) {
-                for (m = 0; m < p->depth_multiplier; m++) {
-                    const int oc = ic * p->depth_multiplier + m;
+    for (oy = 0; oy < p.out_h; oy++) {
+        for (ox = 0; ox < p.out_w; ox++) {
+            for (ic = 0; ic < p.in_c; ic++) {
+                for (m = 0; m < p.depth_multiplier; m++) {
+                    const int oc = ic * p.depth_multiplier + m;
                     float acc = 0.0f;
-                    for (ky = 0; ky < p->k_h; ky++) {
-                        const int iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-                        for (kx = 0; kx < p->k_w; kx++) {
-                            const int ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+                    for (ky = 0; ky < p.k_h; ky++) {
+                        const int iy = oy * p.stride_h - p.pad_h + ky * p.dilation_h;
+                        for (kx = 0; kx < p.k_w; kx++) {
+                            const int ix = ox * p.stride_w - p.pad_w + kx * p.dilation_w;
+                            if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
                                 continue;
                             }
-                            acc += in[((size_t)iy * p->in_w + ix) * p->in_c + ic] *
-                                   weights[((size_t)ky * p->k_w + kx) * p->out_c + oc];
+                            acc += in[((size_t)iy * p.in_w + ix) * p.in_c + ic] *
+                                   weights[((size_t)ky * p.k_w + kx) * p.out_c + oc];
                         }
                     }
-                    out[((size_t)oy * p->out_w + ox) * p->out_c + oc] = clampf(acc + bias[oc], p->act_min_f, p->act_max_f);
+                    out[((size_t)oy * p.out_w + ox) * p.out_c + oc] = clampf(acc + bias[oc], p.act_min_f, p.act_max_f);
                 }
             }
         }

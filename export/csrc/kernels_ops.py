@@ -142,37 +142,42 @@ struct conv_params {
 
 
 def conv_kernel(in_type: str) -> str:
+    """CONV_2D as im2col + fc: the input zero point is folded into the bias like a dense layer's."""
     t, s = CTYPE[in_type], SUFFIX[in_type]
     return f"""\
-/* 2-D convolution, {in_type} input, weights [out_c][k_h][k_w][in_c]; padding taps are skipped */
-static void conv_{s}(const {t} *in, int8_t *out, const int8_t *weights, const int32_t *bias,
-                    const int32_t *multiplier, const int8_t *shift, const struct conv_params *p)
+/*
+ * 2-D convolution, {in_type} input, as im2col + the fully connected kernel: for each output pixel
+ * the receptive field is copied into patch (k_h * k_w * in_c values). Padding taps get the input
+ * zero point, whose product cancels the zero-point term folded into bias.
+ */
+static void conv_{s}(const {t} *in, int8_t *out, {t} *patch, const uint32_t *weights, const int32_t *bias,
+                    const int32_t *multiplier, const int8_t *shift, const struct conv_params *params)
 {{
-    int oy, ox, oc, ky, kx, ic;
-    for (oy = 0; oy < p->out_h; oy++) {{
-        for (ox = 0; ox < p->out_w; ox++) {{
-            for (oc = 0; oc < p->out_c; oc++) {{
-                int32_t acc = bias[oc];
-                for (ky = 0; ky < p->k_h; ky++) {{
-                    const int iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-                    if (iy < 0 || iy >= p->in_h) {{
-                        continue;
-                    }}
-                    for (kx = 0; kx < p->k_w; kx++) {{
-                        const int ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                        const {t} *x = in + ((size_t)iy * p->in_w + ix) * p->in_c;
-                        const int8_t *w = weights + (((size_t)oc * p->k_h + ky) * p->k_w + kx) * p->in_c;
-                        if (ix < 0 || ix >= p->in_w) {{
-                            continue;
+    const struct conv_params p = *params; /* local copy: int8 stores could alias *params */
+    const int cols = p.k_h * p.k_w * p.in_c;
+    const {t} zero_point = ({t})(-p.in_offset);
+    int oy, ox, ky, kx, ic;
+    for (oy = 0; oy < p.out_h; oy++) {{
+        for (ox = 0; ox < p.out_w; ox++) {{
+            {t} *dst = patch;
+            for (ky = 0; ky < p.k_h; ky++) {{
+                const int iy = oy * p.stride_h - p.pad_h + ky * p.dilation_h;
+                for (kx = 0; kx < p.k_w; kx++) {{
+                    const int ix = ox * p.stride_w - p.pad_w + kx * p.dilation_w;
+                    if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {{
+                        for (ic = 0; ic < p.in_c; ic++) {{
+                            *dst++ = zero_point;
                         }}
-                        for (ic = 0; ic < p->in_c; ic++) {{
-                            acc += ((int32_t)x[ic] + p->in_offset) * w[ic];
+                    }} else {{
+                        const {t} *x = in + ((size_t)iy * p.in_w + ix) * p.in_c;
+                        for (ic = 0; ic < p.in_c; ic++) {{
+                            *dst++ = x[ic];
                         }}
                     }}
                 }}
-                out[((size_t)oy * p->out_w + ox) * p->out_c + oc] =
-                    requant(acc, multiplier[oc], shift[oc], p->out_zero_point, p->act_min, p->act_max);
             }}
+            fc_{s}(patch, out + ((size_t)oy * p.out_w + ox) * p.out_c, weights, bias, multiplier, shift, cols,
+                  p.out_c, p.out_zero_point, p.act_min, p.act_max);
         }}
     }}
 }}
@@ -184,28 +189,35 @@ def dwconv_kernel(in_type: str) -> str:
     return f"""\
 /* Depthwise convolution, {in_type} input, weights [k_h][k_w][out_c], out_c = in_c * depth_multiplier */
 static void dwconv_{s}(const {t} *in, int8_t *out, const int8_t *weights, const int32_t *bias,
-                      const int32_t *multiplier, const int8_t *shift, const struct conv_params *p)
+                      const int32_t *multiplier, const int8_t *shift, const struct conv_params *params)
 {{
+    const struct conv_params p = *params; /* local copy: int8 stores could alias *params */
     int oy, ox, ic, m, ky, kx;
-    for (oy = 0; oy < p->out_h; oy++) {{
-        for (ox = 0; ox < p->out_w; ox++) {{
-            for (ic = 0; ic < p->in_c; ic++) {{
-                for (m = 0; m < p->depth_multiplier; m++) {{
-                    const int oc = ic * p->depth_multiplier + m;
+    for (oy = 0; oy < p.out_h; oy++) {{
+        const int iy0 = oy * p.stride_h - p.pad_h;
+        /* filter rows [ky_lo, ky_end) land inside the input */
+        const int ky_lo = iy0 < 0 ? (-iy0 + p.dilation_h - 1) / p.dilation_h : 0;
+        const int ky_all = (p.in_h - iy0 + p.dilation_h - 1) / p.dilation_h;
+        const int ky_end = ky_all < p.k_h ? ky_all : p.k_h;
+        for (ox = 0; ox < p.out_w; ox++) {{
+            const int ix0 = ox * p.stride_w - p.pad_w;
+            const int kx_lo = ix0 < 0 ? (-ix0 + p.dilation_w - 1) / p.dilation_w : 0;
+            const int kx_all = (p.in_w - ix0 + p.dilation_w - 1) / p.dilation_w;
+            const int kx_end = kx_all < p.k_w ? kx_all : p.k_w;
+            int8_t *y = out + ((size_t)oy * p.out_w + ox) * p.out_c;
+            for (ic = 0; ic < p.in_c; ic++) {{
+                for (m = 0; m < p.depth_multiplier; m++) {{
+                    const int oc = ic * p.depth_multiplier + m;
                     int32_t acc = bias[oc];
-                    for (ky = 0; ky < p->k_h; ky++) {{
-                        const int iy = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-                        for (kx = 0; kx < p->k_w; kx++) {{
-                            const int ix = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {{
-                                continue;
-                            }}
-                            acc += ((int32_t)in[((size_t)iy * p->in_w + ix) * p->in_c + ic] + p->in_offset) *
-                                   weights[((size_t)ky * p->k_w + kx) * p->out_c + oc];
+                    for (ky = ky_lo; ky < ky_end; ky++) {{
+                        const {t} *x = in + (size_t)(iy0 + ky * p.dilation_h) * p.in_w * p.in_c + ic;
+                        const int8_t *w = weights + (size_t)ky * p.k_w * p.out_c + oc;
+                        for (kx = kx_lo; kx < kx_end; kx++) {{
+                            acc += ((int32_t)x[(size_t)(ix0 + kx * p.dilation_w) * p.in_c] + p.in_offset) *
+                                   w[(size_t)kx * p.out_c];
                         }}
                     }}
-                    out[((size_t)oy * p->out_w + ox) * p->out_c + oc] =
-                        requant(acc, multiplier[oc], shift[oc], p->out_zero_point, p->act_min, p->act_max);
+                    y[oc] = requant(acc, multiplier[oc], shift[oc], p.out_zero_point, p.act_min, p.act_max);
                 }}
             }}
         }}
@@ -225,26 +237,27 @@ def pool_kernel(kind: str, dtype: str) -> str:
         init, step = "0", "acc += x;"
         finish = ("acc / (float)count" if dtype == "float32" else
                   "acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count")
-    lo, hi = ("p->act_min_f", "p->act_max_f") if dtype == "float32" else ("p->act_min", "p->act_max")
+    lo, hi = ("p.act_min_f", "p.act_max_f") if dtype == "float32" else ("p.act_min", "p.act_max")
     return f"""\
 /* {"Max" if kind == "max" else "Average"} pooling over the in-bounds part of each window, {dtype} */
-static void {kind}pool_{s}(const {t} *in, {t} *out, const struct {"fconv" if dtype == "float32" else "conv"}_params *p)
+static void {kind}pool_{s}(const {t} *in, {t} *out, const struct {"fconv" if dtype == "float32" else "conv"}_params *params)
 {{
+    const struct {"fconv" if dtype == "float32" else "conv"}_params p = *params; /* local copy of the shapes */
     int oy, ox, c, ky, kx;
-    for (oy = 0; oy < p->out_h; oy++) {{
-        for (ox = 0; ox < p->out_w; ox++) {{
-            for (c = 0; c < p->in_c; c++) {{
+    for (oy = 0; oy < p.out_h; oy++) {{
+        for (ox = 0; ox < p.out_w; ox++) {{
+            for (c = 0; c < p.in_c; c++) {{
                 {acc_t} acc = {init}, v;
                 int count = 0;
-                for (ky = 0; ky < p->k_h; ky++) {{
-                    const int iy = oy * p->stride_h - p->pad_h + ky;
-                    for (kx = 0; kx < p->k_w; kx++) {{
-                        const int ix = ox * p->stride_w - p->pad_w + kx;
+                for (ky = 0; ky < p.k_h; ky++) {{
+                    const int iy = oy * p.stride_h - p.pad_h + ky;
+                    for (kx = 0; kx < p.k_w; kx++) {{
+                        const int ix = ox * p.stride_w - p.pad_w + kx;
                         {acc_t} x;
-                        if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {{
+                        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {{
                             continue;
                         }}
-                        x = in[((size_t)iy * p->in_w + ix) * p->in_c + c];
+                        x = in[((size_t)iy * p.in_w + ix) * p.in_c + c];
                         {step}
                         count++;
                     }}
@@ -252,7 +265,7 @@ static void {kind}pool_{s}(const {t} *in, {t} *out, const struct {"fconv" if dty
                 v = count > 0 ? {finish} : 0;
                 v = v < {lo} ? {lo} : v;
                 v = v > {hi} ? {hi} : v;
-                out[((size_t)oy * p->out_w + ox) * p->in_c + c] = ({t})v;
+                out[((size_t)oy * p.out_w + ox) * p.in_c + c] = ({t})v;
             }}
         }}
     }}

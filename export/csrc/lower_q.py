@@ -106,17 +106,28 @@ def _conv(graph: Graph, op: Op, name: str, src: View, dst: View) -> Step:
         raise ConversionError(f"{op.kind}: {geo['out_c']} output channels for {geo['in_c']} x {dm}")
     lo, hi = activation_range(op.activation, y.qscale, y.qzero)
     in_offset = -x.qzero + src.offset_adjust
-    tables = [Table(f"{tag}_weights", "int8_t", w.data.reshape(-1),
-                    f"{'[k_h][k_w][out_c]' if depthwise else '[out_c][k_h][k_w][in_c]'} = {list(w.shape)}"),
-              Table(f"{tag}_bias", "int32_t", check_int32(bias, "bias"), "bias"),
-              *_quant_tables(name, x, w, y, geo["out_c"])]
-    kernel = ("dwconv_" if depthwise else "conv_") + ("u8" if src.dtype == "uint8" else "s8")
-    body = _conv_params(geo, dm, in_offset, y, lo, hi) + [
-        f"{kernel}(in, out, {tag}_weights, {tag}_bias, {tag}_multiplier, {tag}_shift, &params);"]
+    suffix = "u8" if src.dtype == "uint8" else "s8"
+    quant = _quant_tables(tag, x, w, y, geo["out_c"])
     comment = (f"{op.kind} {k_h}x{k_w}, stride {geo['stride_h']}x{geo['stride_w']}, "
                f"{geo['in_h']}x{geo['in_w']}x{geo['in_c']} -> {geo['out_h']}x{geo['out_w']}x{geo['out_c']}, "
                f"activation {op.activation}")
-    return Step(name, comment, body, [kernel], src, dst, tables)
+    if depthwise:
+        tables = [Table(f"{tag}_weights", "int8_t", w.data.reshape(-1), f"[k_h][k_w][out_c] = {list(w.shape)}"),
+                  Table(f"{tag}_bias", "int32_t", check_int32(bias, "bias"), "bias"), *quant]
+        body = _conv_params(geo, dm, in_offset, y, lo, hi) + [
+            f"dwconv_{suffix}(in, out, {tag}_weights, {tag}_bias, {tag}_multiplier, {tag}_shift, &params);"]
+        return Step(name, comment, body, [f"dwconv_{suffix}"], src, dst, tables)
+    rows, cols = geo["out_c"], k_h * k_w * geo["in_c"]
+    matrix = w.data.reshape(rows, cols)
+    folded = np.zeros(-(-rows // 4) * 4, dtype=np.int64)
+    folded[:rows] = bias + in_offset * matrix.astype(np.int64).sum(axis=1)
+    tables = [Table(f"{tag}_weights", "uint32_t", pack_fc_weights(matrix),
+                    f"{list(w.shape)} as {rows}x{cols}, packed 4 rows x 4 columns per block"),
+              Table(f"{tag}_bias", "int32_t", check_int32(folded, f"{op.kind} bias"),
+                    f"bias + ({in_offset}) * filter sums (input zero point folded in), padded to 4"), *quant]
+    body = _conv_params(geo, dm, in_offset, y, lo, hi) + [
+        f"conv_{suffix}(in, out, patch, {tag}_weights, {tag}_bias, {tag}_multiplier, {tag}_shift, &params);"]
+    return Step(name, comment + ", im2col", body, [f"conv_{suffix}"], src, dst, tables, work_bytes=cols)
 
 
 def _pool(graph: Graph, op: Op, name: str, src: View, dst: View) -> Step:

@@ -41,6 +41,7 @@ class Step:
     src: View
     dst: View
     tables: list[Table] = field(default_factory=list)
+    work_bytes: int = 0  # im2col patch (input element type) in the scratch's work region
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Plan:
     scratch_bytes: int
     offsets: dict  # scratch tensor index -> byte offset
     quantized: bool
+    work_offset: int = 0  # start of the im2col work region, after the activations
 
 
 def align4(n: int) -> int:
@@ -84,8 +86,9 @@ def build_plan(graph: Graph) -> Plan:
         dst = View("output" if dst_index == graph.output else dst_index, dst_t.dtype)
         steps.append(lower(graph, op, n, src, dst))
         views[dst_index] = dst
-    offsets, scratch = _plan_scratch(graph, steps)
-    return Plan(steps, inp, out, scratch, offsets, quantized)
+    offsets, activations = _plan_scratch(graph, steps)
+    work = align4(max([s.work_bytes for s in steps] + [0]))
+    return Plan(steps, inp, out, activations + work, offsets, quantized, work_offset=activations)
 
 
 def _foldable_quantize(graph: Graph, op, rest) -> bool:

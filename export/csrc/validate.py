@@ -61,22 +61,22 @@ def _reference(tflite_path: Path, x: np.ndarray, quantized: bool) -> np.ndarray:
     return np.stack(outs)
 
 
-def _model_inputs(images: np.ndarray, input_t: str, tflite_path: Path) -> np.ndarray:
-    """Raw uint8 pixels -> the model's input elements (uint8 as is, float32 scaled by pixel_scale)."""
+def _model_inputs(images: np.ndarray, api: dict, tflite_path: Path) -> np.ndarray:
+    """Raw uint8 pixels -> the model's input elements, via pixel_scale and the input quantization."""
     images = np.asarray(images)
-    if input_t == "uint8_t":
-        if images.dtype != np.uint8:
-            raise TypeError(f"this model takes raw uint8 pixels, got {images.dtype}")
+    want = {"uint8_t": np.uint8, "int8_t": np.int8, "float": np.float32}[api["input_t"]]
+    if images.dtype == want:
         return images
-    if input_t == "float" and images.dtype == np.uint8:
-        from runtime._litert import read_tflite_metadata
+    if images.dtype != np.uint8:
+        raise TypeError(f"images must be raw uint8 pixels or {np.dtype(want)}, got {images.dtype}")
+    from runtime._litert import read_tflite_metadata
 
-        meta = read_tflite_metadata(tflite_path.read_bytes(), str(tflite_path)).get("edgeport")
-        scale = json.loads(meta).get("pixel_scale", 1 / 255) if meta else 1 / 255
-        return images.astype(np.float32) * np.float32(scale)
-    if input_t == "float":
-        return images.astype(np.float32)
-    return images.astype(np.int8)
+    meta = read_tflite_metadata(tflite_path.read_bytes(), str(tflite_path)).get("edgeport")
+    pixels = images.astype(np.float32) * np.float32(json.loads(meta).get("pixel_scale", 1 / 255) if meta else 1 / 255)
+    if want is np.float32:
+        return pixels
+    q = np.round(pixels / np.float32(api["INPUT_SCALE"])) + api["INPUT_ZERO_POINT"]
+    return np.clip(q, np.iinfo(want).min, np.iinfo(want).max).astype(want)
 
 
 def validate_c(c_path: str | Path, tflite_path: str | Path, images: np.ndarray, *,
@@ -92,7 +92,7 @@ def validate_c(c_path: str | Path, tflite_path: str | Path, images: np.ndarray, 
         report.verify_result = model.verify()
         if report.verify_result != 0:
             report.failures.append(f"verify() returned {report.verify_result}: {report.verify_result} table(s) fail their CRC")
-        x = _model_inputs(images, api["input_t"], tflite_path)
+        x = _model_inputs(images, api, tflite_path)
         got = model.predict_raw(x)
     finally:
         model.close()
