@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]``."""
+"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick] [--mcu]``."""
 from __future__ import annotations
 
 import argparse
@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-source-mismatch", action="store_true",
                    help="benchmark even if the artifacts were not exported from --model-dir's model.keras "
                    "(the report then carries a warning; default: refuse with exit 2)")
+    p.add_argument("--mcu", action="store_true",
+                   help="also cross-compile the generated C and measure it on QEMU's Cortex-M4F "
+                   "(needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
     return p
@@ -101,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 quick=args.quick,
                 data_dir=args.data_dir,
                 allow_source_mismatch=args.allow_source_mismatch,
+                mcu=args.mcu,
             )
     except UsageError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)

@@ -221,6 +221,7 @@ def to_markdown(result: dict[str, Any]) -> str:
             "this includes preprocessing the bare call was spared.",
             raw_pixels_table(result),
         ),
+        *_mcu_section(result),
         f"## Cold start (fresh process, median of {m['cold_start_repeats']})",
         "",
         "import + load + first prediction, each timed inside the child; peak RSS is the child's "
@@ -259,6 +260,14 @@ def to_markdown(result: dict[str, Any]) -> str:
         parts += [f"- `{s['file']}`: {s['reason']}" for s in result["skipped_artifacts"]]
         parts.append("")
     return "\n".join(parts)
+
+
+def _mcu_section(result: dict[str, Any]) -> list[str]:
+    if not result.get("mcu"):
+        return []
+    from .mcu.table import mcu_markdown
+
+    return ["## Microcontroller: Cortex-M4F under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
 
 
 def _section(title: str, text: str, table: str | None) -> list[str]:

@@ -136,6 +136,7 @@ def run_benchmarks(
     settings: MeasureSettings | None = None,
     cold_start_repeats: int | None = None,
     allow_source_mismatch: bool = False,
+    mcu: bool = False,
 ) -> dict[str, Any]:
     """Benchmark every artifact in ``model_dir`` and the baselines; return the report dict.
 
@@ -143,7 +144,8 @@ def run_benchmarks(
     (skipped if it is None). Raises UsageError for bad arguments or missing inputs,
     SourceMismatchError if ``model.keras`` is not the artifacts' source (unless
     ``allow_source_mismatch``: then the report carries a warning), and BenchmarkError
-    if a measuring subprocess fails.
+    if a measuring subprocess fails. ``mcu=True`` adds the Cortex-M4F table
+    (``result["mcu"]``, see ``benchmarks.mcu.table``).
     """
     started = time.perf_counter()
     threads = check_threads(threads)
@@ -330,6 +332,9 @@ def run_benchmarks(
             k: keras_info[k] for k in ("keras_version", "tensorflow_version", "keras_backend", "layers", "load")
         },
     }
+    if mcu:  # opt-in: generated C on QEMU's Cortex-M4F (benchmarks/mcu)
+        from .mcu.table import mcu_table
+        result["mcu"] = mcu_table([model_dir], images=images[:20])
     result["targets"] = compute_targets(result)
     result["wall_time_s"] = time.perf_counter() - started
     if output_dir is not None:

@@ -1,0 +1,165 @@
+"""The MCU section of ``python -m benchmarks --mcu``: flash, RAM and instructions on a Cortex-M4F.
+
+For each .tflite (int8 and fp32), the generated C beside it (``python -m export --format c``
+writes ``model.int8.c``/``model.c``) is cross-compiled with the harness and run on QEMU
+``mps2-an386``. A model whose C is missing is generated on the fly when ``export.csrc`` is
+installed. TFLite Micro's arena comes from ``<stem>.tflm.h`` (``--format tflm``), else it is
+measured with ``export.tflm`` when tflite-micro is installed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..errors import BenchmarkError, UsageError
+from .macs import count_macs
+from .qemu import run_qemu
+from .toolchain import CrossCompileError, cross_compile, object_sizes
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILES = ("model.int8.tflite", "model.tflite")
+DEFAULT_IMAGES = 20
+_ARENA_RE = re.compile(r"#define \w+_TFLM_ARENA_BYTES (\d+)u")
+
+
+def _tflite_paths(items: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = [path / name for name in MODEL_FILES if (path / name).is_file()]
+            if not found:
+                raise UsageError(f"{path}: expected {' or '.join(MODEL_FILES)} in it, found neither")
+            paths.extend(found)
+        elif path.suffix == ".tflite" and path.is_file():
+            paths.append(path)
+        else:
+            raise UsageError(f"{path}: expected a folder of artifacts or a .tflite file")
+    return paths
+
+
+def _model_c(tflite: Path, work: Path) -> Path:
+    """``<stem>.c`` beside the .tflite, else one generated into ``work``."""
+    stem = tflite.name[: -len(".tflite")]
+    beside = tflite.with_name(f"{stem}.c")
+    if beside.is_file() and beside.with_suffix(".h").is_file():
+        return beside
+    try:
+        from export.csrc import export_c
+    except ImportError as e:
+        raise UsageError(f"{beside} not found: create it with `python -m export --format c`") from e
+    logger.info("%s not found: generating it from %s", beside.name, tflite.name)
+    c_path, _ = export_c(tflite, work, base_name=stem)
+    return c_path
+
+
+def _tflm_arena(tflite: Path) -> int | None:
+    header = tflite.with_name(tflite.name[: -len(".tflite")] + ".tflm.h")
+    if header.is_file():
+        match = _ARENA_RE.search(header.read_text(errors="replace"))
+        if match:
+            return int(match.group(1))
+    try:
+        from export.tflm import measure_arena
+    except ImportError:
+        return None
+    try:
+        return measure_arena(tflite).required_bytes
+    except Exception as e:  # tflite-micro missing or unable to run the model: leave the cell empty
+        logger.warning("%s: no TFLite Micro arena (%s)", tflite.name, e)
+        return None
+
+
+def _inputs(images: np.ndarray, header: Path) -> np.ndarray:
+    rows = images.reshape(len(images), -1)
+    text = header.read_text(errors="replace")
+    if re.search(r"typedef float \w+_input_t;", text):
+        return rows.astype(np.float32) / np.float32(255.0)
+    if re.search(r"typedef int8_t \w+_input_t;", text):
+        return (rows.astype(np.int16) - 128).astype(np.int8)
+    return rows
+
+
+def mcu_row(tflite: Path, images: np.ndarray, work: Path) -> dict[str, Any]:
+    """Figures of one .tflite's generated C on the emulated Cortex-M4F."""
+    row: dict[str, Any] = {"model": tflite.name, "tflm_model_bytes": tflite.stat().st_size,
+                           "tflm_arena_bytes": _tflm_arena(tflite)}
+    macs = count_macs(tflite)
+    model_c = _model_c(tflite, work)
+    logger.info("mcu: %s on QEMU mps2-an386 (Cortex-M4F), %d images", model_c.name, len(images))
+    try:
+        build = cross_compile(model_c, work / f"build-{tflite.stem}")
+    except CrossCompileError as e:
+        if "overflow" in str(e):
+            return {**row, "fits": False, "macs": macs, "note": "does not fit in 4 MB of flash"}
+        raise
+    sizes = object_sizes(build.model_object)
+    if sizes["data"] or sizes["bss"]:
+        raise BenchmarkError(f"{model_c.name}: writable globals in the model object "
+                             f"(.data {sizes['data']} B, .bss {sizes['bss']} B)")
+    run = run_qemu(build.elf, _inputs(images, model_c.with_suffix(".h")))
+    per_inference = run.instructions_per_inference
+    return {
+        **row,
+        "fits": True,
+        "c_source": model_c.name,
+        "flash_bytes": sizes["code"] + sizes["weights"],
+        "weights_bytes": sizes["weights"],
+        "code_bytes": sizes["code"],
+        "scratch_bytes": run.scratch_bytes,
+        "peak_stack_bytes": run.peak_stack_bytes,
+        "ram_bytes": run.scratch_bytes + run.peak_stack_bytes,
+        "instructions_per_inference": int(per_inference),
+        "macs": macs,
+        "instructions_per_mac": round(per_inference / macs, 3) if macs else None,
+        "verify": run.verify,
+        "images": len(images),
+    }
+
+
+def mcu_table(model_dirs_or_tflite_paths: Iterable[str | os.PathLike[str]], *,
+              images: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """One row per .tflite: flash (weights vs code), RAM (scratch + measured peak stack),
+    instructions per inference and per MAC on QEMU's Cortex-M4F, and TFLite Micro's arena
+    and model size. ``images``: raw uint8 test images (default: 20 seeded random ones)."""
+    paths = _tflite_paths(model_dirs_or_tflite_paths)
+    if images is None:
+        images = np.random.default_rng(0).integers(0, 256, size=(DEFAULT_IMAGES, 784), dtype=np.uint8)
+    with tempfile.TemporaryDirectory(prefix="edgeport-mcu-table-") as tmp:
+        return [mcu_row(path, images, Path(tmp)) for path in paths]
+
+
+def _n(value: Any) -> str:
+    return "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def mcu_markdown(rows: list[dict[str, Any]]) -> str:
+    """The MCU table in Markdown, with the definitions a reader needs."""
+    header = ["model", "flash (weights + code)", "RAM (scratch + peak stack)", "instructions / inference",
+              "MACs", "instructions / MAC", "TFLM arena", "TFLM model"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        if not r.get("fits"):
+            cells = [r["model"], r.get("note", "does not fit"), "—", "—", _n(r.get("macs")), "—",
+                     _n(r["tflm_arena_bytes"]), _n(r["tflm_model_bytes"])]
+        else:
+            cells = [r["model"], f"{_n(r['flash_bytes'])} ({_n(r['weights_bytes'])} + {_n(r['code_bytes'])})",
+                     f"{_n(r['ram_bytes'])} ({_n(r['scratch_bytes'])} + {_n(r['peak_stack_bytes'])})",
+                     _n(r["instructions_per_inference"]), _n(r["macs"]), _n(r["instructions_per_mac"]),
+                     _n(r["tflm_arena_bytes"]), _n(r["tflm_model_bytes"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Generated C on QEMU `mps2-an386` (Cortex-M4F), `arm-none-eabi-gcc -O2 -mcpu=cortex-m4 -mthumb "
+                 "-mfloat-abi=hard`. Flash and code/weights: `arm-none-eabi-size` of the model object "
+                 "(.text / .rodata; .data and .bss are empty). Instructions (not cycles): SysTick under "
+                 "`-icount shift=0`, median over the images. Peak stack: painted stack, deepest write during "
+                 "invoke. TFLM arena: smallest arena the tflite-micro interpreter ran the .tflite in (bytes, "
+                 "reference kernels); TFLM model: the .tflite size, without TFLM's own code.")
+    return "\n".join(lines)
