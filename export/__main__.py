@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
     p.add_argument(
         "--io-dtype", default=DEFAULT_IO_DTYPE, choices=IO_DTYPES,
-        help=f"input/output type of full-int8 TFLite (default {DEFAULT_IO_DTYPE}: raw pixels in)",
+        help=f"input/output type of full-int8 TFLite (default {DEFAULT_IO_DTYPE}: raw pixels in); "
+        "int16x8 TFLite allows float32 or int16 (any integer choice gives int16)",
     )
     p.add_argument(
         "--calibration-samples", type=int, default=DEFAULT_CALIBRATION_SAMPLES,

@@ -12,7 +12,7 @@ import numpy as np
 from runtime.metadata import Quantization
 
 from .errors import ModelLoadError, UnsupportedFormatError, ValidationError
-from .litert import IO_DTYPES, TFLITE_MODES, export_litert
+from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES, TFLITE_MODES, export_litert
 from .metadata import build_metadata, sha256_file
 from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, format_table, validate_artifact
@@ -143,12 +143,12 @@ def run_export(
             fp32_size = fp32_tmp.stat().st_size
             passed: list[tuple[Path, Path]] = []
             for _, mode in (v for v in plan.variants if v[0] == f):
-                io = io_dtype if (f, mode) == ("tflite", "int8") else "float32"
+                io = tflite_io_dtype(mode, io_dtype) if f == "tflite" else "float32"
                 quant = Quantization(
                     mode=mode,
                     io_dtype=io,
-                    calibration_samples=calibration_samples if mode == "int8" else None,
-                    seed=seed if mode == "int8" else None,
+                    calibration_samples=calibration_samples if mode in CALIBRATED_MODES else None,
+                    seed=seed if mode in CALIBRATED_MODES else None,
                 )
                 final = out / artifact_name(f, mode)
                 if mode == "none":
@@ -190,6 +190,20 @@ def run_export(
         detail = "; ".join(f"{r.artifact}: {', '.join(r.failures)}" for r in failed)
         raise ValidationError(f"{len(failed)} artifact(s) failed validation: {detail}", reports)
     return reports
+
+
+def tflite_io_dtype(mode: str, requested: str) -> str:
+    """The I/O type a TFLite variant gets for ``--io-dtype requested``.
+
+    int8 takes it as given; int16x8 allows only float32 or int16, so any integer request
+    means int16 there; every other mode keeps float32 I/O.
+    """
+    allowed = MODE_IO_DTYPES.get(mode, ("float32",))
+    if requested in allowed:
+        return requested
+    if mode == "int8":
+        raise UnsupportedFormatError(f"io_dtype={requested!r} is not available for int8; expected one of {list(allowed)}")
+    return "int16" if requested != "float32" and "int16" in allowed else "float32"
 
 
 def calibration_set(train_images: np.ndarray, n: int, seed: int) -> np.ndarray:

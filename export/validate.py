@@ -35,6 +35,8 @@ DEFAULT_THRESHOLDS: dict[str, Thresholds] = {
     "float16": Thresholds(min_agreement=0.999),
     "dynamic": Thresholds(min_agreement=0.99, max_accuracy_drop=0.5),
     "int8": Thresholds(min_agreement=0.99, max_accuracy_drop=0.5, max_size_ratio=0.30),
+    # 16-bit activations, 8-bit weights (issue 11): near-fp32 decisions at about int8 size.
+    "int16x8": Thresholds(min_agreement=0.998, max_accuracy_drop=0.1, max_size_ratio=0.35),
 }
 EXPECTED_IO_NAMES = ("pixels", "probabilities")
 THRESHOLD_KEYS = tuple(Thresholds.__dataclass_fields__)
