@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import ExportError, ValidationError
+from .errors import ExportError, TargetNotReachedError, ValidationError
 from .litert import IO_DTYPES
 from .onnx import DEFAULT_OPSET
 from .pipeline import (
@@ -19,6 +19,8 @@ from .pipeline import (
     REPORT_NAME,
     run_export,
 )
+from .mixed_precision import Steering
+from .steering import format_steering
 from .validate import format_table, parse_threshold_overrides
 
 
@@ -52,6 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a validation threshold, e.g. int8.min_agreement=0.98 or none.max_abs_diff=1e-4 "
         "(keys: min_agreement, max_abs_diff, max_accuracy_drop, max_size_ratio)",
     )
+    # issue 11: steer quantization (see export/mixed_precision.py for which variants allow what)
+    p.add_argument(
+        "--layer-report", action="store_true",
+        help="add a per-layer error table (by Keras layer name) for every quantized artifact",
+    )
+    p.add_argument(
+        "--keep-float", default=None, metavar="LAYER[,LAYER...]",
+        help="leave these Keras layers in float (onnx dynamic/int8, tflite int8 with --io-dtype float32)",
+    )
+    p.add_argument(
+        "--target-agreement", type=float, default=None, metavar="FRACTION",
+        help="keep the worst layers in float, one at a time, until argmax agreement reaches this (e.g. 0.998)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -62,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
+        steering = Steering.parse(args.keep_float, args.layer_report, args.target_agreement)
         reports = run_export(
             args.model,
             fmt=args.format,
@@ -73,18 +89,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             calibration_samples=args.calibration_samples,
             seed=args.seed,
             thresholds=parse_threshold_overrides(args.threshold),
+            steering=steering,
         )
-    except ValidationError as e:
-        print(format_table(e.reports))
+    except (ValidationError, TargetNotReachedError) as e:
+        _print_reports(e.reports)
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 1
     except (ExportError, ValueError, OSError) as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     out = args.output or args.model.parent
-    print(format_table(reports))
+    _print_reports(reports)
     print(f"\nreport: {out / (REPORT_NAME + '.json')}")
     return 0
+
+
+def _print_reports(reports) -> None:
+    print(format_table(reports))
+    sections = format_steering(reports)
+    if sections:
+        print("\n" + sections)
 
 
 def _one_line(e: BaseException) -> str:

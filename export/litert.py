@@ -31,7 +31,7 @@ def export_litert(
     quantize: str = "none",
     io_dtype: str = "float32",
     calibration: np.ndarray | None = None,
-    denylisted_nodes: tuple[str, ...] = (),
+    keep_float: tuple[str, ...] = (),
 ) -> Path:
     """Convert a Keras model to a builtin-ops-only ``.tflite`` file with a dynamic batch.
 
@@ -39,8 +39,8 @@ def export_litert(
     ``int8`` (full integer, builtin int8 kernels only; needs ``calibration``, float32
     images in [0, 1] from the training split) or ``int16x8`` (16-bit activations, 8-bit
     weights; also calibrated). ``io_dtype`` applies to the calibrated modes only, per
-    ``MODE_IO_DTYPES``. ``denylisted_nodes`` (int8 with float I/O only) names ops of the
-    calibrated model, as given by ``export.mixed_precision``, to keep in float.
+    ``MODE_IO_DTYPES``. ``keep_float`` (int8 with float I/O only) names Keras layers left in
+    float, through the converter's quantization-debugger denylist (``export.mixed_precision``).
     """
     import tensorflow as tf
 
@@ -53,7 +53,7 @@ def export_litert(
         raise ConversionError(
             f"io dtype {io_dtype!r} is not available for quantize={quantize!r}; expected one of {list(allowed_io)}"
         )
-    if denylisted_nodes and (quantize, io_dtype) != ("int8", "float32"):
+    if keep_float and (quantize, io_dtype) != ("int8", "float32"):
         raise ConversionError(
             f"float islands need quantize='int8' with io dtype 'float32', got {quantize!r} with {io_dtype!r}"
         )
@@ -79,10 +79,10 @@ def export_litert(
             converter.inference_input_type = getattr(tf, io_dtype)
             converter.inference_output_type = getattr(tf, io_dtype)
         try:
-            if denylisted_nodes:
-                from .mixed_precision import convert_with_float_nodes
+            if keep_float:
+                from .mixed_precision import convert_with_float_layers
 
-                flatbuffer = convert_with_float_nodes(converter, images, denylisted_nodes)
+                flatbuffer = convert_with_float_layers(converter, model, images, keep_float)
             else:
                 flatbuffer = converter.convert()
         except Exception as e:  # the converter raises ConverterError and assorted others

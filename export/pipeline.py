@@ -5,16 +5,19 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from runtime.metadata import Quantization
 
-from .errors import ModelLoadError, UnsupportedFormatError, ValidationError
+from .errors import ModelLoadError, TargetNotReachedError, UnsupportedFormatError, ValidationError
 from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES, TFLITE_MODES, export_litert
 from .metadata import build_metadata, sha256_file
 from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
+from .mixed_precision import Steering, supports_float_island
+from .steering import build_variant, check_steering, format_steering, steer_variant
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, format_table, validate_artifact
 
 logger = logging.getLogger(__name__)
@@ -98,12 +101,15 @@ def run_export(
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
     seed: int = 0,
     thresholds: dict[str, Thresholds] | None = None,
+    steering: Steering | None = None,
 ) -> list[ArtifactReport]:
     """Build, validate and install the requested artifacts; return one report each.
 
     Every artifact is written to a temporary file beside its final name and renamed
     into place only once it passes validation, so a failed run never replaces a good
     artifact. Raises ValidationError (after writing the report) if any artifact fails.
+    ``steering`` (issue 11) adds per-layer reports, float layers and the target search;
+    TargetNotReachedError is raised after the best variant is installed and reported.
     """
     plan = ExportPlan.parse(fmt, quantize)
     if io_dtype not in IO_DTYPES:
@@ -116,6 +122,10 @@ def run_export(
     if out.exists() and not out.is_dir():
         raise ValueError(f"--output {out} exists and is not a directory")
     model = load_keras_model(model_path)
+    steering = steering or Steering()
+    layout = check_steering(  # HOOK issue 11
+        steering, [(f, m, _variant_io(f, m, io_dtype)) for f, m in plan.variants], model
+    )
     source_sha = sha256_file(model_path)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -143,7 +153,7 @@ def run_export(
             fp32_size = fp32_tmp.stat().st_size
             passed: list[tuple[Path, Path]] = []
             for _, mode in (v for v in plan.variants if v[0] == f):
-                io = tflite_io_dtype(mode, io_dtype) if f == "tflite" else "float32"
+                io = _variant_io(f, mode, io_dtype)
                 quant = Quantization(
                     mode=mode,
                     io_dtype=io,
@@ -158,13 +168,14 @@ def run_export(
                     tmp_files.append(tmp)
                     meta = build_metadata(fmt=f, source_sha256=source_sha, quantization=quant)
                     logger.info("quantizing %s (%s)", final.name, mode)
-                    if f == "onnx":
-                        quantize_onnx(fp32_tmp, tmp, mode=mode, metadata=meta, calibration=calibration)
-                    else:
-                        export_litert(model, tmp, metadata=meta, quantize=mode, io_dtype=io, calibration=calibration)
+                    build = partial(
+                        build_variant, f, mode, model=model, fp32=fp32_tmp, meta=meta, io=io,
+                        calibration=calibration, layout=layout,
+                    )
+                    build(tmp, steering.keep_float if supports_float_island(f, mode, io) else ())
                 logger.info("validating %s on %d test images", final.name, len(images))
-                report = validate_artifact(
-                    tmp,
+                validate = partial(
+                    validate_artifact,
                     images=images,
                     labels=data.y_test,
                     keras_proba=keras_proba,
@@ -172,7 +183,13 @@ def run_export(
                     fp32_size=fp32_size,
                     expected_sha256=source_sha,
                 )
+                report = validate(tmp)
                 report.artifact = final.name
+                if steering.active and mode != "none":  # HOOK issue 11
+                    report = steer_variant(
+                        steering, report, fmt=f, mode=mode, io_dtype=io, tmp=tmp, fp32=fp32_tmp,
+                        layout=layout, images=images, build=build, validate=validate,
+                    )
                 reports.append(report)
                 if report.ok:
                     passed.append((tmp, final))
@@ -189,7 +206,20 @@ def run_export(
     if failed:
         detail = "; ".join(f"{r.artifact}: {', '.join(r.failures)}" for r in failed)
         raise ValidationError(f"{len(failed)} artifact(s) failed validation: {detail}", reports)
+    missed = [r for r in reports if r.recipe and r.recipe.get("reached") is False]  # HOOK issue 11
+    if missed:
+        detail = "; ".join(
+            f"{r.artifact} reached {r.recipe['agreement']:.4%} keeping {r.recipe['kept_float'] or 'nothing'} in float"
+            for r in missed
+        )
+        raise TargetNotReachedError(
+            f"target agreement {steering.target_agreement:.4%} not reached: {detail} (best installed)", reports
+        )
     return reports
+
+
+def _variant_io(fmt: str, mode: str, io_dtype: str) -> str:
+    return tflite_io_dtype(mode, io_dtype) if fmt == "tflite" else "float32"
 
 
 def tflite_io_dtype(mode: str, requested: str) -> str:
@@ -236,7 +266,8 @@ def write_report(out: Path, reports: list[ArtifactReport], *, source_sha256: str
     doc = {"source_sha256": source_sha256, "artifacts": sorted(rows.values(), key=lambda r: r["artifact"])}
     _write_text_atomic(path, json.dumps(doc, indent=2) + "\n")
     merged = [ArtifactReport(**{k: v for k, v in r.items() if k != "ok"}) for r in doc["artifacts"]]
-    _write_text_atomic(out / f"{REPORT_NAME}.md", format_table(merged) + "\n")
+    sections = format_steering(merged)  # HOOK issue 11: per-layer tables and search summaries
+    _write_text_atomic(out / f"{REPORT_NAME}.md", format_table(merged) + "\n" + (f"\n{sections}\n" if sections else ""))
     return path
 
 

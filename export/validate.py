@@ -81,6 +81,8 @@ class ArtifactReport:
     max_abs_diff: float
     thresholds: dict = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    layer_report: dict | None = None  # export.layer_report (issue 11), when asked for
+    recipe: dict | None = None  # the --target-agreement search, when asked for
 
     @property
     def ok(self) -> bool:
