@@ -104,10 +104,14 @@ def _feeds_only_output(op: Op, ops: list[Op], graph_outputs: set[str]) -> bool:
 
 
 def layer_outputs(ops: list[Op], layers: list[str | None]) -> dict[str, str]:
-    """Each layer's output tensor: the output of its last op in topological order."""
+    """Each layer's output tensor: the output of its last op in topological order.
+
+    ONNX quantize ops are skipped: their outputs are integers with no scale attached (the
+    float value is the DequantizeLinear after them, or the op before them).
+    """
     out: dict[str, str] = {}
     for op, layer in zip(ops, layers):
-        if layer is not None and op.outputs:
+        if layer is not None and op.outputs and op.op_type not in ("QuantizeLinear", "DynamicQuantizeLinear"):
             out[layer] = op.outputs[0]
     return out
 

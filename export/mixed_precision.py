@@ -85,7 +85,12 @@ def onnx_exclusions(fp32_path: str | Path, layout: KerasLayout, layers: tuple[st
         quant_pre_process(str(fp32_path), str(prepped), skip_symbolic_shape=True)
         ops, outputs = onnx_ops(onnx.load(str(prepped)))
     owners = assign_layers(ops, outputs, layout)
-    nodes = [op.name for op, layer in zip(ops, owners) if layer in layers]
+    nodes = []
+    for op, layer in zip(ops, owners):
+        if layer in layers:
+            nodes.append(op.name)
+            if op.op_type == "Gemm":  # quantize_dynamic first splits Gemm into <name>_MatMul + <name>_Add
+                nodes += [f"{op.name}_MatMul", f"{op.name}_Add"]
     _require_nodes(layers, {l for l in owners if l in layers})
     return nodes
 

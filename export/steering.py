@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -28,7 +29,7 @@ from .mixed_precision import (
     supports_float_island,
 )
 from .onnx import quantize_onnx
-from .validate import ArtifactReport
+from .validate import ArtifactReport, Thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -69,17 +70,22 @@ def steer_variant(
     mode: str,
     io_dtype: str,
     tmp: Path,
-    fp32: Path,
+    model,
     layout: KerasLayout,
     images: np.ndarray,
     build: Callable[[Path, tuple[str, ...]], None],
-    validate: Callable[[Path], ArtifactReport],
+    validate: Callable[..., ArtifactReport],
+    thresholds: Thresholds,
 ) -> ArtifactReport:
-    """Add the layer report and run the target search for one built variant at ``tmp``."""
+    """Add the layer report and run the target search for one built variant at ``tmp``.
+
+    ``validate(path, thresholds=...)`` validates a file. Candidates with float layers are
+    validated without the size limit: their size is the price the recipe reports.
+    """
     base = None
     if steering.layer_report or steering.target_agreement is not None:
         logger.info("per-layer error of %s", report.artifact)
-        base = layer_report(tmp, fp32, layout, images, name=report.artifact)
+        base = layer_report(tmp, model, images, layout=layout, name=report.artifact)
         report.layer_report = base.to_dict()
     if steering.target_agreement is None:
         return report
@@ -89,18 +95,22 @@ def steer_variant(
             "skipped": f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float",
         }
         return report
-    return _search(steering, report, base, tmp=tmp, images=images, build=build, validate=validate)
+    relaxed = replace(thresholds, max_size_ratio=None)
+    return _search(
+        steering, report, base, tmp=tmp, images=images, build=build,
+        validate=lambda path, kept: validate(path, thresholds=relaxed if kept else thresholds),
+    )
 
 
 def _search(steering, report, base: LayerReport, *, tmp, images, build, validate) -> ArtifactReport:
     tries: dict[tuple[str, ...], Path] = {}
 
     def trial(kept: tuple[str, ...]) -> SearchStep:
-        path = tmp if not kept or kept == steering.keep_float else tmp.with_name(f"{tmp.stem}.try{len(tries)}{tmp.suffix}")
+        path = tmp if kept == steering.keep_float else tmp.with_name(f"{tmp.stem}.try{len(tries)}{tmp.suffix}")
         if path != tmp:
             build(path, kept)
         tries[kept] = path
-        r = validate(path)
+        r = validate(path, kept)
         return SearchStep(list(kept), r.agreement, r.accuracy, r.size_bytes, p50_latency_us(path, images[0]), r.ok)
 
     try:
@@ -113,7 +123,7 @@ def _search(steering, report, base: LayerReport, *, tmp, images, build, validate
         for path in tries.values():
             if path != tmp:
                 path.unlink(missing_ok=True)
-    final = validate(tmp)
+    final = validate(tmp, tuple(result.best.kept_float))
     final.artifact, final.layer_report, final.recipe = report.artifact, report.layer_report, result.recipe()
     if not result.reached:
         logger.warning(
