@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--target-agreement", type=float, default=None, metavar="FRACTION",
         help="keep the worst layers in float, one at a time, until argmax agreement reaches this (e.g. 0.998)",
     )
+    p.add_argument(
+        "--max-size-ratio", type=float, default=None, metavar="RATIO",
+        help="size limit (x fp32) for variants with float layers (default: none, the size is reported)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -77,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        steering = Steering.parse(args.keep_float, args.layer_report, args.target_agreement)
+        steering = Steering.parse(args.keep_float, args.layer_report, args.target_agreement, args.max_size_ratio)
         reports = run_export(
             args.model,
             fmt=args.format,

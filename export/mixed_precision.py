@@ -20,7 +20,7 @@ import gc
 import logging
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -42,21 +42,32 @@ class Steering:
     keep_float: tuple[str, ...] = ()
     layer_report: bool = False
     target_agreement: float | None = None
+    # size limit (x fp32) for variants with float layers; None: their size is only reported
+    max_size_ratio: float | None = None
 
     def __post_init__(self) -> None:
         t = self.target_agreement
         if t is not None and not 0.0 < t <= 1.0:
             raise ValueError(f"target agreement must be in (0, 1], got {t}")
+        if self.max_size_ratio is not None and not self.max_size_ratio > 0:
+            raise ValueError(f"max size ratio must be > 0, got {self.max_size_ratio}")
+
+    def thresholds_for(self, thresholds, kept: tuple[str, ...]):
+        """Float layers cost size on purpose: their variants get ``max_size_ratio`` instead."""
+        return replace(thresholds, max_size_ratio=self.max_size_ratio) if kept else thresholds
 
     @property
     def active(self) -> bool:
         return bool(self.keep_float or self.layer_report or self.target_agreement is not None)
 
     @classmethod
-    def parse(cls, keep_float: str | None = None, layer_report: bool = False, target: float | None = None) -> "Steering":
+    def parse(
+        cls, keep_float: str | None = None, layer_report: bool = False, target: float | None = None,
+        max_size_ratio: float | None = None,
+    ) -> "Steering":
         """From the CLI's comma-separated ``--keep-float`` list."""
         names = tuple(dict.fromkeys(n.strip() for n in (keep_float or "").split(",") if n.strip()))
-        return cls(names, layer_report, target)
+        return cls(names, layer_report, target, max_size_ratio)
 
 
 def supports_float_island(fmt: str, mode: str, io_dtype: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -181,8 +181,7 @@ def run_export(
                     images=images,
                     labels=data.y_test,
                     keras_proba=keras_proba,
-                    # float layers cost size on purpose: the recipe reports it instead (issue 11)
-                    thresholds=replace(thresholds[mode], max_size_ratio=None) if keep else thresholds[mode],
+                    thresholds=steering.thresholds_for(thresholds[mode], keep),  # issue 11
                     fp32_size=fp32_size,
                     expected_sha256=source_sha,
                 )

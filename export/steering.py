@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -80,7 +79,8 @@ def steer_variant(
     """Add the layer report and run the target search for one built variant at ``tmp``.
 
     ``validate(path, thresholds=...)`` validates a file. Candidates with float layers are
-    validated without the size limit: their size is the price the recipe reports.
+    held to ``steering.max_size_ratio`` instead of the mode's size limit (none by default:
+    their size is the price the recipe reports).
     """
     base = None
     if steering.layer_report or steering.target_agreement is not None:
@@ -95,10 +95,9 @@ def steer_variant(
             "skipped": f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float",
         }
         return report
-    relaxed = replace(thresholds, max_size_ratio=None)
     return _search(
         steering, report, base, tmp=tmp, images=images, build=build,
-        validate=lambda path, kept: validate(path, thresholds=relaxed if kept else thresholds),
+        validate=lambda path, kept: validate(path, thresholds=steering.thresholds_for(thresholds, kept)),
     )
 
 
