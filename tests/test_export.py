@@ -21,6 +21,8 @@ from export import (
     run_export,
 )
 from export.__main__ import build_parser
+
+from conftest import FIXTURE_THRESHOLD_OVERRIDES
 from export.__main__ import main as export_main
 from export.pipeline import calibration_set
 from export.validate import DEFAULT_THRESHOLDS, parse_threshold_overrides
@@ -48,7 +50,7 @@ def test_every_variant_is_written_and_reported(exported_dir, report):
 @pytest.mark.parametrize("name", ARTIFACTS)
 def test_variant_meets_its_thresholds(name, report):
     row = {r["artifact"]: r for r in report["artifacts"]}[name]
-    t = DEFAULT_THRESHOLDS[row["mode"]]
+    t = parse_threshold_overrides(FIXTURE_THRESHOLD_OVERRIDES)[row["mode"]]
     if t.min_agreement is not None:
         assert row["agreement"] >= t.min_agreement
     if t.max_abs_diff is not None:
