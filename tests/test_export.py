@@ -84,9 +84,10 @@ def test_metadata_round_trips(name, exported_dir):
     q = meta.quantization
     assert name.split(".")[1] == q.mode or (q.mode == "none" and name.count(".") == 1)
     assert meta.format == name.rsplit(".", 1)[1]
-    if q.mode == "int8":
+    if q.mode in ("int8", "int16x8"):
         assert (q.calibration_samples, q.seed) == (500, 0)
-        assert q.io_dtype == ("uint8" if name.endswith(".tflite") else "float32")
+        tflite_io = {"int8": "uint8", "int16x8": "int16"}[q.mode]  # default --io-dtype uint8
+        assert q.io_dtype == (tflite_io if name.endswith(".tflite") else "float32")
     else:
         assert (q.calibration_samples, q.seed, q.io_dtype) == (None, None, "float32")
 
