@@ -3,9 +3,12 @@ from .errors import (
     ConversionError,
     ExportError,
     ModelLoadError,
+    TargetNotReachedError,
+    UnknownLayerError,
     UnsupportedFormatError,
     ValidationError,
 )
+from .mixed_precision import Steering
 from .pipeline import FORMAT_CHOICES, FORMATS, MODES, ExportPlan, artifact_name, run_export
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, validate_artifact
 
@@ -19,6 +22,9 @@ __all__ = [
     "FORMAT_CHOICES",
     "MODES",
     "ModelLoadError",
+    "Steering",
+    "TargetNotReachedError",
+    "UnknownLayerError",
     "Thresholds",
     "UnsupportedFormatError",
     "ValidationError",

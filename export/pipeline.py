@@ -15,7 +15,7 @@ from runtime.metadata import Quantization
 from .errors import ModelLoadError, TargetNotReachedError, UnsupportedFormatError, ValidationError
 from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES, TFLITE_MODES, export_litert
 from .metadata import build_metadata, sha256_file
-from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
+from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx
 from .mixed_precision import Steering, supports_float_island
 from .steering import build_variant, check_steering, format_steering, steer_variant
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, format_table, validate_artifact
