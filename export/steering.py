@@ -87,13 +87,12 @@ def steer_variant(
         logger.info("per-layer error of %s", report.artifact)
         base = layer_report(tmp, model, images, layout=layout, name=report.artifact)
         report.layer_report = base.to_dict()
-    if steering.target_agreement is None:
-        return report
-    if not supports_float_island(fmt, mode, io_dtype):
-        report.recipe = {
-            "target_agreement": steering.target_agreement,
-            "skipped": f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float",
-        }
+    island = supports_float_island(fmt, mode, io_dtype)
+    if steering.keep_float or steering.target_agreement is not None:
+        report.recipe = {"kept_float": list(steering.keep_float) if island else []}
+        if not island:
+            report.recipe["skipped"] = f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float"
+    if steering.target_agreement is None or not island:
         return report
     return _search(
         steering, report, base, tmp=tmp, images=images, build=build,
@@ -173,7 +172,9 @@ def _row(d: dict):
 
 def _format_recipe(artifact: str, recipe: dict) -> str:
     if "skipped" in recipe:
-        return f"### target agreement {recipe['target_agreement']:.4f}: {artifact}\n\nnot searched: {recipe['skipped']}"
+        return f"### float layers: {artifact}\n\nnone: {recipe['skipped']}"
+    if "steps" not in recipe:
+        return f"### float layers: {artifact}\n\nkept in float: {', '.join(recipe['kept_float'])}"
     lines = [
         f"### target agreement {recipe['target_agreement']:.4%}: {artifact} "
         f"({'reached' if recipe['reached'] else 'NOT reached'}; kept in float: {recipe['kept_float'] or 'none'})",
