@@ -158,7 +158,9 @@ def format_steering(reports: list[ArtifactReport]) -> str:
     for r in reports:
         if r.layer_report:
             lr = r.layer_report
-            parts.append(LayerReport(lr["artifact"], lr["samples"], [_row(x) for x in lr["rows"]], lr["skipped"]).to_markdown())
+            rows = [_row(x) for x in lr["rows"]]
+            report = LayerReport(lr["artifact"], lr["samples"], rows, lr["skipped"], lr.get("simulated_agreement"))
+            parts.append(report.to_markdown())
         if r.recipe:
             parts.append(_format_recipe(r.artifact, r.recipe))
     return "\n\n".join(parts)

@@ -127,7 +127,9 @@ def test_layer_report_rows_use_keras_names(small_artifacts, kind: str) -> None:
         assert set(names) <= {l.name for l in model.layers}
         assert model.layers[-1].name in names
         assert report.blamed in names
-        assert abs(sum(r.share for r in report.rows) - 1.0) < 1e-6
+        assert abs(sum(r.share for r in report.rows) - 1.0) < 1e-6 or all(r.share == 0 for r in report.rows)
+        # the injected errors must stand in for the artifact: its agreement within a few images
+        assert report.simulated_agreement is not None and report.simulated_agreement > 0.9
         assert all(r.sqnr_db is None or r.sqnr_db > 10 for r in report.rows), report.to_markdown()
 
 
