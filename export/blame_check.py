@@ -20,6 +20,7 @@ import numpy as np
 
 from runtime.metadata import Quantization
 
+from .errors import ExportError
 from .layer_map import KerasLayout
 from .layer_report import _to_input, layer_report
 from .metadata import build_metadata
@@ -63,7 +64,7 @@ def check(model_path: Path, layers: list[str] | None, data_dir: str | None, seed
     ref = model.predict(x, batch_size=1000, verbose=0).argmax(axis=1)
     layout = KerasLayout.from_model(model)
     layers = layers or [l.name for l in model.layers if l.weights]
-    check_layer_names(tuple(layers), layout)
+    check_layer_names(tuple(layers), layout)  # before any conversion
     meta = build_metadata(fmt="x", source_sha256="0" * 64, quantization=Quantization())
     parts = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,8 +73,12 @@ def check(model_path: Path, layers: list[str] | None, data_dir: str | None, seed
             rows = []
             for keep in [(), *((l,) for l in layers)]:
                 path = Path(tmp) / f"{mode}.{'-'.join(keep) or 'base'}.{fmt}"
-                build_variant(fmt, mode, path, keep, model=model, fp32=fp32, meta=meta, io="float32",
-                              calibration=cal, layout=layout)
+                try:
+                    build_variant(fmt, mode, path, keep, model=model, fp32=fp32, meta=meta, io="float32",
+                                  calibration=cal, layout=layout)
+                except ExportError as e:  # e.g. a layer the converter fused into the next one
+                    rows.append(f"| {', '.join(keep)} | n/a: {' '.join(str(e).split())} | - |")
+                    continue
                 rows.append(f"| {', '.join(keep) or '(nothing)'} | {_agreement(path, x, ref):.2%} | {path.stat().st_size:,} |")
                 if not keep:
                     parts.append(layer_report(path, model, x, layout=layout, name=f"model.{mode}.{fmt}").to_markdown())
