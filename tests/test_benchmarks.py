@@ -23,6 +23,7 @@ import runtime
 from benchmarks.__main__ import main
 from benchmarks.runner import find_artifacts, parse_batch_sizes
 from benchmarks.timing import MeasureSettings, latency_stats_ms, measure, measure_interleaved
+from export import MODES
 
 REPO = Path(__file__).resolve().parents[1]
 CREATE_HINT = "python -m train && python -m export --format all --quantize all"
@@ -72,7 +73,7 @@ def _positive(x: object) -> bool:
 def test_quick_run_covers_every_artifact_and_baseline(quick_run, exported_dir: Path) -> None:
     report = quick_run["report"]
     names = _artifacts(exported_dir)
-    assert len(names) == 7
+    assert len(names) == sum(len(modes) for modes in MODES.values())  # 9 since int16x8
     assert sorted(a["file"] for a in report["artifacts"]) == names
     assert report["skipped_artifacts"] == []
     expected = {f"runtime:{n}" for n in names} | {f"bare:{n}" for n in names}
