@@ -5,10 +5,13 @@ from .errors import (
     ExportError,
     ModelLoadError,
     TaskError,
+    TargetNotReachedError,
+    UnknownLayerError,
     UnsupportedFormatError,
     UsageError,
     ValidationError,
 )
+from .mixed_precision import Steering
 from .pipeline import FORMAT_CHOICES, FORMATS, MODES, ExportPlan, artifact_name, run_export
 from .task import TASKS
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, validate_artifact
@@ -26,6 +29,9 @@ __all__ = [
     "ModelLoadError",
     "TASKS",
     "TaskError",
+    "Steering",
+    "TargetNotReachedError",
+    "UnknownLayerError",
     "Thresholds",
     "UnsupportedFormatError",
     "UsageError",

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from runtime.console import quiet_console
 
-from .errors import ExportError, ValidationError
+from .errors import ExportError, TargetNotReachedError, ValidationError
 from .litert import IO_DTYPES
 from .onnx import DEFAULT_OPSET
 from .pipeline import (
@@ -58,6 +58,8 @@ def _pixel_scale(text: str) -> float | str | None:
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"--pixel-scale: expected a finite number > 0, got {text!r}")
     return value
+from .mixed_precision import Steering
+from .steering import format_steering
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=_int_in("--opset", 1), default=DEFAULT_OPSET, help="ONNX opset")
     p.add_argument(
         "--io-dtype", default=DEFAULT_IO_DTYPE, choices=IO_DTYPES,
-        help="input/output type of full-int8 TFLite (uint8: raw pixels feed in directly)",
+        help="input/output type of calibrated TFLite: int8 (uint8: raw pixels feed in directly); "
+        "int16x8 allows float32 or int16 (any integer choice gives int16)",
     )
     p.add_argument(
         "--calibration-samples", type=_int_in("--calibration-samples", 1), default=DEFAULT_CALIBRATION_SAMPLES,
@@ -101,6 +104,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--sign-key", type=Path, default=None, metavar="KEY.pem",
         help="sign every artifact with this Ed25519 private key (openssl genpkey -algorithm ed25519)",
+    )
+    # issue 11: steer quantization (see export/mixed_precision.py for which variants allow what)
+    p.add_argument(
+        "--layer-report", action="store_true",
+        help="add a per-layer error table (by Keras layer name) for every quantized artifact",
+    )
+    p.add_argument(
+        "--keep-float", default=None, metavar="LAYER[,LAYER...]",
+        help="leave these Keras layers in float (onnx dynamic/int8, tflite int8 with --io-dtype float32)",
+    )
+    p.add_argument(
+        "--target-agreement", type=float, default=None, metavar="FRACTION",
+        help="keep the worst layers in float, one at a time, until argmax agreement reaches this (e.g. 0.998)",
+    )
+    p.add_argument(
+        "--max-size-ratio", type=float, default=None, metavar="RATIO",
+        help="size limit (x fp32) for variants with float layers (default: none, the size is reported)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     p.add_argument(
@@ -149,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = _install_handlers()
     _received.clear()
     try:
+        steering = Steering.parse(args.keep_float, args.layer_report, args.target_agreement, args.max_size_ratio)
         with quiet_console(args.verbose):  # before TensorFlow is first imported
             reports = run_export(
                 args.model,
@@ -166,12 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed=args.seed,
                 thresholds=parse_threshold_overrides(args.threshold),
                 sign_key=args.sign_key,
+                steering=steering,
             )
     except BaseException as e:
         if _received or isinstance(e, (KeyboardInterrupt, _Terminated)):
             return _interrupted_exit()
-        if isinstance(e, ValidationError):
-            print(format_table(e.reports))
+        if isinstance(e, (ValidationError, TargetNotReachedError)):
+            _print_reports(e.reports)
             print(f"error: {_one_line(e)}", file=sys.stderr)
             return 1
         if isinstance(e, (ExportError, ValueError, OSError)):
@@ -182,10 +204,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     out = args.output or args.model.parent
-    print(format_table(reports))
+    _print_reports(reports)
     print(f"\nvalidated on: {', '.join(sorted({r.data for r in reports}))}")
     print(f"report: {out / (REPORT_NAME + '.json')}")
     return 0
+
+
+def _print_reports(reports) -> None:
+    print(format_table(reports))
+    sections = format_steering(reports)
+    if sections:
+        print("\n" + sections)
 
 
 def _one_line(e: BaseException) -> str:

@@ -36,3 +36,15 @@ class UsageError(ExportError):
 
 class TaskError(ExportError):
     """The model's task cannot be read from its output without ``--task``, or contradicts it."""
+
+
+class UnknownLayerError(ExportError):
+    """A layer name (e.g. in ``--keep-float``) that the Keras model does not have."""
+
+
+class TargetNotReachedError(ExportError):
+    """``--target-agreement`` was not met; the best variant found was still installed."""
+
+    def __init__(self, message: str, reports: list | None = None) -> None:
+        super().__init__(message)
+        self.reports = reports or []

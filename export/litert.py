@@ -14,8 +14,12 @@ from .seal import seal_artifact
 
 logger = logging.getLogger(__name__)
 
-TFLITE_MODES = ("none", "float16", "dynamic", "int8")
-IO_DTYPES = ("float32", "uint8", "int8")
+TFLITE_MODES = ("none", "float16", "dynamic", "int8", "int16x8")
+IO_DTYPES = ("float32", "uint8", "int8", "int16")
+# The converter allows only these I/O types per calibrated mode (16x8: "must be in
+# ['tf.float32', 'tf.int16']", checked with TF 2.21).
+MODE_IO_DTYPES = {"int8": ("float32", "uint8", "int8"), "int16x8": ("float32", "int16")}
+CALIBRATED_MODES = tuple(MODE_IO_DTYPES)
 DEFAULT_IO_NAMES = ("pixels", "probabilities")
 
 
@@ -27,14 +31,17 @@ def export_litert(
     quantize: str = "none",
     io_dtype: str = "float32",
     calibration: np.ndarray | None = None,
+    keep_float: tuple[str, ...] = (),
     io_names: tuple[str, str] = DEFAULT_IO_NAMES,
 ) -> Path:
     """Convert a Keras model to a builtin-ops-only ``.tflite`` file with a dynamic batch.
 
     ``quantize``: ``none`` (fp32), ``float16`` weights, ``dynamic`` (int8 weights) or
     ``int8`` (full integer, builtin int8 kernels only; needs ``calibration``: float32
-    samples as the model sees them, never from the test split). ``io_dtype`` applies to
-    int8 only.
+    samples as the model sees them, never from the test split) or ``int16x8`` (16-bit activations, 8-bit
+    weights; also calibrated). ``io_dtype`` applies to the calibrated modes only, per
+    ``MODE_IO_DTYPES``. ``keep_float`` (int8 with float I/O only) names Keras layers left in
+    float, through the converter's quantization-debugger denylist (``export.mixed_precision``).
     """
     import tensorflow as tf
 
@@ -42,8 +49,15 @@ def export_litert(
         raise ConversionError(f"unknown TFLite quantization {quantize!r}; expected one of {list(TFLITE_MODES)}")
     if io_dtype not in IO_DTYPES:
         raise ConversionError(f"unknown io dtype {io_dtype!r}; expected one of {list(IO_DTYPES)}")
-    if io_dtype != "float32" and quantize != "int8":
-        raise ConversionError(f"io dtype {io_dtype!r} needs quantize='int8', got {quantize!r}")
+    allowed_io = MODE_IO_DTYPES.get(quantize, ("float32",))
+    if io_dtype not in allowed_io:
+        raise ConversionError(
+            f"io dtype {io_dtype!r} is not available for quantize={quantize!r}; expected one of {list(allowed_io)}"
+        )
+    if keep_float and (quantize, io_dtype) != ("int8", "float32"):
+        raise ConversionError(
+            f"float islands need quantize='int8' with io dtype 'float32', got {quantize!r} with {io_dtype!r}"
+        )
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         _write_saved_model(model, tmp, io_names)
@@ -53,21 +67,30 @@ def export_litert(
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
-        elif quantize == "int8":
+        elif quantize in CALIBRATED_MODES:
             if calibration is None or len(calibration) == 0:
-                raise ConversionError("full-integer quantization needs calibration images")
+                raise ConversionError(f"{quantize} quantization needs calibration images")
             images = calibration.astype(np.float32)
             converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(len(images)))
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+                if quantize == "int8"
+                else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            ]
             converter.inference_input_type = getattr(tf, io_dtype)
             converter.inference_output_type = getattr(tf, io_dtype)
         try:
-            flatbuffer = converter.convert()
+            if keep_float:
+                from .mixed_precision import convert_with_float_layers
+
+                flatbuffer = convert_with_float_layers(converter, model, images, keep_float)
+            else:
+                flatbuffer = converter.convert()
         except Exception as e:  # the converter raises ConverterError and assorted others
             raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
     _check_builtin_only(flatbuffer)
     extra = {}
-    if quantize == "int8":
+    if quantize in CALIBRATED_MODES:
         extra = _check_int8_io(flatbuffer, io_dtype, metadata.pixel_scale)
     if extra:
         metadata = ModelMetadata(**{**metadata.__dict__, "extra": {**metadata.extra, **extra}})

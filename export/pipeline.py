@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -11,13 +12,15 @@ import runtime
 from runtime.metadata import Quantization
 
 from . import data as data_sources
-from .errors import ConversionError, UnsupportedFormatError, UsageError, ValidationError
+from .errors import ConversionError, TargetNotReachedError, UnsupportedFormatError, UsageError, ValidationError
 from .files import remove_stale_temporaries, temporary_path
-from .litert import IO_DTYPES, TFLITE_MODES, export_litert
+from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES, TFLITE_MODES, export_litert
+from .mixed_precision import RECIPE_KEY, Steering, onnx_exclusions, supports_float_island
 from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
 from .reference import AUTO, Reference, prepare_reference
 from .report import write_report
 from .seal import load_signing_key, seal_artifact
+from .steering import check_steering, steer_variant
 from .task import TASKS
 from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, validate_artifact
 
@@ -28,7 +31,6 @@ FORMAT_CHOICES = (*FORMATS, "all")
 MODES = {"onnx": ONNX_MODES, "tflite": TFLITE_MODES}
 ALL_MODES = tuple(dict.fromkeys(m for modes in MODES.values() for m in modes))
 SUFFIX = {"onnx": ".onnx", "tflite": ".tflite"}
-CALIBRATED_MODES = ("int8",)
 DEFAULT_CALIBRATION_SAMPLES = 500
 # Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
 DEFAULT_IO_DTYPE = "uint8"
@@ -36,6 +38,21 @@ SEED_MAX = 2**32 - 1
 # On random inputs, a quantized variant's agreement counts only samples that Keras decides by
 # at least this probability margin (fp32 is still judged on every sample).
 RANDOM_TIE_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every variant of one export run shares."""
+
+    ref: Reference
+    out: Path
+    thresholds: dict
+    opset: int
+    io_dtype: str
+    seed: int
+    signing_key: object
+    steering: Steering
+    layout: object
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,7 @@ def run_export(
     seed: int = 0,
     thresholds: ThresholdOverrides | None = None,
     sign_key: str | os.PathLike | None = None,
+    steering: Steering | None = None,
 ) -> list[ArtifactReport]:
     """Build, validate and install the requested artifacts; return one report each.
 
@@ -110,7 +128,9 @@ def run_export(
     written to a temporary file and renamed into place only once it passes validation,
     so a failed run never replaces a good artifact. Raises ValidationError (after
     writing the report) if any artifact fails or cannot be converted. Every artifact is
-    sealed (SHA-256), and signed with the Ed25519 ``sign_key`` PEM if given.
+    sealed (SHA-256), and signed with the Ed25519 ``sign_key`` PEM if given. ``steering``
+    adds per-layer reports, float layers and the agreement-target search; then
+    TargetNotReachedError is raised after the best variant is installed and reported.
     """
     plan = ExportPlan.parse(fmt, quantize)
     signing_key = load_signing_key(sign_key) if sign_key is not None else None
@@ -122,36 +142,45 @@ def run_export(
         raise UsageError(f"--output {out} exists and is not a directory")
     dataset = data_sources.resolve(data, data_dir)
     if dataset is None and plan.needs_calibration:
-        raise UsageError("int8 needs calibration data: pass --data PATH.npz (with x_calibration or x_train)")
-    if io_dtype != DEFAULT_IO_DTYPE and ("tflite", "int8") not in plan.variants:
-        logger.warning("--io-dtype %s applies to TFLite int8 only; this plan has none", io_dtype)
+        raise UsageError(
+            "int8 and int16x8 need calibration data: pass --data PATH.npz (with x_calibration or x_train)"
+        )
+    if io_dtype != DEFAULT_IO_DTYPE and not any(f == "tflite" and m in CALIBRATED_MODES for f, m in plan.variants):
+        logger.warning("--io-dtype %s applies to calibrated TFLite variants only; this plan has none", io_dtype)
     ref = prepare_reference(
         model_path, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
         calibration_samples=calibration_samples if plan.needs_calibration else None, seed=seed,
     )
-    table = resolve_thresholds(ref.facts.task, thresholds)
+    steering = steering or Steering()
+    layout = check_steering(steering, [(f, m, _variant_io(f, m, io_dtype)) for f, m in plan.variants], ref.keras_model)
+    job = _Job(
+        ref, out, resolve_thresholds(ref.facts.task, thresholds), opset, io_dtype, seed, signing_key, steering, layout
+    )
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     reports: list[ArtifactReport] = []
     for f in dict.fromkeys(f for f, _ in plan.variants):
-        modes = [m for g, m in plan.variants if g == f]
-        reports += _export_format(
-            ref, f, modes, out, table, opset=opset, io_dtype=io_dtype, seed=seed, signing_key=signing_key
-        )
+        reports += _export_format(job, f, [m for g, m in plan.variants if g == f])
     write_report(out, reports, source_sha256=ref.source_sha256)
     failed = [r for r in reports if not r.ok]
     if failed:
         detail = "; ".join(f"{r.artifact}: {', '.join(r.failures)}" for r in failed)
         raise ValidationError(f"{len(failed)} artifact(s) failed: {detail}", reports)
+    missed = [r for r in reports if r.recipe and r.recipe.get("reached") is False]
+    if missed:
+        detail = "; ".join(
+            f"{r.artifact} reached {r.recipe['agreement']:.4%} keeping {r.recipe['kept_float'] or 'nothing'} in float"
+            for r in missed
+        )
+        raise TargetNotReachedError(
+            f"target agreement {steering.target_agreement:.4%} not reached: {detail} (best installed)", reports
+        )
     return reports
 
 
-def _export_format(
-    ref: Reference, f: str, modes: list[str], out: Path, table: dict, *, opset: int, io_dtype: str, seed: int,
-    signing_key=None,
-) -> list[ArtifactReport]:
+def _export_format(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:
     """Convert the fp32 artifact of format ``f`` and its variants; install those that pass."""
-    fp32_final = out / artifact_name(f, "none")
+    fp32_final = job.out / artifact_name(f, "none")
     fp32_tmp = temporary_path(fp32_final)
     tmp_files = [fp32_tmp]
     reports: list[ArtifactReport] = []
@@ -160,42 +189,19 @@ def _export_format(
         # The fp32 file is always converted: it is the base for ONNX quantization and
         # the size reference for every variant of its format.
         try:
-            _convert(ref, f, "none", fp32_tmp, fp32_tmp, opset=opset, io_dtype="float32", seed=seed)
+            _convert(job, f, "none", fp32_tmp, fp32_tmp)
         except ConversionError as e:
-            return [_failed_attempt(ref, fp32_final.name, f, m, e) for m in modes]
-        if signing_key is not None:
-            seal_artifact(fp32_tmp, signing_key)
+            return [_failed_attempt(job.ref, fp32_final.name, f, m, e) for m in modes]
         fp32_size = fp32_tmp.stat().st_size
         for mode in modes:
-            final = out / artifact_name(f, mode)
+            final = job.out / artifact_name(f, mode)
             tmp = fp32_tmp if mode == "none" else temporary_path(final)
             tmp_files.append(tmp)
-            io = io_dtype if (f, mode) == ("tflite", "int8") else "float32"
-            try:
-                if mode != "none":
-                    logger.info("quantizing %s (%s)", final.name, mode)
-                    _convert(ref, f, mode, tmp, fp32_tmp, opset=opset, io_dtype=io, seed=seed)
-            except ConversionError as e:
-                reports.append(_failed_attempt(ref, final.name, f, mode, e))
-                continue
-            if signing_key is not None and mode != "none":
-                seal_artifact(tmp, signing_key)  # the writers sealed it; now signed too
-            logger.info("validating %s on %d samples (%s)", final.name, len(ref.inputs), ref.data_source)
-            try:
-                report = validate_artifact(
-                    tmp, inputs=ref.inputs, labels=ref.labels, reference=ref.outputs, thresholds=table[mode],
-                    fp32_size=fp32_size, expected_sha256=ref.source_sha256, expected_io_names=ref.io_names,
-                    name=final.name, data=ref.data_source,
-                    tie_margin=RANDOM_TIE_MARGIN if ref.synthetic and mode != "none" else 0.0,
-                )
-            except runtime.ModelFileError as e:  # the converter wrote something the runtime refuses
-                text = str(e).replace(str(tmp), final.name)
-                reports.append(_failed_attempt(ref, final.name, f, mode, ConversionError(text)))
-                continue
+            report = _build_and_validate(job, f, mode, tmp, fp32_tmp, final.name, fp32_size)
             reports.append(report)
             if report.ok:
                 passed.append((tmp, final))
-            else:
+            elif report.size_bytes:
                 logger.error("%s failed validation; keeping any existing %s", final.name, final.name)
         # Installed only after the format's variants are built: they all read the fp32 file.
         for tmp, final in passed:
@@ -206,30 +212,93 @@ def _export_format(
     return reports
 
 
-def _convert(ref: Reference, f: str, mode: str, path: Path, fp32: Path, *, opset: int, io_dtype: str, seed: int) -> None:
+def _build_and_validate(
+    job: _Job, f: str, mode: str, tmp: Path, fp32: Path, name: str, fp32_size: int
+) -> ArtifactReport:
+    """Quantize one variant into ``tmp`` (unless fp32), validate it, and steer it if asked."""
+    ref, steering = job.ref, job.steering
+    io = _variant_io(f, mode, job.io_dtype)
+    keep = steering.keep_float if supports_float_island(f, mode, io) else ()
+
+    def build(path: Path, kept: tuple[str, ...]) -> None:
+        _convert(job, f, mode, path, fp32, keep_float=kept)
+
+    try:
+        if mode != "none":
+            logger.info("quantizing %s (%s)", name, mode)
+            build(tmp, keep)
+    except ConversionError as e:
+        return _failed_attempt(ref, name, f, mode, e)
+    logger.info("validating %s on %d samples (%s)", name, len(ref.inputs), ref.data_source)
+    validate = partial(
+        validate_artifact, inputs=ref.inputs, labels=ref.labels, reference=ref.outputs,
+        fp32_size=fp32_size, expected_sha256=ref.source_sha256, expected_io_names=ref.io_names,
+        name=name, data=ref.data_source,
+        tie_margin=RANDOM_TIE_MARGIN if ref.synthetic and mode != "none" else 0.0,
+    )
+    try:
+        report = validate(tmp, thresholds=steering.thresholds_for(job.thresholds[mode], keep))
+        if steering.active and mode != "none":
+            report = steer_variant(
+                steering, report, fmt=f, mode=mode, io_dtype=io, tmp=tmp, model=ref.keras_model,
+                layout=job.layout, images=ref.to_model_input(ref.inputs), build=build, validate=validate,
+                thresholds=job.thresholds[mode],
+            )
+    except runtime.ModelFileError as e:  # the converter wrote something the runtime refuses
+        return _failed_attempt(ref, name, f, mode, ConversionError(str(e).replace(str(tmp), name)))
+    if job.signing_key is not None and mode != "none":
+        seal_artifact(tmp, job.signing_key)  # the writers sealed it; now signed too
+    return report
+
+
+def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path, *, keep_float: tuple[str, ...] = ()) -> None:
+    """Write one sealed artifact: fp32 from Keras, or a quantized variant (of ``fp32`` for ONNX)."""
+    ref = job.ref
     calibrated = mode in CALIBRATED_MODES
+    io = _variant_io(f, mode, job.io_dtype)
     quant = Quantization(
         mode=mode,
-        io_dtype=io_dtype,
+        io_dtype=io,
         calibration_samples=len(ref.calibration) if calibrated else None,
-        seed=seed if calibrated else None,
+        seed=job.seed if calibrated else None,
     )
-    meta = ref.metadata(f, quant)
+    meta = ref.metadata(f, quant, **({RECIPE_KEY: {"kept_float": list(keep_float)}} if keep_float else {}))
     try:
         if f == "onnx" and mode == "none":
-            export_onnx(ref.keras_model, path, metadata=meta, opset=opset, io_names=ref.io_names)
+            export_onnx(ref.keras_model, path, metadata=meta, opset=job.opset, io_names=ref.io_names)
         elif f == "onnx":
-            quantize_onnx(fp32, path, mode=mode, metadata=meta, calibration=ref.calibration)
+            nodes = tuple(onnx_exclusions(fp32, job.layout, keep_float)) if keep_float else ()
+            quantize_onnx(fp32, path, mode=mode, metadata=meta, calibration=ref.calibration, nodes_to_exclude=nodes)
         else:
             export_litert(
-                ref.keras_model, path, metadata=meta, quantize=mode, io_dtype=io_dtype,
-                calibration=ref.calibration, io_names=ref.io_names,
+                ref.keras_model, path, metadata=meta, quantize=mode, io_dtype=io,
+                calibration=ref.calibration, io_names=ref.io_names, keep_float=keep_float,
             )
     except ConversionError:
         raise
     except Exception as e:  # converters raise many unrelated types; name the artifact, not the temp file
         text = " ".join(str(e).replace(str(path), artifact_name(f, mode)).split())
         raise ConversionError(f"{artifact_name(f, mode)}: conversion failed ({type(e).__name__}: {text})") from e
+    if mode == "none" and job.signing_key is not None:
+        seal_artifact(path, job.signing_key)
+
+
+def _variant_io(fmt: str, mode: str, io_dtype: str) -> str:
+    return tflite_io_dtype(mode, io_dtype) if fmt == "tflite" else "float32"
+
+
+def tflite_io_dtype(mode: str, requested: str) -> str:
+    """The I/O type a TFLite variant gets for ``--io-dtype requested``.
+
+    int8 takes it as given; int16x8 allows only float32 or int16, so any integer request
+    means int16 there; every other mode keeps float32 I/O.
+    """
+    allowed = MODE_IO_DTYPES.get(mode, ("float32",))
+    if requested in allowed:
+        return requested
+    if mode == "int8":
+        raise UnsupportedFormatError(f"io_dtype={requested!r} is not available for int8; expected one of {list(allowed)}")
+    return "int16" if requested != "float32" and "int16" in allowed else "float32"
 
 
 def _failed_attempt(ref: Reference, name: str, f: str, mode: str, error: Exception) -> ArtifactReport:

@@ -49,6 +49,11 @@ def write_report(out: Path, reports: list[ArtifactReport], *, source_sha256: str
     md = ["# Export report", "", f"Validated on: {sources}.", "", "Artifacts on disk:", "", format_table(installed) if installed else "(none)"]
     if failed:
         md += ["", "Failed attempts (nothing installed):", "", format_table([ArtifactReport.from_dict(r) for r in failed])]
+    from .steering import format_steering  # per-layer tables and target-search summaries
+
+    sections = format_steering(installed + [ArtifactReport.from_dict(r) for r in failed])
+    if sections:
+        md += ["", sections]
     write_text_atomic(out / f"{REPORT_NAME}.md", "\n".join(md) + "\n")
     return path
 

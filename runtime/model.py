@@ -63,6 +63,10 @@ class Model:
         )
         self._native_dtype = _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else None
         self._dequant_lut = _dequant_table(backend.output_dtype, self._out_quant)
+        # wider (int16) quantized outputs: scale/zero-point arithmetic instead of a table
+        self._dequant_wide = (
+            self._out_quant if self._dequant_lut is None and backend.output_dtype.kind in "iu" else None
+        )
         self._out_float32 = backend.output_dtype == np.float32
         self._out_uint8 = backend.output_dtype == np.uint8
         if not self._feeds_float:
@@ -72,6 +76,8 @@ class Model:
             # shifted so the integer range starts at 0: +0.5 then truncation rounds half up
             self._q_offset = np.float32(zero_point - info.min + 0.5)
             self._q_min, self._q_span = info.min, info.max - info.min
+            # the shifted value spans 0..255 for 8-bit inputs, 0..65535 for int16
+            self._q_wide = np.dtype(np.int16 if info.bits == 8 else np.int32)
 
     @property
     def task(self) -> str:
@@ -178,6 +184,9 @@ class Model:
         if self._dequant_lut is not None:
             # 8-bit output: one table lookup over the raw bytes dequantizes it
             return self._dequant_lut.take(y if self._out_uint8 else y.view(np.uint8))
+        if self._dequant_wide is not None:
+            scale, zero_point = self._dequant_wide
+            return ((y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
         return y if self._out_float32 else y.astype(np.float32)
 
     def _warm_up(self) -> None:
@@ -259,7 +268,7 @@ class Model:
         q += self._q_offset
         np.clip(q, 0, self._q_span, out=q)  # after the shift, truncation == round half up
         if self._q_min:
-            return (q.astype(np.int32) + np.int32(self._q_min)).astype(self._in_dtype)
+            return (q.astype(self._q_wide) + self._q_wide.type(self._q_min)).astype(self._in_dtype)
         return q.astype(self._in_dtype)
 
 

@@ -13,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 # A few epochs give a model confident enough that fidelity checks are meaningful.
 TEST_EPOCHS = 3
+# int16x8's 99.8% (issue 11) holds for the 30-epoch reference MLP (99.84% ONNX, 99.89% TFLite,
+# README); its 8-bit weights alone leave 99.71% / 99.75% on this less confident 3-epoch model.
+FIXTURE_THRESHOLD_OVERRIDES = ["int16x8.min_agreement=0.996"]
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +51,12 @@ def exported_dir(trained_dir: Path, data_dir: Path, tmp_path_factory: pytest.Tem
 
     out = tmp_path_factory.mktemp("exported")
     shutil.copy2(trained_dir / "model.keras", out / "model.keras")
-    run_export(out / "model.keras", fmt="all", quantize="all", output_dir=out, data_dir=data_dir)
+    from export.validate import parse_threshold_overrides
+
+    run_export(
+        out / "model.keras", fmt="all", quantize="all", output_dir=out, data_dir=data_dir,
+        thresholds=parse_threshold_overrides(FIXTURE_THRESHOLD_OVERRIDES),
+    )
     return out
 
 

@@ -38,7 +38,7 @@ def exported(models) -> dict[str, Path]:
         model, data = models[name]
         reports = run_export(model, data=data, pixel_scale=scale, **ALL)
         assert all(r.ok for r in reports), [r.failures for r in reports]
-        assert len(reports) == 7
+        assert len(reports) == 9
         folders[name] = model.parent
     return folders
 
@@ -53,7 +53,7 @@ def _keras_outputs(model_path: Path, x: np.ndarray) -> np.ndarray:
 def test_fp32_reproduces_keras(name, exported, models):
     doc = json.loads((exported[name] / "export_report.json").read_text())
     rows = {r["artifact"]: r for r in doc["artifacts"]}
-    assert len(rows) == 7 and not doc["failed_attempts"]
+    assert len(rows) == 9 and not doc["failed_attempts"]
     for artifact in ("model.onnx", "model.tflite"):
         row = rows[artifact]
         if row["task"] == "regression":

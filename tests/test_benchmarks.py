@@ -27,6 +27,7 @@ from benchmarks.__main__ import main
 from benchmarks.report import provenance_warning
 from benchmarks.runner import find_artifacts, parse_batch_sizes
 from benchmarks.timing import MeasureSettings, latency_stats_ms, measure, measure_interleaved
+from export import MODES
 
 REPO = Path(__file__).resolve().parents[1]
 CREATE_HINT = "python -m train && python -m export --format all --quantize all"
@@ -76,7 +77,7 @@ def _positive(x: object) -> bool:
 def test_quick_run_covers_every_artifact_and_baseline(quick_run, exported_dir: Path) -> None:
     report = quick_run["report"]
     names = _artifacts(exported_dir)
-    assert len(names) == 7
+    assert len(names) == sum(len(modes) for modes in MODES.values())  # 9 since int16x8
     assert sorted(a["file"] for a in report["artifacts"]) == names
     assert report["skipped_artifacts"] == []
     expected = {f"runtime:{n}" for n in names} | {f"bare:{n}" for n in names}
@@ -286,7 +287,7 @@ def test_parse_batch_sizes() -> None:
 
 def test_find_artifacts_order(exported_dir: Path) -> None:
     names = [p.name for p in find_artifacts(exported_dir)]
-    assert names[0] == "model.onnx" and names.index("model.tflite") == 3
+    assert names[0] == "model.onnx" and names.index("model.tflite") == len(MODES["onnx"])
     assert sorted(names) == _artifacts(exported_dir)
 
 
@@ -350,12 +351,12 @@ def test_source_mismatch_is_refused_before_any_work(
             "--data-dir", str(data_dir), "--batch-sizes", "1,20000"]
     rc, err = _run_main(capsys, argv)
     assert rc == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
-    assert "7 artifact(s) were not exported from model.keras" in err and "--allow-source-mismatch" in err
+    assert f"{sum(map(len, MODES.values()))} artifact(s) were not exported from model.keras" in err and "--allow-source-mismatch" in err
     assert not (tmp_path / "o").exists()
     # the flag lets the run go on (it then stops at the next check: the batch size, 20000 > 10000 images)
     rc, err = _run_main(capsys, [*argv, "--allow-source-mismatch"])
     assert rc == 2 and "--batch-sizes: 20000 exceeds" in err
-    assert "WARNING: 7 artifact(s) were not exported" in caplog.text
+    assert f"WARNING: {sum(map(len, MODES.values()))} artifact(s) were not exported" in caplog.text
 
 
 def test_source_mismatch_allowed_is_loud_in_the_report(foreign_model_dir: Path, exported_dir: Path) -> None:

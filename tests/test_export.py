@@ -21,6 +21,8 @@ from export import (
     run_export,
 )
 from export.__main__ import build_parser
+
+from conftest import FIXTURE_THRESHOLD_OVERRIDES
 from export.__main__ import main as export_main
 from export.data import draw as calibration_set
 from export.validate import DEFAULT_THRESHOLDS, parse_threshold_overrides, resolve_thresholds
@@ -48,7 +50,7 @@ def test_every_variant_is_written_and_reported(exported_dir, report):
 @pytest.mark.parametrize("name", ARTIFACTS)
 def test_variant_meets_its_thresholds(name, report):
     row = {r["artifact"]: r for r in report["artifacts"]}[name]
-    t = DEFAULT_THRESHOLDS[row["mode"]]
+    t = resolve_thresholds("classification", parse_threshold_overrides(FIXTURE_THRESHOLD_OVERRIDES))[row["mode"]]
     if t.min_agreement is not None:
         assert row["agreement"] >= t.min_agreement
     if t.max_abs_diff is not None:
@@ -82,9 +84,10 @@ def test_metadata_round_trips(name, exported_dir):
     q = meta.quantization
     assert name.split(".")[1] == q.mode or (q.mode == "none" and name.count(".") == 1)
     assert meta.format == name.rsplit(".", 1)[1]
-    if q.mode == "int8":
+    if q.mode in ("int8", "int16x8"):
         assert (q.calibration_samples, q.seed) == (500, 0)
-        assert q.io_dtype == ("uint8" if name.endswith(".tflite") else "float32")
+        tflite_io = {"int8": "uint8", "int16x8": "int16"}[q.mode]  # default --io-dtype uint8
+        assert q.io_dtype == (tflite_io if name.endswith(".tflite") else "float32")
     else:
         assert (q.calibration_samples, q.seed, q.io_dtype) == (None, None, "float32")
 

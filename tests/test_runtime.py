@@ -14,7 +14,8 @@ import pytest
 
 import runtime
 from export import FORMATS, MODES, artifact_name
-from export.validate import DEFAULT_THRESHOLDS
+from conftest import FIXTURE_THRESHOLD_OVERRIDES
+from export.validate import DEFAULT_THRESHOLDS, parse_threshold_overrides, resolve_thresholds
 from runtime import InvalidInputError, ModelFileError
 from runtime.__main__ import main as runtime_main
 
@@ -36,7 +37,7 @@ def test_predictions_match_keras_argmax(name, models, test_set, keras_proba):
     assert pred.shape == (10_000,)
     agreement = np.mean(pred == keras_proba.argmax(axis=1))
     mode = model.metadata.quantization.mode
-    required = DEFAULT_THRESHOLDS[mode].min_agreement
+    required = resolve_thresholds("classification", parse_threshold_overrides(FIXTURE_THRESHOLD_OVERRIDES))[mode].min_agreement
     assert agreement >= required, f"{name}: agreement {agreement:.4%} < {required:.4%}"
     if mode == "none":
         assert agreement == 1.0
