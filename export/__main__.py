@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"override a validation threshold, e.g. int8.min_agreement=0.98 (keys: {', '.join(THRESHOLD_KEYS)})",
     )
     p.add_argument(
+        "--c-prefix", default="edgeport_model", metavar="NAME",
+        help="prefix of the C API names for --format c/tflm (a C identifier)",
+    )
+    p.add_argument(
         "--sign-key", type=Path, default=None, metavar="KEY.pem",
         help="sign every artifact with this Ed25519 private key (openssl genpkey -algorithm ed25519)",
     )
@@ -188,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 thresholds=parse_threshold_overrides(args.threshold),
                 sign_key=args.sign_key,
                 steering=steering,
+                c_prefix=args.c_prefix,
             )
     except BaseException as e:
         if _received or isinstance(e, (KeyboardInterrupt, _Terminated)):

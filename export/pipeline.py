@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -12,6 +12,8 @@ import runtime
 from runtime.metadata import Quantization
 
 from . import data as data_sources
+from .csrc import UnsupportedOpError, check_prefix
+from .embedded import EMBEDDED_FORMATS, EMBEDDED_MODES, export_embedded, source_name
 from .errors import ConversionError, TargetNotReachedError, UnsupportedFormatError, UsageError, ValidationError
 from .files import remove_stale_temporaries, temporary_path
 from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES, TFLITE_MODES, export_litert
@@ -26,10 +28,11 @@ from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, va
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("onnx", "tflite")
-FORMAT_CHOICES = (*FORMATS, "all")
+FORMATS = ("onnx", "tflite")  # what --format all builds: the CPU formats
+FORMAT_CHOICES = (*FORMATS, *EMBEDDED_FORMATS, "all")
 MODES = {"onnx": ONNX_MODES, "tflite": TFLITE_MODES}
-ALL_MODES = tuple(dict.fromkeys(m for modes in MODES.values() for m in modes))
+_FORMAT_MODES = {**MODES, **EMBEDDED_MODES}
+ALL_MODES = tuple(dict.fromkeys(m for modes in _FORMAT_MODES.values() for m in modes))
 SUFFIX = {"onnx": ".onnx", "tflite": ".tflite"}
 DEFAULT_CALIBRATION_SAMPLES = 500
 # Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
@@ -53,6 +56,7 @@ class _Job:
     signing_key: object
     steering: Steering
     layout: object
+    c_prefix: str = "edgeport_model"
 
 
 @dataclass(frozen=True)
@@ -79,14 +83,14 @@ class ExportPlan:
                 )
         variants = []
         for f in formats:
-            for mode in MODES[f]:
+            for mode in _FORMAT_MODES[f]:
                 if "all" in requested or mode in requested:
                     variants.append((f, mode))
-            unsupported = [m for m in requested if m != "all" and m not in MODES[f]]
+            unsupported = [m for m in requested if m != "all" and m not in _FORMAT_MODES[f]]
             if unsupported and fmt != "all":
                 raise UnsupportedFormatError(
                     f"format={f!r} does not support quantize={unsupported[0]!r}. "
-                    f"Supported modes for {f} are: {list(MODES[f])}"
+                    f"Supported modes for {f} are: {list(_FORMAT_MODES[f])}"
                 )
             if unsupported:
                 logger.info("skipping %s for %s: not supported by that format", unsupported, f)
@@ -98,7 +102,10 @@ class ExportPlan:
 
 
 def artifact_name(fmt: str, mode: str) -> str:
-    """``model.onnx``/``model.tflite`` for fp32, ``model.<mode>.<ext>`` for variants."""
+    """``model.onnx``/``model.tflite`` for fp32, ``model.<mode>.<ext>`` for variants;
+    ``model.int8.c`` (and ``.h``), ``model.int8.tflm.cc`` (and ``.h``) for the embedded formats."""
+    if fmt in EMBEDDED_FORMATS:
+        return source_name(fmt, mode)
     return f"model{'' if mode == 'none' else '.' + mode}{SUFFIX[fmt]}"
 
 
@@ -120,6 +127,7 @@ def run_export(
     thresholds: ThresholdOverrides | None = None,
     sign_key: str | os.PathLike | None = None,
     steering: Steering | None = None,
+    c_prefix: str = "edgeport_model",
 ) -> list[ArtifactReport]:
     """Build, validate and install the requested artifacts; return one report each.
 
@@ -133,6 +141,8 @@ def run_export(
     TargetNotReachedError is raised after the best variant is installed and reported.
     """
     plan = ExportPlan.parse(fmt, quantize)
+    if any(f in EMBEDDED_FORMATS for f, _ in plan.variants):
+        check_prefix(c_prefix)
     signing_key = load_signing_key(sign_key) if sign_key is not None else None
     _check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed)
     resolve_thresholds("classification", thresholds)  # fail on bad overrides before any work
@@ -154,13 +164,15 @@ def run_export(
     steering = steering or Steering()
     layout = check_steering(steering, [(f, m, _variant_io(f, m, io_dtype)) for f, m in plan.variants], ref.keras_model)
     job = _Job(
-        ref, out, resolve_thresholds(ref.facts.task, thresholds), opset, io_dtype, seed, signing_key, steering, layout
+        ref, out, resolve_thresholds(ref.facts.task, thresholds), opset, io_dtype, seed, signing_key, steering,
+        layout, c_prefix,
     )
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     reports: list[ArtifactReport] = []
     for f in dict.fromkeys(f for f, _ in plan.variants):
-        reports += _export_format(job, f, [m for g, m in plan.variants if g == f])
+        export = _export_embedded if f in EMBEDDED_FORMATS else _export_format
+        reports += export(job, f, [m for g, m in plan.variants if g == f])
     write_report(out, reports, source_sha256=ref.source_sha256)
     failed = [r for r in reports if not r.ok]
     if failed:
@@ -281,6 +293,42 @@ def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path, *, keep_float
         raise ConversionError(f"{artifact_name(f, mode)}: conversion failed ({type(e).__name__}: {text})") from e
     if mode == "none" and job.signing_key is not None:
         seal_artifact(path, job.signing_key)
+
+
+def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:
+    """C or TFLM sources of each mode, made from that mode's .tflite once it passed validation."""
+    sources = {m: temporary_path(job.out / f"model.{f}-source.{m}.tflite") for m in ("none", *modes)}
+    reports = []
+    try:
+        try:
+            _convert(job, "tflite", "none", sources["none"], sources["none"])
+        except ConversionError as e:
+            return [_failed_attempt(job.ref, artifact_name(f, m), f, m, e) for m in modes]
+        fp32_size = sources["none"].stat().st_size
+        for mode in modes:
+            name = artifact_name(f, mode)
+            check = _build_and_validate(
+                replace(job, steering=Steering()), "tflite", mode, sources[mode], sources["none"],
+                artifact_name("tflite", mode), fp32_size,
+            )
+            if not check.ok:
+                error = ConversionError(f"its source {check.artifact} failed: {'; '.join(check.failures)}")
+                reports.append(_failed_attempt(job.ref, name, f, mode, error))
+                continue
+            logger.info("generating %s from %s", name, check.artifact)
+            try:
+                reports.append(export_embedded(
+                    f, mode, sources[mode], job.out, prefix=job.c_prefix, ref=job.ref,
+                    thresholds=job.thresholds[mode], tflite_report=check,
+                ))
+            except UnsupportedOpError:
+                raise  # the model cannot become C at all: a usage error, not a failed variant
+            except ConversionError as e:
+                reports.append(_failed_attempt(job.ref, name, f, mode, e))
+    finally:
+        for path in sources.values():
+            path.unlink(missing_ok=True)
+    return reports
 
 
 def _variant_io(fmt: str, mode: str, io_dtype: str) -> str:

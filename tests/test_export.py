@@ -192,7 +192,7 @@ def test_cli_unknown_format_lists_valid_ones(capsys):
         export_main(["--format", "coreml"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "invalid choice: 'coreml'" in err and "'onnx', 'tflite', 'all'" in err
+    assert "invalid choice: 'coreml'" in err and "'onnx', 'tflite', 'c', 'tflm', 'all'" in err
 
 
 def test_cli_missing_and_corrupt_model(tmp_path, capsys, data_dir):

@@ -1,0 +1,108 @@
+"""``--format c`` and ``--format tflm``: microcontroller sources made from a validated ``.tflite``.
+
+For each mode, the ``.tflite`` of that mode is converted and validated against Keras
+through the runtime first. Then:
+
+- ``c``: C99 inference (``export.csrc``) is generated, compiled for this machine and run
+  on every validation sample: int8 output bytes must equal TFLite Micro's, fp32 outputs
+  LiteRT's within 1e-5; its outputs are also judged against Keras with the mode's thresholds;
+- ``tflm``: the ``.tflite`` as a C array with the arena size TFLite Micro needs, measured.
+
+Files go to a hidden temporary folder in the output folder and are renamed into place
+(header first) only when everything passed, so no half-written ``.c`` is ever left.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+import runtime
+
+from .validate import ArtifactReport, compare_outputs, judge, validate_artifact
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_FORMATS = ("c", "tflm")
+EMBEDDED_MODES = {"c": ("none", "int8"), "tflm": ("none", "int8")}
+
+
+def base_name(fmt: str, mode: str) -> str:
+    """``model`` / ``model.int8`` for C, ``model.tflm`` / ``model.int8.tflm`` for TFLite Micro."""
+    stem = "model" if mode == "none" else f"model.{mode}"
+    return stem if fmt == "c" else f"{stem}.tflm"
+
+
+def source_name(fmt: str, mode: str) -> str:
+    """The artifact a report row names: the ``.c`` or ``.cc`` file (its header sits beside it)."""
+    return base_name(fmt, mode) + (".c" if fmt == "c" else ".cc")
+
+
+def export_embedded(
+    fmt: str, mode: str, tflite: Path, out: Path, *, prefix: str, ref, thresholds, tflite_report: ArtifactReport
+) -> ArtifactReport:
+    """Generate, validate and install the ``fmt`` sources of the validated ``tflite``."""
+    name = source_name(fmt, mode)
+    staging = out / f".tmp-{os.getpid()}-{base_name(fmt, mode)}"
+    staging.mkdir(exist_ok=True)
+    try:
+        if fmt == "c":
+            from .csrc import export_c
+
+            c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode))
+            report = _validate_c(c_path, tflite, ref, thresholds, name, mode)
+        else:
+            from .tflm import export_tflm
+
+            c_path, h_path = export_tflm(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode))
+            report = _tflm_report(tflite_report, name, c_path)
+        if report.ok:
+            for path in (h_path, c_path):  # header first: a source never stands without it
+                os.chmod(path, 0o644)  # written through mkstemp (0600)
+                os.replace(path, out / path.name)
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: str) -> ArtifactReport:
+    from .csrc import validate_c
+    from .csrc.host import read_api
+
+    native = runtime.load(tflite, num_threads=1).engine_input(ref.inputs)
+    exact = validate_c(c_path, tflite, native)
+    api = read_api(c_path.with_suffix(".h"))
+    got = np.asarray(exact.outputs, dtype=np.float32).reshape(len(native), -1)
+    if api["output_t"] != "float" and api["OUTPUT_SCALE"] is not None:
+        got = (got - np.float32(api["OUTPUT_ZERO_POINT"])) * np.float32(api["OUTPUT_SCALE"])
+    metrics = compare_outputs(got, ref.outputs, ref.labels, ref.facts.task)
+    failures = list(exact.failures) + judge(metrics, thresholds, None, None)
+    metrics.pop("labelled", None)
+    metrics.pop("compared", None)
+    return ArtifactReport(
+        artifact=name, format="c", mode=mode, io_dtype=api["input_t"].replace("_t", ""),
+        size_bytes=c_path.stat().st_size, size_ratio=None, samples=len(native),
+        thresholds=asdict(thresholds), failures=failures, task=ref.facts.task, data=ref.data_source,
+        extra={
+            "header": c_path.with_suffix(".h").name,
+            "scratch_bytes": api["SCRATCH_BYTES"],
+            "exact_against": "TFLite Micro (output bytes)" if exact.mode == "int8" else "LiteRT (|diff| <= 1e-5)",
+            "mismatched_samples": exact.mismatched_images,
+            "verify": exact.verify_result,
+        },
+        **metrics,
+    )
+
+
+def _tflm_report(source: ArtifactReport, name: str, cc: Path) -> ArtifactReport:
+    """The .tflite's own validation (the array holds its exact bytes), under the .cc's name."""
+    row = ArtifactReport.from_dict(source.to_dict())
+    row.artifact, row.format, row.size_bytes, row.size_ratio = name, "tflm", cc.stat().st_size, None
+    row.extra = {**row.extra, "header": cc.with_suffix(".h").name, "validated_as": source.artifact}
+    return row
+
+
