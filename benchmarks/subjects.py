@@ -22,9 +22,9 @@ import numpy as np
 
 import runtime
 
-from .environment import blas_thread_limit
+from runtime import ORT_SPINNING_KEY, onnx_session_options, takes_raw_uint8
 
-ORT_SPINNING_KEY = "session.intra_op.allow_spinning"
+from .environment import blas_thread_limit
 PRECISION_NAMES = {"none": "fp32"}
 
 
@@ -61,7 +61,7 @@ def runtime_subject(path: Path, threads: int) -> Subject:
     model = runtime.load(path, num_threads=threads)
     settings = model.thread_settings
     if model.backend == "onnxruntime":
-        settings.update(ort_session_settings(model._backend.session))
+        settings.update(ort_session_settings(model.engine_session))
 
     pixel_scale = model.metadata.pixel_scale
     takes_pixels = model.takes_raw_pixels
@@ -116,13 +116,7 @@ def bare_onnx_subject(path: Path, threads: int, pixel_scale: float) -> Subject:
     """A wrapper-free ``InferenceSession.run`` with the runtime's thread settings."""
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.add_session_config_entry(ORT_SPINNING_KEY, "0")
-    opts.log_severity_level = 3
-    session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(path), sess_options=onnx_session_options(threads), providers=["CPUExecutionProvider"])
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
     in_name, out_names = inp.name, [out.name]
     raw_uint8 = inp.type == "tensor(uint8)"
@@ -162,7 +156,7 @@ def bare_litert_subject(path: Path, threads: int, pixel_scale: float) -> Subject
     in_dtype = np.dtype(in_d["dtype"])
     item_shape = tuple(int(d) for d in in_d["shape"][1:])
     scale, zero_point = in_d["quantization"]
-    raw_uint8 = in_dtype == np.uint8 and zero_point == 0 and np.isclose(scale, pixel_scale, rtol=1e-6)
+    raw_uint8 = takes_raw_uint8(in_dtype, (scale, zero_point), pixel_scale)
     state = {"batch": int(in_d["shape"][0])}
 
     def to_input(images: np.ndarray) -> np.ndarray:

@@ -316,9 +316,11 @@ class _OnnxGraph(_Graph):
         for tensor in dict.fromkeys(self.outputs.values()):
             if tensor not in existing:
                 proto.graph.output.append(onnx.ValueInfoProto(name=tensor))
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        self._session = ort.InferenceSession(proto.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        from runtime import onnx_session_options
+
+        self._session = ort.InferenceSession(
+            proto.SerializeToString(), onnx_session_options(), providers=["CPUExecutionProvider"]
+        )
         self._input = self._session.get_inputs()[0].name
 
     def is_quantized(self, layer: str) -> bool:

@@ -14,7 +14,9 @@ from .errors import (
 )
 from .metadata import METADATA_KEY, ModelMetadata, Quantization
 from .images import load_images
-from .model import BACKENDS, SUFFIX_BACKENDS, Model, load
+from ._onnx import SPINNING_KEY as ORT_SPINNING_KEY
+from ._onnx import session_options as onnx_session_options
+from .model import BACKENDS, SUFFIX_BACKENDS, Model, load, takes_raw_uint8
 
 __all__ = [
     "BACKENDS",
@@ -29,6 +31,9 @@ __all__ = [
     "Quantization",
     "TaskError",
     "UntrustedModelError",
+    "ORT_SPINNING_KEY",
     "load",
+    "onnx_session_options",
+    "takes_raw_uint8",
     "load_images",
 ]

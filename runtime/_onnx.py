@@ -18,6 +18,25 @@ def _import_onnxruntime():
     return onnxruntime
 
 
+SPINNING_KEY = "session.intra_op.allow_spinning"
+
+
+def session_options(num_threads: int | None = None):
+    """The onnxruntime SessionOptions every edgeport session uses (runtime, benchmarks, export).
+
+    Explicit thread settings: the default intra-op pool spins, burning a core while idle; here
+    it never spins, the inter-op pool is one thread and execution is sequential.
+    """
+    ort = _import_onnxruntime()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = num_threads or 0
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.add_session_config_entry(SPINNING_KEY, "0")
+    opts.log_severity_level = 3
+    return opts
+
+
 class OnnxBackend:
     """One onnxruntime InferenceSession; ``session.run`` is thread-safe."""
 
@@ -26,13 +45,7 @@ class OnnxBackend:
     def __init__(self, path: str, num_threads: int | None = None, *, data: bytes | None = None) -> None:
         """``data``: the file's bytes, already read and verified by ``load`` (else read from ``path``)."""
         ort = _import_onnxruntime()
-        opts = ort.SessionOptions()
-        # Explicit thread settings: the default pool spins, burning a core while idle.
-        opts.intra_op_num_threads = num_threads or 0
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.log_severity_level = 3
+        opts = session_options(num_threads)
         try:
             self.session = ort.InferenceSession(
                 path if data is None else data, sess_options=opts, providers=["CPUExecutionProvider"]

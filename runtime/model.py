@@ -110,6 +110,12 @@ class Model:
         return self._backend.io_names
 
     @property
+    def engine_session(self) -> Any:
+        """The engine's own object: the onnxruntime InferenceSession or LiteRT Interpreter
+        (of the 1-thread instance). For tools that inspect the engine; predict through the Model."""
+        return getattr(self._backend, "session", None) or getattr(self._backend, "interpreter", None)
+
+    @property
     def takes_raw_pixels(self) -> bool:
         """True if raw uint8 pixels go straight into the artifact, with no conversion."""
         return self._raw_uint8_ok
