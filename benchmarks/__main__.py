@@ -106,10 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 allow_source_mismatch=args.allow_source_mismatch,
                 mcu=args.mcu,
             )
-    except UsageError as e:
+    except (UsageError, OSError) as e:  # bad arguments, or files that cannot be read or written
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
-    except (BenchmarkError, OSError) as e:
+    except BenchmarkError as e:  # a measurement failed
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 1
     except Terminated:

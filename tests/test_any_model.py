@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import runtime
-from export import DataError, ModelLoadError, UsageError, run_export
+from export import DataError, ModelLoadError, UsageError, ValidationError, run_export
 from export.__main__ import main as export_main
 from tests import zoo
 
@@ -36,9 +36,14 @@ def exported(models) -> dict[str, Path]:
     folders = {}
     for name, scale in PIXEL_SCALES.items():
         model, data = models[name]
-        reports = run_export(model, data=data, pixel_scale=scale, **ALL)
-        assert all(r.ok for r in reports), [r.failures for r in reports]
+        try:
+            reports = run_export(model, data=data, pixel_scale=scale, **ALL)
+        except ValidationError as e:  # a quantized mode that misses its thresholds is reported, not installed
+            reports = e.reports
         assert len(reports) == 9
+        for r in reports:
+            assert r.ok or (r.mode not in ("none", "int8") and not (model.parent / r.artifact).exists()), (
+                name, r.artifact, r.failures)
         folders[name] = model.parent
     return folders
 
@@ -53,7 +58,8 @@ def _keras_outputs(model_path: Path, x: np.ndarray) -> np.ndarray:
 def test_fp32_reproduces_keras(name, exported, models):
     doc = json.loads((exported[name] / "export_report.json").read_text())
     rows = {r["artifact"]: r for r in doc["artifacts"]}
-    assert len(rows) == 9 and not doc["failed_attempts"]
+    assert len(rows) + len(doc["failed_attempts"]) == 9
+    assert {r["artifact"] for r in doc["failed_attempts"]}.isdisjoint(rows)
     for artifact in ("model.onnx", "model.tflite"):
         row = rows[artifact]
         if row["task"] == "regression":

@@ -22,8 +22,10 @@ def _split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.25):
 
 def _fit(model, x, y, loss: str, epochs: int, batch_size: int = 32) -> None:
     import keras
+    import tensorflow as tf
 
     keras.utils.set_random_seed(SEED)
+    tf.config.experimental.enable_op_determinism()  # the same weights on every run of this machine type
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
 
@@ -138,6 +140,8 @@ def _save(out: Path, name: str, model, **arrays) -> tuple[Path, Path]:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: python -m tests.zoo OUT_DIR [FASHION_MNIST_DIR]")
     target = Path(sys.argv[1])
     for build in (digits, breast_cancer, diabetes, logits_classifier):
         print(build(target))

@@ -156,9 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingDivergedError as e:
         print(f"error: {_one_line(e)} (try a smaller --learning-rate)", file=sys.stderr)
         return 1
-    except OSError as e:
+    except OSError as e:  # files that cannot be read or written: input/usage, as in every CLI
         print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 1
+        return 2
     except Terminated:
         print("error: terminated (SIGTERM)", file=sys.stderr)
         return EXIT_SIGTERM

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from train.errors import DataError  # noqa: F401  (raised here; importable from train.data too)
+
 ENV_VAR = "FASHION_MNIST_DIR"
 SPLITS = ("train", "test")
 IMAGE_MAGIC = 2051
@@ -41,10 +43,6 @@ FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
-
-
-class DataError(ValueError):
-    """A data file is missing, truncated or not what Fashion-MNIST should be."""
 
 
 @dataclass(frozen=True, eq=False)

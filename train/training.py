@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from train.data import load_fashion_mnist
+from train.errors import OutputError, TrainingDivergedError  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     import keras
@@ -46,14 +47,6 @@ ARCHS: dict[str, ArchDefaults] = {
     "cnn": ArchDefaults(epochs=12, batch_size=64, learning_rate=0.001, optimizer="adam"),
 }
 ARCH_NAMES = tuple(ARCHS)
-
-
-class OutputError(OSError):
-    """The output directory cannot be created or written to."""
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss (or the weights) became NaN or infinite; nothing was written."""
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFA
                 os.fsync(f.fileno())
         # header first: a .c is never in place without the header it includes
         for path, tmp in sorted(zip(paths, temps), key=lambda p: p[0].suffix != ".h"):
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
             os.replace(tmp, path)
     finally:
         for tmp in temps:
