@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, NoReturn, Sequence
+from typing import NoReturn, Sequence
+
+from runtime.console import Terminated, filtered_stderr, sigterm_as_interrupt
 
 from .errors import BenchmarkError, UsageError
 
@@ -15,20 +15,6 @@ from .errors import BenchmarkError, UsageError
 EXIT_INTERRUPT, EXIT_SIGTERM = 130, 143
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    def handler(signum: int, frame: object) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class _ArgumentError(Exception):
@@ -89,13 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
-    from runtime.console import filtered_stderr
 
     from .report import to_markdown
     from .runner import run_benchmarks
 
     try:
-        with _sigterm_as_interrupt(), filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
+        with sigterm_as_interrupt(), filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
             result = run_benchmarks(
                 args.model_dir,
                 args.output,

@@ -2,13 +2,13 @@
 ``model.keras`` are the same model (so Keras accuracy is not compared with another model's)."""
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 import runtime
+from export.metadata import sha256_file
 
 from .errors import UsageError
 
@@ -38,14 +38,6 @@ def check_output_dir(output_dir: str | os.PathLike[str]) -> Path:
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--output {out}: cannot be created: {parent} is not a writable directory")
     return out
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:

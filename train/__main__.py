@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import NoReturn
 
-from runtime.console import quiet_console
+from runtime.console import Terminated, quiet_console, sigterm_as_interrupt
 from train.data import ENV_VAR, DataError
 from train.training import ARCH_NAMES, ARCHS, SEED_MAX, OutputError, TrainingDivergedError, train
 EXIT_INTERRUPT, EXIT_SIGTERM = 130, 143
@@ -24,10 +22,6 @@ class _ArgumentError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _ArgumentError(message)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
 
 
 def _positive_int(text: str) -> int:
@@ -97,20 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="also show TensorFlow's own log lines and third-party warnings (hidden by default)",
     )
     return parser
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While active, SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(text: object) -> str:
