@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from runtime.files import write_atomic
 
 JSON_NAME, MD_NAME, PNG_NAME = "benchmark.json", "benchmark.md", "latency.png"
 
@@ -314,22 +314,6 @@ def plot_latency(result: dict[str, Any]) -> Any:
 
 
 # --- writing ----------------------------------------------------------------
-
-
-def write_atomic(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
-    """Write through ``write(file)`` to a temporary file beside ``path``, then os.replace it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a fresh name opened exclusively ("x"), so the file gets the usual umask permissions
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, mode.replace("w", "x"), **({"encoding": "utf-8"} if "b" not in mode else {})) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_outputs(result: dict[str, Any], out_dir: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ from . import data as data_sources
 from .csrc import UnsupportedOpError, check_prefix
 from .embedded import EMBEDDED_FORMATS, EMBEDDED_MODES, export_embedded, source_name
 from .errors import ConversionError, TargetNotReachedError, UnsupportedFormatError, UsageError, ValidationError
-from .files import remove_stale_temporaries, temporary_path
+from runtime.files import remove_stale_temporaries, temporary_path
 from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES, TFLITE_MODES, export_litert
 from .mixed_precision import RECIPE_KEY, Steering, onnx_exclusions, supports_float_island
 from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx

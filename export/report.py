@@ -7,7 +7,7 @@ import logging
 import math
 from pathlib import Path
 
-from .files import write_text_atomic
+from runtime.files import write_text_atomic
 from .validate import ArtifactReport, format_table
 
 logger = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runtime.files import install, temporary_path
 from train.data import load_fashion_mnist
 from train.errors import OutputError, TrainingDivergedError  # noqa: F401  (re-exported)
 
@@ -92,22 +93,6 @@ def _check_output(output: str | os.PathLike[str]) -> Path:
     return out
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _mktemp(directory: Path, name: str) -> Path:
-    """Create an empty hidden temp file next to ``name``, keeping its suffix."""
-    stem, suffix = os.path.splitext(name)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{stem}.", suffix=suffix)
-    os.close(fd)
-    return Path(tmp)
-
-
 def finite_or_none(value: Any) -> Any:
     """``value`` with every NaN/inf float (also inside lists and dicts) replaced by None."""
     if isinstance(value, float):
@@ -155,18 +140,13 @@ def _write_outputs(out: Path, model: keras.Model, record: dict[str, Any]) -> tup
     targets = (out / MODEL_FILE, out / HISTORY_FILE, out / PLOT_FILE)
     staged: list[Path] = []
     try:
-        staged.append(_mktemp(out, MODEL_FILE))
+        staged.append(temporary_path(out / MODEL_FILE))
         model.save(staged[-1])
-        staged.append(_mktemp(out, HISTORY_FILE))
+        staged.append(temporary_path(out / HISTORY_FILE))
         staged[-1].write_text(json_text(record), encoding="utf-8")
-        staged.append(_mktemp(out, PLOT_FILE))
+        staged.append(temporary_path(out / PLOT_FILE))
         _save_plot(record["history"], staged[-1], f"Fashion-MNIST {record['arch'].upper()} learning curves")
-        for tmp in staged:
-            _fsync(tmp)
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        for tmp, target in zip(staged, targets):
-            os.replace(tmp, target)
-        _fsync(out)
+        install(zip(staged, targets))
     finally:
         for tmp in staged:
             tmp.unlink(missing_ok=True)

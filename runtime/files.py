@@ -1,10 +1,15 @@
-"""Temporary files beside their final names: naming, atomic writes, and clean-up of leftovers."""
+"""Temporary files beside their final names: naming, atomic writes, and clean-up of leftovers.
+
+The one write-to-temp-then-rename helper of the project: train, export and benchmarks all write
+their outputs through it (the runtime is the package every other one may depend on).
+"""
 from __future__ import annotations
 
 import logging
 import os
 import re
 from pathlib import Path
+from typing import Any, Callable, Iterable
 
 logger = logging.getLogger(__name__)
 
@@ -19,17 +24,44 @@ def temporary_path(final: Path) -> Path:
     return final.with_name(f".tmp-{os.getpid()}-{final.name}")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file, fsync it, then rename it over ``path``."""
+def write_atomic(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    """Write through ``write(file)`` to a temporary file beside ``path``, fsync it, rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        with open(tmp, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """``text`` to ``path``, atomically (see ``write_atomic``)."""
+    write_atomic(path, lambda f: f.write(text))
+
+
+def install(staged: Iterable[tuple[Path, Path]]) -> None:
+    """Move already written (temporary, final) pairs into place: fsync, 0644, rename, fsync the folder."""
+    staged = list(staged)
+    for tmp, _ in staged:
+        _fsync(tmp)
+        os.chmod(tmp, 0o644)  # temporary files may have been made 0600
+    for tmp, final in staged:
+        os.replace(tmp, final)
+    for folder in {final.parent for _, final in staged}:
+        _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
