@@ -7,6 +7,8 @@ from typing import Any
 
 from runtime.files import write_atomic
 
+from .analysis import batch_at as _batch
+
 JSON_NAME, MD_NAME, PNG_NAME = "benchmark.json", "benchmark.md", "latency.png"
 
 
@@ -57,10 +59,6 @@ def _table(header: list[str], rows: list[list[str]], align: str | None = None) -
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(sep) + " |"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
-
-
-def _batch(entry: dict[str, Any], bs: int) -> dict[str, Any] | None:
-    return next((b for b in entry["batches"] if b["batch_size"] == bs), None)
 
 
 def _precision(entry: dict[str, Any], artifacts: dict[str, dict[str, Any]]) -> str:

@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     from runtime.console import filtered_stderr
 
-    from .runner import find_artifacts, load_test_set, resolve_data_dir
+    from .inputs import find_artifacts, load_test_set, resolve_data_dir
 
     images, _ = load_test_set(resolve_data_dir(args.data_dir))
     sizes = [int(s) for s in args.batch_sizes.split(",")]

@@ -23,6 +23,7 @@ import pytest
 
 import runtime
 from benchmarks import preflight
+from benchmarks.analysis import batch_at as _batch
 from benchmarks.__main__ import main
 from benchmarks.report import provenance_warning
 from benchmarks.runner import find_artifacts, parse_batch_sizes
@@ -61,10 +62,6 @@ def _artifacts(folder: Path) -> list[str]:
 
 def _subjects(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["id"]: s for s in report["subjects"]}
-
-
-def _batch(subject: dict[str, Any], bs: int) -> dict[str, Any]:
-    return next(b for b in subject["batches"] if b["batch_size"] == bs)
 
 
 def _positive(x: object) -> bool:
