@@ -50,9 +50,6 @@ def run_keras_worker(
     ``step`` is called with each progress line the worker reports. Raises BenchmarkError
     if the worker fails or times out; the worker is killed on any interrupt.
     """
-    from ._keras_worker import PROGRESS_PREFIX
-
-    root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory(prefix="edgeport-bench-") as tmp:
         tmp_path = Path(tmp)
         np.savez(tmp_path / "data.npz", images=images, labels=labels)
@@ -67,50 +64,64 @@ def run_keras_worker(
             "weights_output": str(tmp_path / "weights.npz"),
         }
         (tmp_path / "config.json").write_text(json.dumps(config))
-        env = coldstart.child_env("keras", threads)
-        env["OMP_NUM_THREADS"] = str(threads)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._keras_worker", str(tmp_path / "config.json")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-        )
-        tail: collections.deque[str] = collections.deque(maxlen=20)
-
-        def relay() -> None:
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if line.startswith(PROGRESS_PREFIX):
-                    step("Keras " + line[len(PROGRESS_PREFIX):].strip().rstrip(". "))
-                else:
-                    tail.append(line.rstrip())
-
-        reader = threading.Thread(target=relay, daemon=True)
-        reader.start()
-        try:
-            rc = proc.wait(timeout=WORKER_TIMEOUT_S)
-        except subprocess.TimeoutExpired as e:
-            proc.kill()
-            proc.wait()
-            raise BenchmarkError(f"the Keras baseline subprocess timed out after {WORKER_TIMEOUT_S:g}s") from e
-        except BaseException:  # Ctrl-C or SIGTERM: do not leave the worker running
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            reader.join(timeout=10)
-        if rc != 0:
-            last = next((ln for ln in reversed(tail) if ln.strip()), "(no stderr)")
-            raise BenchmarkError(f"the Keras baseline subprocess failed (exit {rc}): {last}")
+        _run_worker(tmp_path / "config.json", threads, step)
         result = json.loads((tmp_path / "result.json").read_text())
         with np.load(tmp_path / "weights.npz") as w:
             weights = {k: w[k] for k in w.files}
-    layers: list[tuple[np.ndarray, np.ndarray, str]] | None = []
-    for i, layer in enumerate(result["layers"]):
+    return result, _dense_layers(result["layers"], weights)
+
+
+def _run_worker(config_path: Path, threads: int, step: Callable[[str], None]) -> None:
+    """Start the worker, relay its progress lines to ``step``, wait; BenchmarkError on failure."""
+    from ._keras_worker import PROGRESS_PREFIX
+
+    root = Path(__file__).resolve().parent.parent
+    env = coldstart.child_env("keras", threads)
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks._keras_worker", str(config_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+
+    def relay() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith(PROGRESS_PREFIX):
+                step("Keras " + line[len(PROGRESS_PREFIX):].strip().rstrip(". "))
+            else:
+                tail.append(line.rstrip())
+
+    reader = threading.Thread(target=relay, daemon=True)
+    reader.start()
+    try:
+        rc = proc.wait(timeout=WORKER_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        proc.kill()
+        proc.wait()
+        raise BenchmarkError(f"the Keras baseline subprocess timed out after {WORKER_TIMEOUT_S:g}s") from e
+    except BaseException:  # Ctrl-C or SIGTERM: do not leave the worker running
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        reader.join(timeout=10)
+    if rc != 0:
+        last = next((ln for ln in reversed(tail) if ln.strip()), "(no stderr)")
+        raise BenchmarkError(f"the Keras baseline subprocess failed (exit {rc}): {last}")
+
+
+def _dense_layers(
+    described: list[dict[str, Any]], weights: dict[str, np.ndarray]
+) -> list[tuple[np.ndarray, np.ndarray, str]] | None:
+    """(kernel, bias, activation) per layer if the model is a stack of Dense layers, else None."""
+    layers = []
+    for i, layer in enumerate(described):
         if layer["class"] != "Dense" or len(layer["shapes"]) != 2:
-            layers = None
-            break
+            return None
         layers.append((weights[f"w{i}_0"], weights[f"w{i}_1"], layer["activation"]))
-    return result, layers
+    return layers
 
 
 def keras_entries(info: dict[str, Any], keras_path: Path, item: str) -> list[dict[str, Any]]:

@@ -10,8 +10,10 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -45,15 +47,36 @@ def quick_run(
     out = tmp_path_factory.mktemp("bench")
     stdout = io.StringIO()
     start = time.perf_counter()
-    with contextlib.redirect_stdout(stdout):
-        rc = main([
-            "--model-dir", str(exported_dir), "--output", str(out), "--quick",
-            "--data-dir", str(data_dir), "--batch-sizes", ",".join(map(str, BATCH_SIZES)),
-        ])
+    records = _Records()
+    logging.getLogger("benchmarks").addHandler(records)
+    try:
+        with contextlib.redirect_stdout(stdout):
+            rc = main([
+                "--model-dir", str(exported_dir), "--output", str(out), "--quick",
+                "--data-dir", str(data_dir), "--batch-sizes", ",".join(map(str, BATCH_SIZES)),
+            ])
+    finally:
+        logging.getLogger("benchmarks").removeHandler(records)
     elapsed = time.perf_counter() - start
     assert rc == 0
     report = json.loads((out / "benchmark.json").read_text())
-    return {"report": report, "out": out, "stdout": stdout.getvalue(), "elapsed": elapsed}
+    return {"report": report, "out": out, "stdout": stdout.getvalue(), "elapsed": elapsed,
+            "log": records.messages}
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _progress_counts(messages: list[str]) -> list[tuple[int, int]]:
+    """(done, total) of every ``[done/total] ...`` progress line."""
+    found = (re.match(r"\[(\d+)/(\d+)\] ", m) for m in messages)
+    return [(int(m[1]), int(m[2])) for m in found if m]
 
 
 def _artifacts(folder: Path) -> list[str]:
@@ -101,6 +124,15 @@ def test_latency_stats_and_throughput_for_every_subject(quick_run) -> None:
             # both stop conditions met, unless the max-time cap ended the phase
             assert b["hit_max_time"] or (b["runs"] >= m["min_runs"] and b["elapsed_s"] >= m["min_time_s"])
             assert b["runs"] >= 1 and 0 < b["measured_time_s"] <= b["elapsed_s"]
+
+
+def test_progress_total_comes_from_the_plan(quick_run, exported_dir: Path) -> None:
+    counts = _progress_counts(quick_run["log"])
+    n_art, n_bs = len(_artifacts(exported_dir)), len(BATCH_SIZES)
+    # per artifact: accuracy, batch sizes, cold start; Keras worker: start, accuracy, predict and
+    # call per batch size; NumPy: accuracy, batch sizes; two Keras cold starts; thread defaults
+    total = n_art * (2 + n_bs) + (2 + 2 * n_bs) + (1 + n_bs) + 2 + 1
+    assert counts == [(i, total) for i in range(1, total + 1)], counts
 
 
 def test_measurement_settings_recorded(quick_run) -> None:
@@ -439,7 +471,9 @@ def cnn_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_quick_run_on_the_cnn(cnn_dir: Path, data_dir: Path, tmp_path: Path, test_set) -> None:
+def test_quick_run_on_the_cnn(
+    cnn_dir: Path, data_dir: Path, tmp_path: Path, test_set, caplog: pytest.LogCaptureFixture
+) -> None:
     """The test images follow the artifacts' input shape (N, 28, 28, 1), for every subject."""
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
@@ -459,3 +493,6 @@ def test_quick_run_on_the_cnn(cnn_dir: Path, data_dir: Path, tmp_path: Path, tes
     assert abs(subjects["runtime:model.int8.tflite"]["accuracy"] - expected) <= 0.02
     assert {c["subject"] for c in report["cold_start"]} == {
         "runtime:model.tflite", "runtime:model.int8.tflite", "keras:predict", "keras:call"}
+    # the skipped NumPy reference leaves the plan: the count still ends at its total
+    counts = _progress_counts([r.getMessage() for r in caplog.records])
+    assert counts and counts[-1][0] == counts[-1][1] == len(counts), counts
