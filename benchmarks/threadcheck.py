@@ -94,7 +94,7 @@ def measure_thread_defaults(
 
 
 def thread_targets(rows: Sequence[dict[str, Any]], bound: float = TARGET_RATIO) -> list[dict[str, Any]]:
-    """Target rows (same keys as benchmarks.runner's) for the batch sizes in TARGET_BATCH_SIZES."""
+    """Target rows (same keys as benchmarks.analysis.target's) for the batch sizes in TARGET_BATCH_SIZES."""
     targets = []
     for r in rows:
         if r["batch_size"] not in TARGET_BATCH_SIZES:
