@@ -203,6 +203,18 @@ def _settings(arch: str, epochs: int | None, batch_size: int | None, learning_ra
     return hp
 
 
+def _build_seeded(arch: str, learning_rate: float, seed: int) -> keras.Model:
+    """A fresh ``arch`` model, after seeding Keras and making TensorFlow's ops deterministic."""
+    import keras
+    import tensorflow as tf
+
+    from train.model import build_arch
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    return build_arch(arch, learning_rate)
+
+
 def _fit_and_evaluate(
     model: keras.Model, data: Any, x_train: Any, y_train: Any, shape: tuple[int, ...],
     hp: ArchDefaults, seed: int, verbose: int,
@@ -299,15 +311,7 @@ def train(
         len(x_train), len(data.x_valid), len(data.x_test),
     )
 
-    import keras
-    import tensorflow as tf
-
-    from train.model import build_arch
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-    model = build_arch(arch, learning_rate)
+    model = _build_seeded(arch, learning_rate, seed)
     shape = tuple(model.input_shape[1:])  # (28, 28) for the MLP, (28, 28, 1) for the CNN
 
     raw_history, train_seconds, test_loss, test_accuracy = _fit_and_evaluate(
@@ -315,9 +319,7 @@ def train(
     )
     _check_finite(model, raw_history, test_loss)
     history = finite_or_none(raw_history)
-    record = _record(
-        arch, model, shape, hp, seed, limit, train_seconds, test_loss, test_accuracy, history
-    )
+    record = _record(arch, model, shape, hp, seed, limit, train_seconds, test_loss, test_accuracy, history)
     model_path, history_path, plot_path = _write_outputs(out, model, record)
     log.info("wrote %s, %s, %s", model_path, history_path, plot_path)
     return TrainResult(
