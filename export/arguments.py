@@ -2,14 +2,19 @@
 and the I/O type each variant gets."""
 from __future__ import annotations
 
+import logging
+
 from .errors import UnsupportedFormatError, UsageError
-from .litert import IO_DTYPES, MODE_IO_DTYPES
+from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES
 from .task import TASKS
 
 DEFAULT_CALIBRATION_SAMPLES = 500
 # Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
 DEFAULT_IO_DTYPE = "uint8"
 SEED_MAX = 2**32 - 1
+
+# the pipeline's logger: these lines belong to the run
+logger = logging.getLogger("export.pipeline")
 
 
 def check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed) -> None:
@@ -30,6 +35,16 @@ def check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed
         if value < low or (high is not None and value > high):
             bound = f"{low}..{high}" if high is not None else f">= {low}"
             raise UsageError(f"{name} must be {bound}, got {value}")
+
+
+def check_plan_inputs(variants: tuple[tuple[str, str], ...], has_data: bool, io_dtype: str) -> None:
+    """UsageError if calibrated ``variants`` have no data; a warning if ``io_dtype`` applies to none of them."""
+    if not has_data and any(mode in CALIBRATED_MODES for _, mode in variants):
+        raise UsageError(
+            "int8 and int16x8 need calibration data: pass --data PATH.npz (with x_calibration or x_train)"
+        )
+    if io_dtype != DEFAULT_IO_DTYPE and not any(f == "tflite" and m in CALIBRATED_MODES for f, m in variants):
+        logger.warning("--io-dtype %s applies to calibrated TFLite variants only; this plan has none", io_dtype)
 
 
 def variant_io(fmt: str, mode: str, io_dtype: str) -> str:

@@ -17,6 +17,7 @@ from .arguments import (  # noqa: F401  (re-exported: existing imports keep work
     DEFAULT_IO_DTYPE,
     SEED_MAX,
     check_arguments as _check_arguments,
+    check_plan_inputs,
     tflite_io_dtype,
     variant_io as _variant_io,
 )
@@ -154,12 +155,7 @@ def run_export(
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out} exists and is not a directory")
     dataset = data_sources.resolve(data, data_dir)
-    if dataset is None and plan.needs_calibration:
-        raise UsageError(
-            "int8 and int16x8 need calibration data: pass --data PATH.npz (with x_calibration or x_train)"
-        )
-    if io_dtype != DEFAULT_IO_DTYPE and not any(f == "tflite" and m in CALIBRATED_MODES for f, m in plan.variants):
-        logger.warning("--io-dtype %s applies to calibrated TFLite variants only; this plan has none", io_dtype)
+    check_plan_inputs(plan.variants, dataset is not None, io_dtype)
     ref = prepare_reference(
         model_path, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
         calibration_samples=calibration_samples if plan.needs_calibration else None, seed=seed,
