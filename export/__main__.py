@@ -109,7 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--sign-key", type=Path, default=None, metavar="KEY.pem",
         help="sign every artifact with this Ed25519 private key (openssl genpkey -algorithm ed25519)",
     )
-    # issue 11: steer quantization (see export/mixed_precision.py for which variants allow what)
+    _add_steering_arguments(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    p.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also show TensorFlow's own log lines and third-party warnings (hidden by default)",
+    )
+    return p
+
+
+def _add_steering_arguments(p: argparse.ArgumentParser) -> None:
+    """Options that steer quantization (see export/mixed_precision.py for which variants allow what)."""
     p.add_argument(
         "--layer-report", action="store_true",
         help="add a per-layer error table (by Keras layer name) for every quantized artifact",
@@ -126,12 +136,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-size-ratio", type=float, default=None, metavar="RATIO",
         help="size limit (x fp32) for variants with float layers (default: none, the size is reported)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
-    p.add_argument(
-        "-v", "--verbose", action="store_true",
-        help="also show TensorFlow's own log lines and third-party warnings (hidden by default)",
-    )
-    return p
 
 
 class _Terminated(Exception):

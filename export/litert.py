@@ -45,40 +45,12 @@ def export_litert(
     """
     import tensorflow as tf
 
-    if quantize not in TFLITE_MODES:
-        raise ConversionError(f"unknown TFLite quantization {quantize!r}; expected one of {list(TFLITE_MODES)}")
-    if io_dtype not in IO_DTYPES:
-        raise ConversionError(f"unknown io dtype {io_dtype!r}; expected one of {list(IO_DTYPES)}")
-    allowed_io = MODE_IO_DTYPES.get(quantize, ("float32",))
-    if io_dtype not in allowed_io:
-        raise ConversionError(
-            f"io dtype {io_dtype!r} is not available for quantize={quantize!r}; expected one of {list(allowed_io)}"
-        )
-    if keep_float and (quantize, io_dtype) != ("int8", "float32"):
-        raise ConversionError(
-            f"float islands need quantize='int8' with io dtype 'float32', got {quantize!r} with {io_dtype!r}"
-        )
+    _check_litert_arguments(quantize, io_dtype, keep_float)
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         _write_saved_model(model, tmp, io_names)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if quantize != "none":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        elif quantize in CALIBRATED_MODES:
-            if calibration is None or len(calibration) == 0:
-                raise ConversionError(f"{quantize} quantization needs calibration images")
-            images = calibration.astype(np.float32)
-            converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(len(images)))
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.TFLITE_BUILTINS_INT8
-                if quantize == "int8"
-                else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
-            ]
-            converter.inference_input_type = getattr(tf, io_dtype)
-            converter.inference_output_type = getattr(tf, io_dtype)
+        images = _configure(converter, quantize, io_dtype, calibration)
         try:
             if keep_float:
                 from .mixed_precision import convert_with_float_layers
@@ -99,6 +71,49 @@ def export_litert(
     path.write_bytes(embed_tflite(flatbuffer, metadata))
     seal_artifact(path)
     return path
+
+
+def _check_litert_arguments(quantize: str, io_dtype: str, keep_float: tuple[str, ...]) -> None:
+    """ConversionError unless ``quantize``, ``io_dtype`` and ``keep_float`` go together."""
+    if quantize not in TFLITE_MODES:
+        raise ConversionError(f"unknown TFLite quantization {quantize!r}; expected one of {list(TFLITE_MODES)}")
+    if io_dtype not in IO_DTYPES:
+        raise ConversionError(f"unknown io dtype {io_dtype!r}; expected one of {list(IO_DTYPES)}")
+    allowed_io = MODE_IO_DTYPES.get(quantize, ("float32",))
+    if io_dtype not in allowed_io:
+        raise ConversionError(
+            f"io dtype {io_dtype!r} is not available for quantize={quantize!r}; expected one of {list(allowed_io)}"
+        )
+    if keep_float and (quantize, io_dtype) != ("int8", "float32"):
+        raise ConversionError(
+            f"float islands need quantize='int8' with io dtype 'float32', got {quantize!r} with {io_dtype!r}"
+        )
+
+
+def _configure(converter, quantize: str, io_dtype: str, calibration: np.ndarray | None) -> np.ndarray | None:
+    """Set the converter's ops, optimizations and I/O types for ``quantize``; the calibration
+    images (float32) for the calibrated modes, else None."""
+    import tensorflow as tf
+
+    images = None
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize in CALIBRATED_MODES:
+        if calibration is None or len(calibration) == 0:
+            raise ConversionError(f"{quantize} quantization needs calibration images")
+        images = calibration.astype(np.float32)
+        converter.representative_dataset = lambda: ([images[i : i + 1]] for i in range(len(images)))
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
+            if quantize == "int8"
+            else tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        ]
+        converter.inference_input_type = getattr(tf, io_dtype)
+        converter.inference_output_type = getattr(tf, io_dtype)
+    return images
 
 
 def _write_saved_model(model, directory: str, io_names: tuple[str, str]) -> None:

@@ -85,14 +85,7 @@ def quantize_onnx(
     (see ``export.mixed_precision``) left in float.
     """
     import onnx
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quant_pre_process,
-        quantize_dynamic,
-        quantize_static,
-    )
+    from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic
 
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,34 +97,7 @@ def quantize_onnx(
                 str(prepped), str(quantized), weight_type=QuantType.QInt8, nodes_to_exclude=list(nodes_to_exclude)
             )
         elif mode in ("int8", "int16x8"):
-            if calibration is None or len(calibration) == 0:
-                raise ConversionError(f"static {mode} ONNX quantization needs calibration images")
-
-            class _Reader(CalibrationDataReader):
-                def __init__(self, samples: np.ndarray, name: str) -> None:
-                    self._batches = iter(samples[i : i + 1] for i in range(len(samples)))
-                    self._name = name
-
-                def get_next(self):
-                    batch = next(self._batches, None)
-                    return None if batch is None else {self._name: batch}
-
-            # uint8 activations with int8 weights: the pairing onnxruntime recommends for x86
-            # (VNNI or not, reduce_range off keeps full precision on VNNI cores).
-            # int16x8: QDQ with int16 activations (com.microsoft Q/DQ below opset 21); onnxruntime
-            # runs it, computing in float between Q/DQ pairs. Per-channel weights: per-tensor
-            # gave 99.76% agreement on the 30-epoch MLP, per-channel 99.84% (README).
-            sixteen = mode == "int16x8"
-            quantize_static(
-                str(prepped),
-                str(quantized),
-                _Reader(calibration.astype(np.float32), _input_name(prepped)),
-                quant_format=QuantFormat.QDQ if sixteen else getattr(QuantFormat, quant_format),
-                activation_type=QuantType.QInt16 if sixteen else QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                per_channel=sixteen,
-                nodes_to_exclude=list(nodes_to_exclude),
-            )
+            _quantize_static(prepped, quantized, mode, calibration, quant_format, nodes_to_exclude)
         else:
             raise ConversionError(f"unknown ONNX quantization mode {mode!r}; expected one of {ONNX_MODES[1:]}")
         proto = onnx.load(str(quantized))
@@ -143,6 +109,42 @@ def quantize_onnx(
     seal_artifact(path)
     return path
 
+
+def _quantize_static(
+    prepped: Path, quantized: Path, mode: str, calibration: np.ndarray | None, quant_format: str,
+    nodes_to_exclude: tuple[str, ...],
+) -> None:
+    """Static ``int8`` or ``int16x8`` quantization of ``prepped`` into ``quantized``, calibrated on ``calibration``."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    if calibration is None or len(calibration) == 0:
+        raise ConversionError(f"static {mode} ONNX quantization needs calibration images")
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self, samples: np.ndarray, name: str) -> None:
+            self._batches = iter(samples[i : i + 1] for i in range(len(samples)))
+            self._name = name
+
+        def get_next(self):
+            batch = next(self._batches, None)
+            return None if batch is None else {self._name: batch}
+
+    # uint8 activations with int8 weights: the pairing onnxruntime recommends for x86
+    # (VNNI or not, reduce_range off keeps full precision on VNNI cores).
+    # int16x8: QDQ with int16 activations (com.microsoft Q/DQ below opset 21); onnxruntime
+    # runs it, computing in float between Q/DQ pairs. Per-channel weights: per-tensor
+    # gave 99.76% agreement on the 30-epoch MLP, per-channel 99.84% (README).
+    sixteen = mode == "int16x8"
+    quantize_static(
+        str(prepped),
+        str(quantized),
+        _Reader(calibration.astype(np.float32), _input_name(prepped)),
+        quant_format=QuantFormat.QDQ if sixteen else getattr(QuantFormat, quant_format),
+        activation_type=QuantType.QInt16 if sixteen else QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=sixteen,
+        nodes_to_exclude=list(nodes_to_exclude),
+    )
 
 
 def _input_name(path: Path) -> str:

@@ -12,18 +12,26 @@ import runtime
 from runtime.metadata import Quantization
 
 from . import data as data_sources
+from .arguments import (  # noqa: F401  (re-exported: existing imports keep working)
+    DEFAULT_CALIBRATION_SAMPLES,
+    DEFAULT_IO_DTYPE,
+    SEED_MAX,
+    check_arguments as _check_arguments,
+    check_plan_inputs,
+    tflite_io_dtype,
+    variant_io as _variant_io,
+)
 from .csrc import UnsupportedOpError, check_prefix
 from .embedded import EMBEDDED_FORMATS, EMBEDDED_MODES, export_embedded, source_name
 from .errors import ConversionError, TargetNotReachedError, UnsupportedFormatError, UsageError, ValidationError
 from runtime.files import remove_stale_temporaries, temporary_path
-from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES, TFLITE_MODES, export_litert
+from .litert import CALIBRATED_MODES, TFLITE_MODES, export_litert
 from .mixed_precision import RECIPE_KEY, Steering, onnx_exclusions, supports_float_island
 from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
 from .reference import AUTO, Reference, prepare_reference
 from .report import write_report
 from .seal import load_signing_key, seal_artifact
 from .steering import check_steering, steer_variant
-from .task import TASKS
 from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, validate_artifact
 
 logger = logging.getLogger(__name__)
@@ -34,10 +42,6 @@ MODES = {"onnx": ONNX_MODES, "tflite": TFLITE_MODES}
 _FORMAT_MODES = {**MODES, **EMBEDDED_MODES}
 ALL_MODES = tuple(dict.fromkeys(m for modes in _FORMAT_MODES.values() for m in modes))
 SUFFIX = {"onnx": ".onnx", "tflite": ".tflite"}
-DEFAULT_CALIBRATION_SAMPLES = 500
-# Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
-DEFAULT_IO_DTYPE = "uint8"
-SEED_MAX = 2**32 - 1
 # On random inputs, a quantized variant's agreement counts only samples that Keras decides by
 # at least this probability margin (fp32 is still judged on every sample).
 RANDOM_TIE_MARGIN = 0.05
@@ -151,12 +155,7 @@ def run_export(
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out} exists and is not a directory")
     dataset = data_sources.resolve(data, data_dir)
-    if dataset is None and plan.needs_calibration:
-        raise UsageError(
-            "int8 and int16x8 need calibration data: pass --data PATH.npz (with x_calibration or x_train)"
-        )
-    if io_dtype != DEFAULT_IO_DTYPE and not any(f == "tflite" and m in CALIBRATED_MODES for f, m in plan.variants):
-        logger.warning("--io-dtype %s applies to calibrated TFLite variants only; this plan has none", io_dtype)
+    check_plan_inputs(plan.variants, dataset is not None, io_dtype)
     ref = prepare_reference(
         model_path, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
         calibration_samples=calibration_samples if plan.needs_calibration else None, seed=seed,
@@ -174,6 +173,12 @@ def run_export(
         export = _export_embedded if f in EMBEDDED_FORMATS else _export_format
         reports += export(job, f, [m for g, m in plan.variants if g == f])
     write_report(out, reports, source_sha256=ref.source_sha256)
+    _raise_on_failures(reports, steering)
+    return reports
+
+
+def _raise_on_failures(reports: list[ArtifactReport], steering: Steering) -> None:
+    """ValidationError if any artifact failed; TargetNotReachedError if a steered search fell short."""
     failed = [r for r in reports if not r.ok]
     if failed:
         detail = "; ".join(f"{r.artifact}: {', '.join(r.failures)}" for r in failed)
@@ -187,7 +192,6 @@ def run_export(
         raise TargetNotReachedError(
             f"target agreement {steering.target_agreement:.4%} not reached: {detail} (best installed)", reports
         )
-    return reports
 
 
 def _export_format(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:
@@ -331,24 +335,6 @@ def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport
     return reports
 
 
-def _variant_io(fmt: str, mode: str, io_dtype: str) -> str:
-    return tflite_io_dtype(mode, io_dtype) if fmt == "tflite" else "float32"
-
-
-def tflite_io_dtype(mode: str, requested: str) -> str:
-    """The I/O type a TFLite variant gets for ``--io-dtype requested``.
-
-    int8 takes it as given; int16x8 allows only float32 or int16, so any integer request
-    means int16 there; every other mode keeps float32 I/O.
-    """
-    allowed = MODE_IO_DTYPES.get(mode, ("float32",))
-    if requested in allowed:
-        return requested
-    if mode == "int8":
-        raise UnsupportedFormatError(f"io_dtype={requested!r} is not available for int8; expected one of {list(allowed)}")
-    return "int16" if requested != "float32" and "int16" in allowed else "float32"
-
-
 def _failed_attempt(ref: Reference, name: str, f: str, mode: str, error: Exception) -> ArtifactReport:
     """A report row for an artifact that could not even be converted."""
     return ArtifactReport(
@@ -357,23 +343,3 @@ def _failed_attempt(ref: Reference, name: str, f: str, mode: str, error: Excepti
         max_abs_diff=float("nan"), failures=[" ".join(str(error).split())], task=ref.facts.task,
         data=ref.data_source,
     )
-
-
-def _check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed) -> None:
-    """Refuse bad arguments before any conversion, each with a typed, one-line error."""
-    if output_dir is not None and str(output_dir) == "":
-        raise UsageError("--output is empty: give a folder (or omit it to use the model's folder)")
-    if task is not None and task not in TASKS:
-        raise UsageError(f"Unrecognized task={task!r}. Supported tasks are: {list(TASKS)}")
-    if io_dtype not in IO_DTYPES:
-        raise UnsupportedFormatError(f"Unrecognized io_dtype={io_dtype!r}. Supported: {list(IO_DTYPES)}")
-    for name, value, low, high in (
-        ("calibration_samples", calibration_samples, 1, None),
-        ("seed", seed, 0, SEED_MAX),
-        ("opset", opset, 1, None),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise UsageError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-        if value < low or (high is not None and value > high):
-            bound = f"{low}..{high}" if high is not None else f">= {low}"
-            raise UsageError(f"{name} must be {bound}, got {value}")

@@ -8,18 +8,24 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._dispatch import Dispatcher, default_max_batch
+from .contract import (  # noqa: F401  (re-exported: existing imports keep working)
+    BACKENDS,
+    SUFFIX_BACKENDS,
+    _FLOAT32,
+    _UINT8,
+    _UINT32,
+    _accepted_shapes,
+    _check_load_args,
+    _dequant_table,
+    _describe_bad_floats,
+    _dims,
+    _g,
+    quantizer_constants,
+    takes_raw_uint8,
+)
 from .errors import InferenceError, InvalidInputError, ModelFileError, TaskError
 from .integrity import SEAL_FIELD, check_metadata_seal, read_model_bytes, verify_integrity
 from .metadata import ModelMetadata
-
-BACKENDS = ("onnxruntime", "litert")
-_UINT8 = np.dtype(np.uint8)
-_FLOAT32 = np.dtype(np.float32)
-# Read as uint32, every float32 in [+0, max] is <= the bits of max, while negatives (sign
-# bit), NaN and Inf all compare above: one integer scan checks range and finiteness.
-# (ndarray.argmax + item costs about a third of a ufunc max-reduce on a small array.)
-_UINT32 = np.dtype(np.uint32)
-SUFFIX_BACKENDS = {".onnx": "onnxruntime", ".tflite": "litert"}
 
 
 class Model:
@@ -70,14 +76,8 @@ class Model:
         self._out_float32 = backend.output_dtype == np.float32
         self._out_uint8 = backend.output_dtype == np.uint8
         if not self._feeds_float:
-            scale, zero_point = self._in_quant
-            info = np.iinfo(self._in_dtype)
-            self._q_inv_scale = np.float32(1.0 / scale)
-            # shifted so the integer range starts at 0: +0.5 then truncation rounds half up
-            self._q_offset = np.float32(zero_point - info.min + 0.5)
-            self._q_min, self._q_span = info.min, info.max - info.min
-            # the shifted value spans 0..255 for 8-bit inputs, 0..65535 for int16
-            self._q_wide = np.dtype(np.int16 if info.bits == 8 else np.int32)
+            (self._q_inv_scale, self._q_offset, self._q_min, self._q_span,
+             self._q_wide) = quantizer_constants(self._in_dtype, self._in_quant)
 
     @property
     def task(self) -> str:
@@ -278,60 +278,6 @@ class Model:
         return q.astype(self._in_dtype)
 
 
-
-def takes_raw_uint8(dtype: np.dtype, quant: tuple[float, int] | None, pixel_scale: float | None) -> bool:
-    """The raw-pixel rule: uint8 pixels feed an input directly when its quantization is
-    (scale = pixel_scale, zero point 0). The one place this is decided."""
-    return (
-        pixel_scale is not None
-        and dtype == np.uint8
-        and quant is not None
-        and quant[1] == 0
-        and bool(np.isclose(quant[0], pixel_scale, rtol=1e-6))
-    )
-
-
-def _accepted_shapes(item: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """Per-sample shapes accepted for ``item``: itself, flat, and without a trailing 1."""
-    forms = [item]
-    size = int(np.prod(item))
-    if (size,) not in forms:
-        forms.append((size,))
-    if len(item) > 1 and item[-1] == 1 and item[:-1] not in forms:
-        forms.append(item[:-1])
-    return forms
-
-
-def _dims(shape: tuple[int, ...]) -> str:
-    return ", ".join(map(str, shape))
-
-
-def _g(value: float) -> str:
-    """Shortest text that round-trips a float32 (1.0000001 stays 1.0000001)."""
-    return np.format_float_positional(np.float32(value), trim="-")
-
-
-def _dequant_table(dtype: np.dtype, quant: tuple[float, int] | None) -> np.ndarray | None:
-    """float32 value of each of the 256 byte patterns of an 8-bit quantized output."""
-    if quant is None or dtype not in (np.uint8, np.int8):
-        return None
-    scale, zero_point = quant
-    values = np.arange(256, dtype=np.uint8).view(dtype).astype(np.float32)
-    return ((values - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
-
-
-def _describe_bad_floats(x: np.ndarray, upper: float | None) -> str:
-    n_nan = int(np.isnan(x).sum())
-    n_inf = int(np.isinf(x).sum())
-    expected = "finite numbers" if upper is None else f"finite floats in [0, {_g(upper)}] (or uint8 raw pixels)"
-    if n_nan or n_inf:
-        return f"input holds {n_nan} NaN and {n_inf} Inf values: expected {expected}"
-    return (
-        f"float input ranges over [{_g(x.min())}, {_g(x.max())}]: expected floats in "
-        f"[0, {_g(upper)}] (scale raw pixels by the pixel scale first, or pass them as uint8)"
-    )
-
-
 def _unpickle(path: str, load_args: dict[str, Any]) -> Model:
     return load(path, **load_args)
 
@@ -356,25 +302,8 @@ def load(
     them (UntrustedModelError).
     """
     path = Path(path)
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a directory, expected a model file ({'/'.join(SUFFIX_BACKENDS)})")
+    expected = _check_load_args(path, backend, num_threads, max_batch)
     suffix = path.suffix.lower()
-    if suffix not in SUFFIX_BACKENDS:
-        raise ModelFileError(
-            f"{path}: unknown model suffix {suffix or '(none)'!r}: expected one of "
-            f"{sorted(SUFFIX_BACKENDS)}"
-        )
-    expected = SUFFIX_BACKENDS[suffix]
-    if backend is not None and backend not in BACKENDS:
-        raise ValueError(f"Unrecognized backend={backend!r}. Supported backends are: {list(BACKENDS)}")
-    if backend is not None and backend != expected:
-        raise ValueError(f"{path}: backend={backend!r} cannot run a {suffix} file (expected {expected!r})")
-    bad_threads = isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-    if num_threads is not None and bad_threads:
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
-    bad_max = isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
-    if max_batch is not None and bad_max:
-        raise ValueError(f"max_batch must be a positive int or None, got {max_batch!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     trusted = None

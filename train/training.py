@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.files import install, temporary_path
+from train.callbacks import divergence_guard as _divergence_guard, epoch_logger as _epoch_logger
 from train.data import load_fashion_mnist
 from train.errors import OutputError, TrainingDivergedError  # noqa: F401  (re-exported)
 
@@ -153,45 +154,6 @@ def _write_outputs(out: Path, model: keras.Model, record: dict[str, Any]) -> tup
     return targets
 
 
-# --- callbacks ----------------------------------------------------------------
-
-
-def _epoch_logger() -> Any:
-    """A Keras callback that logs one line per epoch through ``logging``."""
-    import keras
-
-    class EpochLogger(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            metrics = " ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items())
-            seconds = time.perf_counter() - self._start
-            log.info("epoch %d/%d (%.1fs): %s", epoch + 1, self.params["epochs"], seconds, metrics)
-
-    return EpochLogger()
-
-
-def _divergence_guard(learning_rate: float) -> Any:
-    """Like keras.callbacks.TerminateOnNaN(raise_error=True), but raises TrainingDivergedError
-    saying where, and stops at the first non-finite batch loss (NaN or inf)."""
-    import keras
-
-    class DivergenceGuard(keras.callbacks.TerminateOnNaN):
-        def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            self._epoch = epoch
-
-        def on_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-            loss = (logs or {}).get("loss")
-            if loss is not None and not math.isfinite(float(loss)):
-                raise TrainingDivergedError(
-                    f"training diverged: loss became {float(loss)} at epoch {self._epoch + 1}, "
-                    f"batch {batch + 1} (learning rate {learning_rate:g}); nothing was written"
-                )
-
-    return DivergenceGuard()
-
-
 # --- the run ------------------------------------------------------------------
 
 
@@ -241,6 +203,79 @@ def _settings(arch: str, epochs: int | None, batch_size: int | None, learning_ra
     return hp
 
 
+def _build_seeded(arch: str, learning_rate: float, seed: int) -> keras.Model:
+    """A fresh ``arch`` model, after seeding Keras and making TensorFlow's ops deterministic."""
+    import keras
+    import tensorflow as tf
+
+    from train.model import build_arch
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    return build_arch(arch, learning_rate)
+
+
+def _fit_and_evaluate(
+    model: keras.Model, data: Any, x_train: Any, y_train: Any, shape: tuple[int, ...],
+    hp: ArchDefaults, seed: int, verbose: int,
+) -> tuple[dict[str, list[float]], float, float, float]:
+    """Fit ``model`` and score it on the test set: (history, train seconds, test loss, test accuracy)."""
+    from train.model import preprocess
+
+    epochs, batch_size, learning_rate = hp.epochs, hp.batch_size, hp.learning_rate
+
+    def inputs(images: Any) -> Any:
+        return preprocess(images).reshape((len(images), *shape))
+
+    log.info(
+        "training %s (%d parameters, %s): epochs=%d batch_size=%d learning_rate=%g seed=%d",
+        model.name, model.count_params(), hp.optimizer, epochs, batch_size, learning_rate, seed,
+    )
+    start = time.perf_counter()
+    fit = model.fit(
+        inputs(x_train),
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(inputs(data.x_valid), data.y_valid),
+        callbacks=[_epoch_logger(), _divergence_guard(learning_rate)],
+        verbose=verbose,
+    )
+    train_seconds = time.perf_counter() - start
+    log.info("training took %.1fs", train_seconds)
+
+    scores = model.evaluate(inputs(data.x_test), data.y_test, verbose=0, return_dict=True)
+    test_loss, test_accuracy = float(scores["loss"]), float(scores["accuracy"])
+    log.info("test: loss=%.4f accuracy=%.4f", test_loss, test_accuracy)
+
+    raw_history = {key: [float(v) for v in fit.history[key]] for key in METRICS}
+    return raw_history, train_seconds, test_loss, test_accuracy
+
+
+def _record(
+    arch: str, model: keras.Model, shape: tuple[int, ...], hp: ArchDefaults, seed: int, limit: int | None,
+    train_seconds: float, test_loss: float, test_accuracy: float, history: dict[str, list[float | None]],
+) -> dict[str, Any]:
+    """The run's history.json record."""
+    epochs, batch_size, learning_rate = hp.epochs, hp.batch_size, hp.learning_rate
+    return {
+        "arch": arch,
+        "model_name": model.name,
+        "parameters": int(model.count_params()),
+        "input_shape": list(shape),
+        "optimizer": hp.optimizer,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": float(learning_rate),
+        "seed": seed,
+        "limit": limit,
+        "train_seconds": round(train_seconds, 1),
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "history": history,
+    }
+
+
 def train(
     *,
     arch: str = "mlp",
@@ -276,60 +311,15 @@ def train(
         len(x_train), len(data.x_valid), len(data.x_test),
     )
 
-    import keras
-    import tensorflow as tf
-
-    from train.model import build_arch, preprocess
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-    model = build_arch(arch, learning_rate)
+    model = _build_seeded(arch, learning_rate, seed)
     shape = tuple(model.input_shape[1:])  # (28, 28) for the MLP, (28, 28, 1) for the CNN
 
-    def inputs(images: Any) -> Any:
-        return preprocess(images).reshape((len(images), *shape))
-
-    log.info(
-        "training %s (%d parameters, %s): epochs=%d batch_size=%d learning_rate=%g seed=%d",
-        model.name, model.count_params(), hp.optimizer, epochs, batch_size, learning_rate, seed,
+    raw_history, train_seconds, test_loss, test_accuracy = _fit_and_evaluate(
+        model, data, x_train, y_train, shape, hp, seed, verbose
     )
-    start = time.perf_counter()
-    fit = model.fit(
-        inputs(x_train),
-        y_train,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_data=(inputs(data.x_valid), data.y_valid),
-        callbacks=[_epoch_logger(), _divergence_guard(learning_rate)],
-        verbose=verbose,
-    )
-    train_seconds = time.perf_counter() - start
-    log.info("training took %.1fs", train_seconds)
-
-    scores = model.evaluate(inputs(data.x_test), data.y_test, verbose=0, return_dict=True)
-    test_loss, test_accuracy = float(scores["loss"]), float(scores["accuracy"])
-    log.info("test: loss=%.4f accuracy=%.4f", test_loss, test_accuracy)
-
-    raw_history = {key: [float(v) for v in fit.history[key]] for key in METRICS}
     _check_finite(model, raw_history, test_loss)
     history = finite_or_none(raw_history)
-    record = {
-        "arch": arch,
-        "model_name": model.name,
-        "parameters": int(model.count_params()),
-        "input_shape": list(shape),
-        "optimizer": hp.optimizer,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "learning_rate": float(learning_rate),
-        "seed": seed,
-        "limit": limit,
-        "train_seconds": round(train_seconds, 1),
-        "test_loss": test_loss,
-        "test_accuracy": test_accuracy,
-        "history": history,
-    }
+    record = _record(arch, model, shape, hp, seed, limit, train_seconds, test_loss, test_accuracy, history)
     model_path, history_path, plot_path = _write_outputs(out, model, record)
     log.info("wrote %s, %s, %s", model_path, history_path, plot_path)
     return TrainResult(

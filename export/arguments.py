@@ -1,0 +1,66 @@
+"""The arguments of ``run_export`` that need no model: their defaults, bounds and checks,
+and the I/O type each variant gets."""
+from __future__ import annotations
+
+import logging
+
+from .errors import UnsupportedFormatError, UsageError
+from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES
+from .task import TASKS
+
+DEFAULT_CALIBRATION_SAMPLES = 500
+# Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
+DEFAULT_IO_DTYPE = "uint8"
+SEED_MAX = 2**32 - 1
+
+# the pipeline's logger: these lines belong to the run
+logger = logging.getLogger("export.pipeline")
+
+
+def check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed) -> None:
+    """Refuse bad arguments before any conversion, each with a typed, one-line error."""
+    if output_dir is not None and str(output_dir) == "":
+        raise UsageError("--output is empty: give a folder (or omit it to use the model's folder)")
+    if task is not None and task not in TASKS:
+        raise UsageError(f"Unrecognized task={task!r}. Supported tasks are: {list(TASKS)}")
+    if io_dtype not in IO_DTYPES:
+        raise UnsupportedFormatError(f"Unrecognized io_dtype={io_dtype!r}. Supported: {list(IO_DTYPES)}")
+    for name, value, low, high in (
+        ("calibration_samples", calibration_samples, 1, None),
+        ("seed", seed, 0, SEED_MAX),
+        ("opset", opset, 1, None),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        if value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise UsageError(f"{name} must be {bound}, got {value}")
+
+
+def check_plan_inputs(variants: tuple[tuple[str, str], ...], has_data: bool, io_dtype: str) -> None:
+    """UsageError if calibrated ``variants`` have no data; a warning if ``io_dtype`` applies to none of them."""
+    if not has_data and any(mode in CALIBRATED_MODES for _, mode in variants):
+        raise UsageError(
+            "int8 and int16x8 need calibration data: pass --data PATH.npz (with x_calibration or x_train)"
+        )
+    if io_dtype != DEFAULT_IO_DTYPE and not any(f == "tflite" and m in CALIBRATED_MODES for f, m in variants):
+        logger.warning("--io-dtype %s applies to calibrated TFLite variants only; this plan has none", io_dtype)
+
+
+def variant_io(fmt: str, mode: str, io_dtype: str) -> str:
+    """The I/O type of the (``fmt``, ``mode``) variant for ``--io-dtype io_dtype``."""
+    return tflite_io_dtype(mode, io_dtype) if fmt == "tflite" else "float32"
+
+
+def tflite_io_dtype(mode: str, requested: str) -> str:
+    """The I/O type a TFLite variant gets for ``--io-dtype requested``.
+
+    int8 takes it as given; int16x8 allows only float32 or int16, so any integer request
+    means int16 there; every other mode keeps float32 I/O.
+    """
+    allowed = MODE_IO_DTYPES.get(mode, ("float32",))
+    if requested in allowed:
+        return requested
+    if mode == "int8":
+        raise UnsupportedFormatError(f"io_dtype={requested!r} is not available for int8; expected one of {list(allowed)}")
+    return "int16" if requested != "float32" and "int16" in allowed else "float32"
