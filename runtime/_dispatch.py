@@ -25,6 +25,12 @@ import numpy as np
 
 # First batch size (rows) that goes to the N-thread instance; see docs/threads.md.
 CROSSOVER_ROWS = {"onnxruntime": 32, "litert": 64}
+# LiteRT's float-activation kernels (fp32, float16 and dynamic-range weights) gain from N threads
+# at every batch size on an idle 2-core machine (MLP fp32: 16 vs 24 us at batch 1; dynamic: 334 vs
+# 489 us at batch 256, `python -m benchmarks.threadcheck`), but only while the pool's threads stay
+# warm: an instance probed one call in 16 pays their wake-up and looks slower (32 us). So these
+# models run every batch on the N-thread instance.
+FLOAT_MODES = ("none", "float16", "dynamic")
 # Input elements per chunk: 2**24 (64 MiB as float32) keeps every tensor of a model whose widest
 # activation is up to 128x its input below 2**31 elements, and bounds the engine's arena.
 CHUNK_ELEMENTS = 2**24
@@ -74,10 +80,18 @@ class Dispatcher:
             self._large_threads = cores
         self._small = first
         self._large = None
-        # moving average of ns per row for batches >= crossover: [1-thread, N-thread]; see _run_large
-        self._cost_ns_per_row: list[float | None] = [None, None]
-        self._large_calls = 0
+        # moving averages of ns per row for batches >= crossover, per size class:
+        # {bucket: [1-thread, N-thread]}; see _run_large
+        self._cost_ns_per_row: dict[int, list[float | None]] = {}
+        self._large_calls: dict[int, int] = {}
+        self._always_large = False
         self.explicit_threads = num_threads
+
+    def tune(self, quantization_mode: str) -> None:
+        """Adjust the policy to the artifact's arithmetic (called once, at load)."""
+        if self._large_threads is not None and self._small.name == "litert" and quantization_mode in FLOAT_MODES:
+            self.crossover = 1
+            self._always_large = True
 
     def __getattr__(self, name: str) -> Any:
         # name, io_names, dtypes, quantization, metadata_json (and e.g. `session` for
@@ -114,6 +128,8 @@ class Dispatcher:
         if rows <= self.max_batch:
             if rows < self.crossover:
                 return self._small.run(x)
+            if self._always_large:
+                return self.engine_for(rows).run(x)
             return self._run_large(x)
         step = self.max_batch
         return np.concatenate([self.run(x[i : i + step]) for i in range(0, rows, step)])
@@ -126,13 +142,16 @@ class Dispatcher:
         large call runs on the other instance, so the per-row costs (moving averages) follow
         the machine's load. Both instances compute the same result.
         """
-        cost = self._cost_ns_per_row
-        self._large_calls += 1
+        # per-row costs are kept per size class (powers of two): a row costs far more at batch 1
+        # than at batch 256, so one average over all sizes would compare unlike with unlike
+        bucket = x.shape[0].bit_length()
+        cost = self._cost_ns_per_row.setdefault(bucket, [None, None])
+        calls = self._large_calls[bucket] = self._large_calls.get(bucket, 0) + 1
         if cost[1] is None or cost[0] is None:
             use = 1 if cost[1] is None else 0
         else:
             use = int(cost[1] <= cost[0])
-            if self._large_calls % PROBE_EVERY == 0:
+            if calls % PROBE_EVERY == 0:
                 use = 1 - use
         engine = self.engine_for(x.shape[0]) if use else self._small
         start = time.perf_counter_ns()

@@ -22,8 +22,11 @@ def test_default_threads_switch_engines_and_agree(name, exported_dir, test_set):
     dispatch = model._backend
     if usable_cores() > 1:
         assert "policy" in model.thread_settings
-        assert dispatch.engine_for(1) is not dispatch.engine_for(256)
-        assert dispatch.engine_for(dispatch.crossover - 1) is dispatch.engine_for(1)
+        if name == "model.tflite":  # float LiteRT: both instances compete from the first row
+            assert dispatch.crossover == 1
+        else:
+            assert dispatch.engine_for(1) is not dispatch.engine_for(256)
+            assert dispatch.engine_for(dispatch.crossover - 1) is dispatch.engine_for(1)
     x = test_set[0][:300]
     for n in (1, 7, 300):  # small engine, small engine, large engine
         np.testing.assert_allclose(model.predict_proba(x[:n]), one.predict_proba(x[:n]), atol=1e-6)
@@ -37,7 +40,21 @@ def test_large_batches_measure_both_engines(exported_dir, test_set):
     x = test_set[0][:64]
     for _ in range(40):
         model.predict_proba(x)
-    assert all(c is not None and c > 0 for c in model._backend._cost_ns_per_row)  # both measured
+    costs = model._backend._cost_ns_per_row[len(x).bit_length()]  # per size class
+    assert all(c is not None and c > 0 for c in costs)  # both instances measured
+
+
+def test_float_litert_runs_every_batch_on_the_threaded_instance(exported_dir, test_set):
+    if usable_cores() == 1:
+        pytest.skip("one core: a single 1-thread engine, nothing to choose")
+    model = runtime.load(exported_dir / "model.tflite")
+    dispatch = model._backend
+    assert dispatch.crossover == 1 and dispatch.engine_for(1) is dispatch.engine_for(256)
+    assert dispatch.engine_for(1) is not dispatch._small
+    model.predict_proba(test_set[0][:1])
+    assert not dispatch._cost_ns_per_row, "no probing: the N-thread instance always runs"
+    int8 = runtime.load(exported_dir / "model.int8.tflite")._backend
+    assert int8.crossover > 1 and int8.engine_for(1) is int8._small
 
 
 def test_explicit_threads_keep_one_engine(exported_dir):
