@@ -178,7 +178,6 @@ def provenance_warning(result: dict[str, Any]) -> list[str]:
 def to_markdown(result: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     cfg, m, env = result["config"], result["measurement"], result["environment"]
-    pk = env["packages"]
     met = sum(t["met"] is True for t in result["targets"])
     parts = [
         "# edgeport benchmark",
@@ -227,6 +226,18 @@ def to_markdown(result: dict[str, Any]) -> str:
         "",
         cold_start_table(result),
         "",
+        *_measurement_section(m),
+        *_environment_section(env),
+    ]
+    if result.get("skipped_artifacts"):
+        parts += ["Skipped artifacts:", ""]
+        parts += [f"- `{s['file']}`: {s['reason']}" for s in result["skipped_artifacts"]]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _measurement_section(m: dict[str, Any]) -> list[str]:
+    return [
         "## Measurement",
         "",
         f"- warm-up: {m['warmup_runs']} calls; then timed until >= {m['min_time_s']:g} s and >= "
@@ -236,6 +247,12 @@ def to_markdown(result: dict[str, Any]) -> str:
         "- throughput = batch size x calls / sum of per-call times; speedups and overheads compare p50s",
         "- Keras baselines run in a dedicated subprocess; TensorFlow is never imported by the benchmark process",
         "",
+    ]
+
+
+def _environment_section(env: dict[str, Any]) -> list[str]:
+    pk = env["packages"]
+    return [
         "## Environment",
         "",
         f"- CPU: {env['cpu_model']} · {env['logical_cores']} logical / {env['physical_cores']} physical cores"
@@ -253,11 +270,6 @@ def to_markdown(result: dict[str, Any]) -> str:
         *[f"- `{sid}`: {_settings(s)}" for sid, s in env["thread_settings"].items()],
         "",
     ]
-    if result.get("skipped_artifacts"):
-        parts += ["Skipped artifacts:", ""]
-        parts += [f"- `{s['file']}`: {s['reason']}" for s in result["skipped_artifacts"]]
-        parts.append("")
-    return "\n".join(parts)
 
 
 def _mcu_section(result: dict[str, Any]) -> list[str]:
