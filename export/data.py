@@ -117,6 +117,10 @@ def load_npz(path: str | os.PathLike) -> Dataset:
             raise DataError(f"{path}: '{key}' has dtype {arr.dtype}: expected numbers")
         if key != "class_names" and arr.ndim == 0:
             raise DataError(f"{path}: '{key}' is a scalar: expected one row per sample")
+    pool_key = "x_calibration" if "x_calibration" in arrays else "x_train" if "x_train" in arrays else None
+    for key in ("x_test", "y_test", pool_key):
+        if key is not None and key in arrays:
+            _check_finite(arrays[key], key, path)
     x_test = arrays["x_test"]
     if x_test.dtype.kind == "b" or (x_test.dtype.kind in "iu" and x_test.dtype != np.uint8):
         x_test = x_test.astype(np.float32)
@@ -125,7 +129,6 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     y_test = arrays.get("y_test")
     if y_test is not None and len(y_test) != len(x_test):
         raise DataError(f"{path}: 'y_test' has {len(y_test)} rows, 'x_test' has {len(x_test)}")
-    pool_key = "x_calibration" if "x_calibration" in arrays else "x_train" if "x_train" in arrays else None
     pool = arrays.get(pool_key) if pool_key else None
     if pool is not None and pool.dtype.kind in "iub" and pool.dtype != np.uint8:
         pool = pool.astype(np.float32)
@@ -141,6 +144,21 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         calibration_pool=pool,
         calibration_key=pool_key,
         class_names=None if names is None else tuple(str(n) for n in names.tolist()),
+    )
+
+
+def _check_finite(arr: np.ndarray, key: str, path: Path) -> None:
+    """DataError naming ``key`` and ``path`` if the float array ``arr`` holds NaN or Inf."""
+    if arr.dtype.kind != "f":
+        return
+    finite = np.isfinite(arr)
+    if finite.all():
+        return
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(arr.size - finite.sum()) - n_nan
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    raise DataError(
+        f"{path}: '{key}' holds {n_nan} NaN and {n_inf} Inf values (first at index {first}): expected finite numbers"
     )
 
 
