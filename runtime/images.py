@@ -3,6 +3,10 @@
 The model's metadata decides the conversion: an input of shape (H, W) or (H, W, 1) takes
 grayscale (Pillow mode "L"), (H, W, 3) takes RGB. Pixels stay uint8 (raw 0..255): the Model
 scales them by the metadata's pixel scale, exactly as for a .npy of raw pixels.
+
+High bit depths are rescaled, never clipped: 16-bit grayscale (PNG, PGM, TIFF) as round(v / 257),
+float images in 0..1 as round(v * 255); what has no known range (32-bit integer TIFF, floats
+outside 0..1) is refused.
 """
 from __future__ import annotations
 
@@ -68,12 +72,16 @@ def read_image(
     try:
         with Image.open(path) as img:
             img.load()  # decode now: truncated or corrupt data fails here
+            file_format = img.format
             img = ImageOps.exif_transpose(img)  # camera photos: upright as displayed
+            img = _to_8_bits(img, file_format, path, Image)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 # transparent pixels become the model's background: black (or white if inverted)
                 background = Image.new("RGBA", img.size, (255, 255, 255, 255) if invert else (0, 0, 0, 255))
                 img = Image.alpha_composite(background, img.convert("RGBA"))
             img = img.convert(mode)
+    except InvalidInputError:
+        raise
     except OSError as e:  # unreadable, unknown format, truncated (Pillow raises OSError subclasses)
         raise InvalidInputError(f"{path}: not a readable image ({_first_line(e)})") from e
     except Exception as e:  # corrupt data: Pillow's decoders raise many types (SyntaxError, ...)
@@ -115,6 +123,39 @@ def load_images(
     for i, f in enumerate(files):
         out[i] = read_image(f, mode, (width, height), resize=resize, invert=invert).reshape(shape)
     return out
+
+
+_UINT16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+# Pillow reads 16-bit PNG and PGM (rescaled from their maxval) as 32-bit "I" holding 0..65535
+_UINT16_AS_I_FORMATS = ("PNG", "PPM")
+
+
+def _to_8_bits(img: Any, file_format: str | None, path: str | os.PathLike, Image: Any) -> Any:
+    """``img`` as an 8-bit "L" image if it is 16-bit or float grayscale; other modes unchanged.
+
+    Pillow's own ``convert("L")`` clips these (every 16-bit value above 255 becomes white).
+    """
+    if img.mode not in (*_UINT16_MODES, "I", "F"):
+        return img
+    values = np.asarray(img)
+    if img.mode == "F":
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if not (np.isfinite(values).all() and low >= 0.0 and high <= 1.0):
+            raise InvalidInputError(
+                f"{path}: float image with values in [{low:g}, {high:g}]: expected floats in 0..1 "
+                f"(or save it with 8 or 16 bits per channel)"
+            )
+        scaled = np.rint(values.astype(np.float64) * 255.0)
+    else:
+        if img.mode == "I" and file_format not in _UINT16_AS_I_FORMATS:
+            raise InvalidInputError(
+                f"{path}: 32-bit integer pixels ({file_format} mode I) have no known white level: "
+                f"expected 8- or 16-bit images"
+            )
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise InvalidInputError(f"{path}: pixel values outside 0..65535 in a 16-bit image")
+        scaled = np.rint(values.astype(np.float64) / 257.0)  # 65535 -> 255 exactly; p * 257 -> p
+    return Image.fromarray(scaled.astype(np.uint8))
 
 
 def _first_line(e: BaseException) -> str:

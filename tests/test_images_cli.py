@@ -174,3 +174,38 @@ def test_cli_is_quiet_about_litert(exported_dir, test_set, tmp_path):
     )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert len(proc.stdout.splitlines()) == 2
+
+
+@pytest.fixture(scope="module")
+def small_onnx(tmp_path_factory, data_dir) -> Path:
+    from tests import zoo
+
+    return zoo.fashion_linear(tmp_path_factory.mktemp("small"), data_dir)
+
+
+def test_high_bit_depth_images_are_rescaled_not_clipped(small_onnx, test_set, tmp_path, capsys):
+    """Fashion-MNIST test image 1 as 8-bit PNG, 16-bit PNG, 16-bit PGM and float TIFF: one answer."""
+    pixels = test_set[0][1]
+    Image.fromarray(pixels).save(tmp_path / "img8.png")
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(tmp_path / "img16.png")  # 255 -> 65535
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(tmp_path / "img16.pgm")
+    Image.fromarray(pixels.astype(np.float32) / 255).save(tmp_path / "float.tiff")
+    assert Image.open(tmp_path / "img16.png").mode.startswith("I")  # really 16 bits on disk
+    model_path = small_onnx
+    files = [tmp_path / n for n in ("img8.png", "img16.png", "img16.pgm", "float.tiff")]
+    assert runtime_main([str(model_path), *map(str, files), "--top-k", "3"]) == 0
+    answers = [line.split(": ", 1)[1] for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(answers) == 4 and len(set(answers)) == 1, answers
+    model = runtime.load(model_path)
+    for f in files:
+        np.testing.assert_array_equal(runtime.load_images(f, model), pixels[np.newaxis])
+
+
+@pytest.mark.parametrize("name, array, match", [
+    ("wide.tiff", np.full((28, 28), 300.0, np.float32), r"float image with values in \[300, 300\]: expected floats in 0\.\.1"),
+    ("int32.tiff", np.full((28, 28), 70000, np.int32), "32-bit integer pixels"),
+])
+def test_images_without_a_known_range_are_refused(small_onnx, tmp_path, name, array, match):
+    Image.fromarray(array).save(tmp_path / name)
+    with pytest.raises(InvalidInputError, match=match):
+        runtime.load_images(tmp_path / name, runtime.load(small_onnx))

@@ -131,6 +131,26 @@ def logits_classifier(out: Path) -> tuple[Path, Path]:
     return _save(out, "digits_logits", model, x_test=x_test, y_test=y_test, x_train=x_train)
 
 
+def fashion_linear(out: Path, fashion_dir: Path) -> Path:
+    """An untrained (seeded) softmax over Fashion-MNIST pixels, exported to ONNX fp32 only: a real
+    model file in seconds, for tests of inputs and outputs rather than of accuracy."""
+    import keras
+
+    from export import run_export
+
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential([
+        keras.Input((28, 28), name="pixels"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(10, activation="softmax", name="garment"),
+    ], name="fashion_linear")
+    folder = out / "fashion_linear"
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.keras")
+    run_export(folder / "model.keras", fmt="onnx", data_dir=fashion_dir)
+    return folder / "model.onnx"
+
+
 def _save(out: Path, name: str, model, **arrays) -> tuple[Path, Path]:
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
