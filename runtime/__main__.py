@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -132,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(_finite_or_null(results), indent=2, allow_nan=False))
     else:
         for r in results:
             if "values" in r:
@@ -141,6 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shown = ", ".join(f"{t['class_name']} {t['probability']:.4f}" for t in r["top_k"])
             print(f"{r['input']}: {shown}")
     return 0
+
+
+def _finite_or_null(value):
+    """NaN and infinities become None: --json is strict JSON, which has no Infinity or NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    return value
 
 
 def _one_line(e: BaseException) -> str:

@@ -209,3 +209,14 @@ def test_images_without_a_known_range_are_refused(small_onnx, tmp_path, name, ar
     Image.fromarray(array).save(tmp_path / name)
     with pytest.raises(InvalidInputError, match=match):
         runtime.load_images(tmp_path / name, runtime.load(small_onnx))
+
+
+def test_json_is_strict_when_an_output_overflows(tmp_path, capsys):
+    """A regression output of Inf is printed as null: strict JSON parsers refuse Infinity."""
+    from tests import zoo
+
+    model_path = zoo.summing_regressor(tmp_path)
+    np.save(tmp_path / "x.npy", np.array([[3e38, 3e38, 3e38, 3e38], [1, 2, 3, 4]], np.float32))
+    assert runtime_main([str(model_path), str(tmp_path / "x.npy"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)
+    assert [r["values"] for r in out] == [[None], [10.0]]
