@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -65,19 +66,26 @@ def _fsync(path: Path) -> None:
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete ``.tmp-<pid>-*`` files in ``folder`` whose process is gone (a killed earlier run)."""
+    """Delete ``.tmp-<pid>-*`` files and staging folders in ``folder`` whose process is gone
+    (a killed earlier run). A symbolic link is removed itself, never followed."""
     removed = []
     for path in folder.iterdir():
         match = _TMP.match(path.name)
-        if not match or not path.is_file() or _alive(int(match.group(1))):
+        if not match or _alive(int(match.group(1))):
             continue
+        is_folder = path.is_dir() and not path.is_symlink()
+        if not (is_folder or path.is_file() or path.is_symlink()):
+            continue  # a FIFO or socket of that name is not ours
         try:
-            path.unlink()
+            if is_folder:
+                shutil.rmtree(path)
+            else:
+                path.unlink()
             removed.append(path)
         except OSError as e:
-            logger.warning("cannot remove stale temporary file %s: %s", path, e)
+            logger.warning("cannot remove stale temporary %s: %s", path, e)
     if removed:
-        logger.info("removed %d stale temporary file(s) of killed runs", len(removed))
+        logger.info("removed %d stale temporary file(s) or folder(s) of killed runs", len(removed))
     return removed
 
 
