@@ -215,7 +215,7 @@ def test_json_is_strict_when_an_output_overflows(tmp_path, capsys):
     """A regression output of Inf is printed as null: strict JSON parsers refuse Infinity."""
     from tests import zoo
 
-    model_path = zoo.summing_regressor(tmp_path)
+    model_path = zoo.summing_regressor_onnx(tmp_path)
     np.save(tmp_path / "x.npy", np.array([[3e38, 3e38, 3e38, 3e38], [1, 2, 3, 4]], np.float32))
     assert runtime_main([str(model_path), str(tmp_path / "x.npy"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)

@@ -151,24 +151,26 @@ def fashion_linear(out: Path, fashion_dir: Path) -> Path:
     return folder / "model.onnx"
 
 
-def summing_regressor(out: Path) -> Path:
-    """One linear unit that sums its 4 features (weights 1, bias 0), exported to ONNX fp32: huge
-    finite inputs overflow it to Inf on purpose."""
+def summing_regressor(out: Path) -> tuple[Path, Path]:
+    """One linear unit that sums its 4 features (weights 1, bias 0), untrained: the smallest real
+    model (C export in seconds); huge finite inputs overflow it to Inf on purpose."""
     import keras
-
-    from export import run_export
 
     model = keras.Sequential([
         keras.Input((4,), name="features"),
         keras.layers.Dense(1, kernel_initializer="ones", name="total"),
     ], name="summing_regressor")
-    folder = out / "summing_regressor"
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / "model.keras")
     x = np.random.default_rng(SEED).standard_normal((64, 4)).astype(np.float32)
-    np.savez(folder / "data.npz", x_test=x, y_test=x.sum(axis=1))
-    run_export(folder / "model.keras", fmt="onnx", data=folder / "data.npz")
-    return folder / "model.onnx"
+    return _save(out, "summing_regressor", model, x_test=x, y_test=x.sum(axis=1))
+
+
+def summing_regressor_onnx(out: Path) -> Path:
+    """``summing_regressor`` exported to ONNX fp32."""
+    from export import run_export
+
+    model, data = summing_regressor(out)
+    run_export(model, fmt="onnx", data=data)
+    return model.parent / "model.onnx"
 
 
 def _save(out: Path, name: str, model, **arrays) -> tuple[Path, Path]:
