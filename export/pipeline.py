@@ -323,7 +323,7 @@ def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport
             try:
                 reports.append(export_embedded(
                     f, mode, sources[mode], job.out, prefix=job.c_prefix, ref=job.ref,
-                    thresholds=job.thresholds[mode], tflite_report=check,
+                    thresholds=job.thresholds[mode], tflite_report=check, signing_key=job.signing_key,
                 ))
             except UnsupportedOpError:
                 raise  # the model cannot become C at all: a usage error, not a failed variant

@@ -33,3 +33,34 @@ def test_output_folder_with_quote_and_newline(tiny, tmp_path):
     assert _export_c(tiny, out) == 0
     assert (out / "model.c").is_file() and (out / "model.h").is_file()
     assert '#include "model.h"' in (out / "model.c").read_text()
+
+
+def test_sign_key_signs_the_c_files_detached(tiny, tmp_path):
+    """--sign-key with --format c: model.c.sig and model.h.sig, checkable with openssl alone."""
+    import shutil
+    import subprocess
+
+    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    pub = tmp_path / "pub.pem"
+    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    out = tmp_path / "signed"
+    assert _export_c(tiny, out, "--sign-key", str(pem)) == 0
+    for name in ("model.c", "model.h"):
+        key.public_key().verify((out / f"{name}.sig").read_bytes(), (out / name).read_bytes())
+        if shutil.which("openssl"):  # the check docs/embedded.md gives
+            cmd = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(pub), "-rawin",
+                   "-in", str(out / name), "-sigfile", str(out / f"{name}.sig")]
+            assert subprocess.run(cmd, capture_output=True).returncode == 0
+    tampered = (out / "model.c").read_bytes().replace(b"#include", b"#include ", 1)
+    with pytest.raises(InvalidSignature):
+        key.public_key().verify((out / "model.c.sig").read_bytes(), tampered)
+    assert _export_c(tiny, out) == 0  # unsigned again: no stale signature stays beside the new file
+    assert not list(out.glob("*.sig"))
