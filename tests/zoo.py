@@ -131,9 +131,10 @@ def logits_classifier(out: Path) -> tuple[Path, Path]:
     return _save(out, "digits_logits", model, x_test=x_test, y_test=y_test, x_train=x_train)
 
 
-def fashion_linear(out: Path, fashion_dir: Path) -> Path:
-    """An untrained (seeded) softmax over Fashion-MNIST pixels, exported to ONNX fp32 only: a real
-    model file in seconds, for tests of inputs and outputs rather than of accuracy."""
+def fashion_linear(out: Path, fashion_dir: Path, fmt: str = "onnx") -> Path:
+    """An untrained (seeded) softmax over Fashion-MNIST pixels, exported to ``fmt`` fp32: real
+    model files in seconds, for tests of inputs and outputs rather than of accuracy. Returns
+    the ``model.onnx`` path (its folder also holds model.keras and, with fmt="all", model.tflite)."""
     import keras
 
     from export import run_export
@@ -147,7 +148,7 @@ def fashion_linear(out: Path, fashion_dir: Path) -> Path:
     folder = out / "fashion_linear"
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / "model.keras")
-    run_export(folder / "model.keras", fmt="onnx", data_dir=fashion_dir)
+    run_export(folder / "model.keras", fmt=fmt, data_dir=fashion_dir)
     return folder / "model.onnx"
 
 
