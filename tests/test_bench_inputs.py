@@ -29,3 +29,18 @@ def test_truncated_artifact_is_an_error_before_any_work(small_models, tmp_path, 
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1 and "model.onnx" in lines[0] and "broken artifact" in lines[0], err
     assert not out.exists()  # nothing measured, nothing written
+
+
+def test_mcu_checks_the_toolchain_before_any_work(small_models, tmp_path, data_dir, capsys, caplog, monkeypatch):
+    """Without arm-none-eabi-gcc and QEMU on PATH, --mcu fails at once, not after the CPU work."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # a machine without the cross tools
+    out = tmp_path / "results"
+    code = bench_main(["--model-dir", str(small_models), "--output", str(out), "--quick", "--mcu",
+                       "--data-dir", str(data_dir)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "error: missing arm-none-eabi-gcc" in err and "qemu-system-arm" in err and "apt-get install" in err, err
+    assert not any("accuracy on" in r.getMessage() or "benchmarking" in r.getMessage() for r in caplog.records)
+    assert not out.exists()
