@@ -155,6 +155,8 @@ def run_export(
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out} exists and is not a directory")
     dataset = data_sources.resolve(data, data_dir)
+    if class_names is not None:
+        class_names = data_sources.given_class_names(class_names)  # checked before the model loads
     check_plan_inputs(plan.variants, dataset is not None, io_dtype)
     ref = prepare_reference(
         model_path, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,

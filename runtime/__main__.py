@@ -12,7 +12,8 @@ import numpy as np
 
 from ._npy import read_npy
 from .console import filtered_stderr
-from .errors import InferenceError
+from .errors import InferenceError, InvalidInputError
+from .files import NOT_FOUND, file_problem
 from .images import image_files, load_images
 from .model import Model, load
 
@@ -56,8 +57,11 @@ def read_inputs(
     groups: list[tuple[list[str] | Path, np.ndarray]] = []
     for path in inputs:
         if path.suffix.lower() in (".npy", ".npz") and not path.is_dir():
-            if not path.exists():
+            problem = file_problem(path)
+            if problem == NOT_FOUND:
                 raise FileNotFoundError(f"{path}: input file not found")
+            if problem is not None:
+                raise InvalidInputError(f"{path}: {problem}: expected a .npy file")
             groups.append((path, read_npy(path)))
         else:
             files = image_files([path])

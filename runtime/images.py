@@ -4,13 +4,15 @@ The model's metadata decides the conversion: an input of shape (H, W) or (H, W, 
 grayscale (Pillow mode "L"), (H, W, 3) takes RGB. Pixels stay uint8 (raw 0..255): the Model
 scales them by the metadata's pixel scale, exactly as for a .npy of raw pixels.
 
-High bit depths are rescaled, never clipped: 16-bit grayscale (PNG, PGM, TIFF) as round(v / 257),
-float images in 0..1 as round(v * 255); what has no known range (32-bit integer TIFF, floats
-outside 0..1) is refused.
+Refused with InvalidInputError: animated or multi-page images (which frame would be meant?) and
+decompression bombs (over Pillow's MAX_IMAGE_PIXELS). High bit depths are rescaled, never
+clipped: 16-bit grayscale (PNG, PGM, TIFF) as round(v / 257), float images in 0..1 as
+round(v * 255); what has no known range (32-bit integer TIFF, floats outside 0..1) is refused.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import BackendUnavailableError, InvalidInputError
+from .files import IS_DIRECTORY, NOT_FOUND, file_problem
 
 _HINT = "reading image files needs Pillow: pip install 'edgeport[images]' (or pip install Pillow)"
 
@@ -47,7 +50,8 @@ def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """The files to read: each path as given, and a folder as all its images, sorted by name."""
     files: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        problem = file_problem(p)
+        if problem == IS_DIRECTORY:
             Image, _ = _import_pil()
             suffixes = {s.lower() for s in Image.registered_extensions()}
             found = sorted(
@@ -57,10 +61,12 @@ def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
             if not found:
                 raise InvalidInputError(f"{p}: folder holds no image files")
             files.extend(found)
-        elif p.is_file():
+        elif problem is None:
             files.append(p)
-        else:
+        elif problem == NOT_FOUND:
             raise FileNotFoundError(f"{p}: input file not found")
+        else:
+            raise InvalidInputError(f"{p}: {problem}: expected an image file, a folder or a .npy file")
     return files
 
 
@@ -70,7 +76,25 @@ def read_image(
     """One image file as uint8 (H, W) for mode "L" or (H, W, 3) for "RGB"; ``size`` is (W, H)."""
     Image, ImageOps = _import_pil()
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InvalidInputError(
+            f"{path}: refused as a possible decompression bomb ({_first_line(e)}); "
+            f"a model input needs far fewer pixels"
+        ) from e
+    except OSError as e:  # unreadable, unknown format (Pillow raises OSError subclasses)
+        raise InvalidInputError(f"{path}: not a readable image ({_first_line(e)})") from e
+    try:
+        with img:
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
+                raise InvalidInputError(
+                    f"{path}: {img.format} image with {frames} frames (animated or multi-page): expected "
+                    f"one still image; save the frame you want, e.g. as PNG"
+                )
             img.load()  # decode now: truncated or corrupt data fails here
             file_format = img.format
             img = ImageOps.exif_transpose(img)  # camera photos: upright as displayed

@@ -220,3 +220,38 @@ def test_json_is_strict_when_an_output_overflows(tmp_path, capsys):
     assert runtime_main([str(model_path), str(tmp_path / "x.npy"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)
     assert [r["values"] for r in out] == [[None], [10.0]]
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height 8-bit gray pixels: Pillow judges its size at open."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_inputs_that_are_not_plain_image_files_say_what_they_are(small_onnx, tmp_path, capsys):
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    dangling = tmp_path / "gone.png"
+    dangling.symlink_to(tmp_path / "nowhere.png")
+    frames = [Image.new("L", (28, 28), c) for c in (0, 200)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    bomb = _png_header_only(tmp_path / "bomb.png", 20000, 20000)
+    model = str(small_onnx)
+    for path, expected in [
+        (loop, "is a symbolic link loop"), (fifo, "is a FIFO (named pipe), not a regular file"),
+        (dangling, "is a broken symbolic link"), (tmp_path / "anim.gif", "GIF image with 2 frames"),
+        (bomb, "refused as a possible decompression bomb"), (tmp_path / "nothere.png", "input file not found"),
+    ]:
+        err = _error_line([model, str(path)], capsys)
+        assert f"{path}: {expected}" in err, err
+    frames[0].save(tmp_path / "still.gif")  # a single-frame GIF is an ordinary image
+    assert runtime_main([model, str(tmp_path / "still.gif")]) == 0

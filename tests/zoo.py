@@ -161,8 +161,8 @@ def summing_regressor(out: Path) -> tuple[Path, Path]:
         keras.Input((4,), name="features"),
         keras.layers.Dense(1, kernel_initializer="ones", name="total"),
     ], name="summing_regressor")
-    x = np.random.default_rng(SEED).standard_normal((64, 4)).astype(np.float32)
-    return _save(out, "summing_regressor", model, x_test=x, y_test=x.sum(axis=1))
+    x = np.random.default_rng(SEED).standard_normal((96, 4)).astype(np.float32)
+    return _save(out, "summing_regressor", model, x_test=x[:64], y_test=x[:64].sum(axis=1), x_calibration=x[64:])
 
 
 def summing_regressor_onnx(out: Path) -> Path:
