@@ -60,12 +60,14 @@ def export_embedded(
         if fmt == "c":
             from .csrc import export_c
 
-            c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode))
+            c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
+                                      source_name=tflite_report.artifact)
             report = _validate_c(c_path, tflite, ref, thresholds, name, mode)
         else:
             from .tflm import export_tflm
 
-            c_path, h_path = export_tflm(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode))
+            c_path, h_path = export_tflm(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
+                                         source_name=tflite_report.artifact)
             report = _tflm_report(tflite_report, name, c_path)
         if report.ok:
             staged = [h_path, c_path]  # header first: a source never stands without it

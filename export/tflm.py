@@ -178,18 +178,23 @@ def export_tflm(
     *,
     prefix: str = "edgeport_model",
     base_name: str = "model.int8.tflm",
+    source_name: str | None = None,
 ) -> tuple[Path, Path]:
     """Write ``<base_name>.cc`` and ``.h``: the .tflite as an ``alignas(16)`` array, plus the
-    TFLite Micro arena size measured with the tflite-micro interpreter. Returns (cc, h)."""
+    TFLite Micro arena size measured with the tflite-micro interpreter. Returns (cc, h).
+
+    ``source_name`` is the name the header gives the .tflite (default: its file name): the
+    installed artifact's name when ``tflite_path`` is a temporary file (reproducible bytes)."""
     check_prefix(prefix)
     path = Path(tflite_path)
+    source = source_name or path.name
     data = _read_tflite(path)
     arena = measure_arena(path)
-    logger.info("%s: TFLite Micro arena %d bytes (allocation report %d)", path.name,
+    logger.info("%s: TFLite Micro arena %d bytes (allocation report %d)", source,
                 arena.required_bytes, arena.used_bytes)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     h, cc = out / f"{base_name}.h", out / f"{base_name}.cc"
     guard = re.sub(r"[^A-Za-z0-9]", "_", f"{prefix}_{base_name}_H").upper()
-    _write_all({cc: _source(prefix, h.name, data), h: _header(prefix, guard, len(data), arena, path.name)})
+    _write_all({cc: _source(prefix, h.name, data), h: _header(prefix, guard, len(data), arena, source)})
     return cc, h

@@ -64,3 +64,28 @@ def test_sign_key_signs_the_c_files_detached(tiny, tmp_path):
         key.public_key().verify((out / "model.c.sig").read_bytes(), tampered)
     assert _export_c(tiny, out) == 0  # unsigned again: no stale signature stays beside the new file
     assert not list(out.glob("*.sig"))
+
+
+@pytest.mark.slow  # two processes export every format (about 40 s of CPU)
+def test_two_identical_runs_give_identical_bytes(tiny, tmp_path):
+    """Every artifact, C and TFLM included, from two processes (pids differ: no temporary name
+    may leak into a file)."""
+    import subprocess
+    import sys
+
+    model, data = tiny
+    repo = Path(__file__).resolve().parents[1]
+    script = "import sys; from pathlib import Path; from tests.zoo import export_everything; " \
+             "export_everything(*map(Path, sys.argv[1:]))"
+    other = subprocess.Popen([sys.executable, "-c", script, str(model), str(data), str(tmp_path / "b")],
+                             cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    zoo.export_everything(model, data, tmp_path / "a")
+    log, _ = other.communicate(timeout=600)
+    assert other.returncode == 0, log[-3000:]
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for suffix in (".onnx", ".tflite", ".c", ".h", ".cc"):
+        assert any(n.endswith(suffix) for n in names), (suffix, names)
+    differ = [n for n in names if (tmp_path / "a" / n).read_bytes() != (tmp_path / "b" / n).read_bytes()]
+    assert differ == []

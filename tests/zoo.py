@@ -161,7 +161,7 @@ def summing_regressor(out: Path) -> tuple[Path, Path]:
         keras.Input((4,), name="features"),
         keras.layers.Dense(1, kernel_initializer="ones", name="total"),
     ], name="summing_regressor")
-    x = np.random.default_rng(SEED).standard_normal((96, 4)).astype(np.float32)
+    x = np.random.default_rng(SEED).standard_normal((320, 4)).astype(np.float32)
     return _save(out, "summing_regressor", model, x_test=x[:64], y_test=x[:64].sum(axis=1), x_calibration=x[64:])
 
 
@@ -172,6 +172,17 @@ def summing_regressor_onnx(out: Path) -> Path:
     model, data = summing_regressor(out)
     run_export(model, fmt="onnx", data=data)
     return model.parent / "model.onnx"
+
+
+def export_everything(model: Path, data: Path, out: Path) -> None:
+    """Every format and mode the pipeline makes, validation thresholds off (tests of bytes, not
+    accuracy): ONNX and TFLite all modes, C all modes, TFLM int8."""
+    from export import run_export
+    from export.validate import THRESHOLD_KEYS
+
+    off = {mode: dict.fromkeys(THRESHOLD_KEYS) for mode in ("none", "float16", "dynamic", "int8", "int16x8")}
+    for fmt, quantize in (("all", "all"), ("c", "all"), ("tflm", "int8")):
+        run_export(model, fmt=fmt, quantize=quantize, data=data, output_dir=out, thresholds=off)
 
 
 def _save(out: Path, name: str, model, **arrays) -> tuple[Path, Path]:

@@ -31,8 +31,14 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8") -> tuple[str, str]:
-    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses."""
+def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8",
+               source_name: str | None = None) -> tuple[str, str]:
+    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses.
+
+    ``source_name`` is the file the comments name as the source (default: the file's own name):
+    pass the installed artifact's name when ``tflite_path`` is a temporary file, so the same
+    inputs give the same bytes.
+    """
     from .emit import c_header, c_source
     from .lower import check_graph, lower
     from .plan import plan
@@ -45,15 +51,17 @@ def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_na
     program = lower(drop_shape_ops(graph))
     layout = plan(program)
     names = _class_names(graph.metadata, program.output.size)
-    source = Path(tflite_path).name
+    source = source_name or Path(tflite_path).name
     return (c_source(program, layout, prefix, f"{base_name}.h", names, source),
             c_header(program, layout, prefix, source))
 
 
 def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFAULT_PREFIX,
-             base_name: str = "model.int8") -> tuple[Path, Path]:
-    """Write ``base_name``.c and .h into ``out_dir`` (temp files, then rename); return their paths."""
-    c_text, h_text = generate_c(tflite_path, prefix=prefix, base_name=base_name)
+             base_name: str = "model.int8", source_name: str | None = None) -> tuple[Path, Path]:
+    """Write ``base_name``.c and .h into ``out_dir`` (temp files, then rename); return their paths.
+
+    ``source_name``: see ``generate_c``."""
+    c_text, h_text = generate_c(tflite_path, prefix=prefix, base_name=base_name, source_name=source_name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = (out_dir / f"{base_name}.c", out_dir / f"{base_name}.h")
