@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--c-prefix", default="edgeport_model", metavar="NAME",
-        help="prefix of the C API names for --format c/tflm (a C identifier)",
+        help="prefix of the C API names for --format c/tflm: an ASCII letter, then letters and digits "
+        "in parts joined by single '_'",
     )
     p.add_argument(
         "--sign-key", type=Path, default=None, metavar="KEY.pem",

@@ -89,3 +89,59 @@ def test_two_identical_runs_give_identical_bytes(tiny, tmp_path):
         assert any(n.endswith(suffix) for n in names), (suffix, names)
     differ = [n for n in names if (tmp_path / "a" / n).read_bytes() != (tmp_path / "b" / n).read_bytes()]
     assert differ == []
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite(tiny, tmp_path_factory) -> Path:
+    from export import run_export
+
+    model, data = tiny
+    out = tmp_path_factory.mktemp("tiny_tflite")
+    run_export(model, fmt="tflite", data=data, output_dir=out)
+    return out / "model.tflite"
+
+
+@pytest.mark.parametrize("prefix, ok", [
+    ("int", True), ("Garment", True), ("model", True), ("a1_b2", True), ("x", True),
+    ("_", False), ("_stdint", False), ("__x", False), ("x__y", False), ("model_", False), ("", False),
+    ("9lives", False), ("my-model", False), ("a b", False), ("caf\u00e9", False), (None, False),
+])
+def test_one_prefix_rule_for_c_and_tflm(prefix, ok):
+    from export.csrc import CPrefixError, check_prefix
+    from export.tflm import check_prefix as tflm_check_prefix
+
+    assert tflm_check_prefix is check_prefix  # one rule
+    if ok:
+        assert check_prefix(prefix) == prefix
+    else:
+        with pytest.raises(CPrefixError, match="is not a C identifier prefix edgeport can use"):
+            check_prefix(prefix)
+
+
+def test_include_guards_are_unique_and_prefix_int_compiles(tiny_tflite, tmp_path):
+    """`garment` and `Garment`, `config` beside a user's CONFIG_H, and `int`: one strict C99 program."""
+    import re
+    import subprocess
+
+    from export.csrc import export_c
+    from export.csrc.host import find_cc
+
+    fixtures = Path(__file__).parent / "fixtures" / "c"
+    models = {"config": "config_model", "garment": "lower", "Garment": "upper", "int": "int_model"}
+    sources, guards = [], set()
+    for prefix, base in models.items():
+        c_path, h_path = export_c(tiny_tflite, tmp_path, prefix=prefix, base_name=base)
+        sources.append(str(c_path))
+        guard = re.search(r"#ifndef (\w+)\n#define \1\n", h_path.read_text()).group(1)
+        assert re.fullmatch(rf"{prefix.upper()}_H_[0-9A-F]{{8}}", guard), guard
+        guards.add(guard)
+    assert len(guards) == len(models)
+    again, _ = export_c(tiny_tflite, tmp_path / "again", prefix="garment", base_name="lower")
+    assert again.with_suffix(".h").read_bytes() == (tmp_path / "lower.h").read_bytes()  # same content, same guard
+    exe = tmp_path / "two_models"
+    cmd = [find_cc(), "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", str(tmp_path), "-I",
+           str(fixtures), "-o", str(exe), str(fixtures / "two_models.c"), *sources, "-lm"]
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.split() == ["0", "42", "10", "10", "10", "10"], run.stdout

@@ -4,31 +4,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 from pathlib import Path
 
 from .errors import CCompileError, CPrefixError, UnsupportedOpError
+from .names import DEFAULT_PREFIX, check_prefix
 from .ops import SHAPE_OPS, SUPPORTED_OPS
 
 __all__ = ["export_c", "generate_c", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
            "UnsupportedOpError", "CCompileError", "DEFAULT_PREFIX", "SUPPORTED_OPS", "SHAPE_OPS", "count_macs"]
 
 logger = logging.getLogger(__name__)
-DEFAULT_PREFIX = "edgeport_model"
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = {"auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
-             "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
-             "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
-             "volatile", "while", "_Bool", "_Complex", "_Imaginary"}
-
-
-def check_prefix(prefix: str) -> str:
-    """Return ``prefix`` if it is a usable C identifier, else raise CPrefixError."""
-    if not isinstance(prefix, str) or not _IDENT.match(prefix) or prefix in _RESERVED or prefix.startswith("__"):
-        raise CPrefixError(f"C prefix {prefix!r} is not a C identifier; expected letters, digits and '_', "
-                           f"not starting with a digit, e.g. {DEFAULT_PREFIX!r}")
-    return prefix
 
 
 def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8",
