@@ -62,13 +62,24 @@ from .mixed_precision import Steering
 from .steering import format_steering
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default once: not when the help already names it, nor when there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "(default:" in text or default is None or isinstance(default, bool) or default in ([], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m export",
         description="Convert a Keras model to ONNX and/or TFLite, quantize it, and validate every "
         "artifact against Keras through the runtime.",
         epilog=DATA_HELP,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     p.add_argument("--format", default="all", choices=FORMAT_CHOICES, help="target format")
     p.add_argument(
@@ -103,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--c-prefix", default="edgeport_model", metavar="NAME",
-        help="prefix of the C API names for --format c/tflm (a C identifier)",
+        help="prefix of the C API names for --format c/tflm: an ASCII letter, then letters and digits "
+        "in parts joined by single '_'",
     )
     p.add_argument(
         "--sign-key", type=Path, default=None, metavar="KEY.pem",

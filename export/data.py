@@ -15,8 +15,11 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
+
+from runtime.files import NOT_FOUND, file_problem
 
 from .errors import DataError
 
@@ -94,10 +97,11 @@ def load_fashion_mnist(folder: str | os.PathLike) -> Dataset:
 def load_npz(path: str | os.PathLike) -> Dataset:
     """Read a user's ``.npz``; refuse pickled (object) arrays and a missing ``x_test``."""
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory: expected an .npz file")
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == NOT_FOUND:
         raise DataError(f"{path}: data file not found")
+    if problem is not None:
+        raise DataError(f"{path}: {problem}: expected an .npz file")
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not an .npz archive (expected arrays saved with numpy.savez)")
     arrays: dict[str, np.ndarray] = {}
@@ -117,6 +121,10 @@ def load_npz(path: str | os.PathLike) -> Dataset:
             raise DataError(f"{path}: '{key}' has dtype {arr.dtype}: expected numbers")
         if key != "class_names" and arr.ndim == 0:
             raise DataError(f"{path}: '{key}' is a scalar: expected one row per sample")
+    pool_key = "x_calibration" if "x_calibration" in arrays else "x_train" if "x_train" in arrays else None
+    for key in ("x_test", "y_test", pool_key):
+        if key is not None and key in arrays:
+            _check_finite(arrays[key], key, path)
     x_test = arrays["x_test"]
     if x_test.dtype.kind == "b" or (x_test.dtype.kind in "iu" and x_test.dtype != np.uint8):
         x_test = x_test.astype(np.float32)
@@ -125,7 +133,6 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     y_test = arrays.get("y_test")
     if y_test is not None and len(y_test) != len(x_test):
         raise DataError(f"{path}: 'y_test' has {len(y_test)} rows, 'x_test' has {len(x_test)}")
-    pool_key = "x_calibration" if "x_calibration" in arrays else "x_train" if "x_train" in arrays else None
     pool = arrays.get(pool_key) if pool_key else None
     if pool is not None and pool.dtype.kind in "iub" and pool.dtype != np.uint8:
         pool = pool.astype(np.float32)
@@ -140,7 +147,22 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         y_test=y_test,
         calibration_pool=pool,
         calibration_key=pool_key,
-        class_names=None if names is None else tuple(str(n) for n in names.tolist()),
+        class_names=None if names is None else check_class_names(names.tolist(), f"{path}: 'class_names'"),
+    )
+
+
+def _check_finite(arr: np.ndarray, key: str, path: Path) -> None:
+    """DataError naming ``key`` and ``path`` if the float array ``arr`` holds NaN or Inf."""
+    if arr.dtype.kind != "f":
+        return
+    finite = np.isfinite(arr)
+    if finite.all():
+        return
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(arr.size - finite.sum()) - n_nan
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    raise DataError(
+        f"{path}: '{key}' holds {n_nan} NaN and {n_inf} Inf values (first at index {first}): expected finite numbers"
     )
 
 
@@ -157,15 +179,36 @@ def random_inputs(item_shape: tuple[int, ...], pixels: bool, seed: int, n: int =
 def read_class_names(path: str | os.PathLike) -> tuple[str, ...]:
     """One class name per line (blank lines at the end ignored)."""
     path = Path(path)
+    problem = file_problem(path)
+    if problem is not None:
+        raise DataError(f"{path}: cannot read class names ({problem}): expected a text file, one name per line")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: cannot read class names ({_one_line(e)})") from e
     while lines and not lines[-1].strip():
         lines.pop()
-    names = tuple(line.strip() for line in lines)
-    if not names or not all(names):
-        raise DataError(f"{path}: expected one non-empty class name per line")
+    if not lines:
+        raise DataError(f"{path}: expected one non-empty class name per line, found none")
+    return check_class_names([line.strip() for line in lines], f"{path} (one name per line)")
+
+
+def given_class_names(given: Sequence[object] | str | os.PathLike) -> tuple[str, ...]:
+    """Class names given by the user: a file of one name per line, or a sequence; checked alike."""
+    if isinstance(given, (str, os.PathLike)):
+        return read_class_names(given)
+    return check_class_names(given, "class_names")
+
+
+def check_class_names(names: Sequence[object], where: str) -> tuple[str, ...]:
+    """``names`` as strings; DataError naming ``where`` and the index of an empty (or blank) name.
+
+    The one rule for every source (.npz, --class-names FILE, a list given to run_export).
+    """
+    names = tuple(str(n) for n in names)
+    for i, name in enumerate(names):
+        if not name.strip():
+            raise DataError(f"{where}: class name {i} is {name!r}: expected one non-empty name per class")
     return names
 
 

@@ -62,6 +62,8 @@ def export_litert(
             raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
     _check_builtin_only(flatbuffer)
     extra = {}
+    if quantize in CALIBRATED_MODES and not keep_float:
+        _check_integer_only(flatbuffer, quantize)
     if quantize in CALIBRATED_MODES:
         extra = _check_int8_io(flatbuffer, io_dtype, metadata.pixel_scale)
     if extra:
@@ -145,6 +147,55 @@ def _check_builtin_only(flatbuffer: bytes) -> None:
             custom.add(code.CustomCode().decode())
     if custom:
         raise ConversionError(f"TFLite model uses non-builtin ops {sorted(custom)}; only builtin ops are allowed")
+
+
+_FLOAT_TYPES = ("FLOAT16", "FLOAT32", "FLOAT64", "BFLOAT16", "COMPLEX64", "COMPLEX128")
+
+
+def float_ops(flatbuffer: bytes) -> list[str]:
+    """The ops of a calibrated TFLite model that compute in float, in graph order.
+
+    Float tensors are allowed only at the model's float input and output, through the
+    QUANTIZE and DEQUANTIZE that convert them; any other op touching a float tensor counts.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        codes.append(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+    found = []
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        is_float = [type_names.get(graph.Tensors(t).Type()) in _FLOAT_TYPES for t in range(graph.TensorsLength())]
+        inputs, outputs = set(graph.InputsAsNumpy().tolist()), set(graph.OutputsAsNumpy().tolist())
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            name = op_names.get(codes[op.OpcodeIndex()], str(codes[op.OpcodeIndex()]))
+            ins = [t for t in op.InputsAsNumpy().tolist() if t >= 0]
+            outs = [t for t in op.OutputsAsNumpy().tolist() if t >= 0]
+            if name == "QUANTIZE" and ins and all(t in inputs for t in ins) and not any(is_float[t] for t in outs):
+                continue  # float model input -> integer
+            if name == "DEQUANTIZE" and outs and all(t in outputs for t in outs) and not any(is_float[t] for t in ins):
+                continue  # integer -> float model output
+            if name == "DEQUANTIZE" or any(is_float[t] for t in ins + outs):
+                found.append(name)
+    return found
+
+
+def _check_integer_only(flatbuffer: bytes, quantize: str) -> None:
+    """ConversionError naming the float ops if a calibrated (integer-only) model computes in float."""
+    ops = float_ops(flatbuffer)
+    if ops:
+        counts = {name: ops.count(name) for name in dict.fromkeys(ops)}
+        listed = ", ".join(name if n == 1 else f"{name} x{n}" for name, n in counts.items())
+        raise ConversionError(
+            f"TFLite {quantize} model is not integer-only: {len(ops)} op(s) compute in float ({listed}); "
+            f"the converter fell back to float (calibration ranges it could not quantize?)"
+        )
 
 
 def _check_int8_io(flatbuffer: bytes, io_dtype: str, pixel_scale: float | None) -> dict:

@@ -45,6 +45,9 @@ def export_onnx(
             raise ConversionError(f"ONNX conversion failed: {type(e).__name__}: {e}") from e
         proto = onnx.load(str(raw))
     _rename_io(proto, io_names)
+    # tf2onnx writes "converted from b'__inference___call___<N>'", N a per-process function
+    # counter: the same model would give different bytes in another process
+    proto.graph.doc_string = ""
     from .metadata import embed_onnx
 
     embed_onnx(proto, metadata)

@@ -155,6 +155,8 @@ def run_export(
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out} exists and is not a directory")
     dataset = data_sources.resolve(data, data_dir)
+    if class_names is not None:
+        class_names = data_sources.given_class_names(class_names)  # checked before the model loads
     check_plan_inputs(plan.variants, dataset is not None, io_dtype)
     ref = prepare_reference(
         model_path, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
@@ -323,7 +325,7 @@ def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport
             try:
                 reports.append(export_embedded(
                     f, mode, sources[mode], job.out, prefix=job.c_prefix, ref=job.ref,
-                    thresholds=job.thresholds[mode], tflite_report=check,
+                    thresholds=job.thresholds[mode], tflite_report=check, signing_key=job.signing_key,
                 ))
             except UnsupportedOpError:
                 raise  # the model cannot become C at all: a usage error, not a failed variant

@@ -15,9 +15,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from runtime.files import NOT_FOUND, file_problem
 from runtime.metadata import ModelMetadata, Quantization
 
-from .data import Dataset, conform, random_inputs, read_class_names
+from .data import Dataset, conform, given_class_names, random_inputs
 from .errors import DataError, ModelLoadError, UsageError
 from .metadata import build_metadata, sha256_file
 from .task import ModelFacts, exported_model, inspect_model, io_names
@@ -64,10 +65,11 @@ class Reference:
 
 def load_keras_model(path: Path):
     """Load a ``.keras`` file, turning every failure into a one-line ModelLoadError."""
-    if path.is_dir():
-        raise ModelLoadError(f"{path}: is a directory: expected a .keras model file")
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == NOT_FOUND:
         raise ModelLoadError(f"{path}: model file not found (train one with `python -m train`)")
+    if problem is not None:
+        raise ModelLoadError(f"{path}: {problem}: expected a .keras model file")
     if path.suffix != ".keras":
         raise ModelLoadError(f"{path}: expected a .keras file, got suffix {path.suffix or '(none)'!r}")
     if not zipfile.is_zipfile(path):
@@ -173,10 +175,8 @@ def _class_names(given, dataset: Dataset, facts: ModelFacts) -> tuple[str, ...]:
     if facts.task == "regression":
         return ()
     count = 2 if facts.task == "binary" else facts.outputs
-    if isinstance(given, (str, Path)):
-        names = read_class_names(given)
-    elif given is not None:
-        names = tuple(str(n) for n in given)
+    if given is not None:
+        names = given_class_names(given)
     else:
         names = dataset.class_names or tuple(f"class_{i}" for i in range(count))
     if len(names) != count:

@@ -54,6 +54,11 @@ def inspect_model(model, task: str | None = None) -> ModelFacts:
 
 
 def _decide(activation: str, k: int, task: str | None) -> dict:
+    if activation == "softmax" and k == 1:
+        raise TaskError(
+            "the output is a softmax over 1 unit, which is 1.0 for every input: for two classes use "
+            "Dense(1, activation='sigmoid') (binary) or Dense(2, activation='softmax')"
+        )
     linear_like = activation not in ("softmax", "sigmoid")
     if task is None:
         if activation == "softmax" and k > 1:

@@ -24,6 +24,7 @@ from .contract import (  # noqa: F401  (re-exported: existing imports keep worki
     takes_raw_uint8,
 )
 from .errors import InferenceError, InvalidInputError, ModelFileError, TaskError
+from .files import NOT_FOUND, file_problem
 from .integrity import SEAL_FIELD, check_metadata_seal, read_model_bytes, verify_integrity
 from .metadata import ModelMetadata
 
@@ -304,8 +305,11 @@ def load(
     path = Path(path)
     expected = _check_load_args(path, backend, num_threads, max_batch)
     suffix = path.suffix.lower()
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == NOT_FOUND:
         raise FileNotFoundError(f"{path}: model file not found")
+    if problem is not None:
+        raise ModelFileError(f"{path}: {problem}: expected a model file")
     trusted = None
     if trusted_keys is not None:
         from .signing import load_trusted_keys, verify_signature
