@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -118,8 +118,6 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         if key != "class_names" and arr.ndim == 0:
             raise DataError(f"{path}: '{key}' is a scalar: expected one row per sample")
     x_test = arrays["x_test"]
-    if x_test.dtype.kind == "b" or (x_test.dtype.kind in "iu" and x_test.dtype != np.uint8):
-        x_test = x_test.astype(np.float32)
     if len(x_test) == 0:
         raise DataError(f"{path}: 'x_test' is empty")
     y_test = arrays.get("y_test")
@@ -127,8 +125,6 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         raise DataError(f"{path}: 'y_test' has {len(y_test)} rows, 'x_test' has {len(x_test)}")
     pool_key = "x_calibration" if "x_calibration" in arrays else "x_train" if "x_train" in arrays else None
     pool = arrays.get(pool_key) if pool_key else None
-    if pool is not None and pool.dtype.kind in "iub" and pool.dtype != np.uint8:
-        pool = pool.astype(np.float32)
     if pool is not None and (pool.dtype == np.uint8) != (x_test.dtype == np.uint8):
         raise DataError(f"{path}: '{pool_key}' is {pool.dtype} but 'x_test' is {x_test.dtype}: use one kind")
     names = arrays.get("class_names")
@@ -142,6 +138,19 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         calibration_key=pool_key,
         class_names=None if names is None else tuple(str(n) for n in names.tolist()),
     )
+
+
+def as_float_features(dataset: Dataset) -> Dataset:
+    """``dataset`` for a float model: integer (other than uint8 pixels) and boolean arrays as float32 features.
+
+    (A .tflite source keeps them: integers of its input type are its own quantized codes.)
+    """
+    def floats(x: np.ndarray | None) -> np.ndarray | None:
+        if x is not None and (x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.dtype != np.uint8)):
+            return x.astype(np.float32)
+        return x
+
+    return replace(dataset, x_test=floats(dataset.x_test), calibration_pool=floats(dataset.calibration_pool))
 
 
 def random_inputs(item_shape: tuple[int, ...], pixels: bool, seed: int, n: int = RANDOM_SAMPLES) -> Dataset:
