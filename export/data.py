@@ -163,6 +163,22 @@ def random_inputs(item_shape: tuple[int, ...], pixels: bool, seed: int, n: int =
     return Dataset(source=f"random ({n} inputs)", x_test=x, synthetic=True)
 
 
+def contract_inputs(model, n: int, seed: int) -> tuple[np.ndarray, str]:
+    """``n`` random inputs from the domain of a loaded ``runtime.Model``'s input, and what they are:
+    raw uint8 pixels for a pixel model; every code of an integer input that takes its own codes,
+    uniformly; standard-normal float32 features otherwise."""
+    rng = np.random.default_rng(seed)
+    meta = model.metadata
+    shape = (n, *meta.input_shape)
+    dtype = np.dtype(model.input_details["dtype"])
+    if meta.takes_pixels:
+        return rng.integers(0, 256, size=shape, dtype=np.uint8), "uint8 pixels"
+    if meta.takes_raw_input and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True), f"{dtype} codes"
+    return rng.standard_normal(size=shape).astype(np.float32), "standard-normal floats"
+
+
 def read_class_names(path: str | os.PathLike) -> tuple[str, ...]:
     """One class name per line (blank lines at the end ignored)."""
     path = Path(path)

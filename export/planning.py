@@ -73,7 +73,7 @@ class ExportPlan:
         other = [m for m in requested if m not in ("all", mode)]
         if other:
             raise UsageError(
-                f"--quantize {other[0]}: {name} is a {mode} .tflite, taken as it is: edgeport quantizes only "
+                f"--quantize {other[0]}: {name} is already {mode} (a .tflite is taken as it is): edgeport quantizes only "
                 f"from the float model (.keras, .h5 or SavedModel), where the converter sees the whole graph; "
                 f"omit --quantize to use the file's own mode"
             )

@@ -111,32 +111,34 @@ def output_activation(graph_def, tensor_name: str) -> str:
     """The op type that produces ``tensor_name``, followed through Identity ops and function calls."""
     functions = {f.signature.name: f for f in graph_def.library.function}
     nodes = {n.name: n for n in graph_def.node}
-    name, port = _split(tensor_name)
-    for _ in range(10_000):  # a bound, not a limit real graphs reach
+    split = _split  # graph tensors are "node:port"; inside a function, "node:output_arg:index"
+    name, port = split(tensor_name)
+    for _ in range(10_000):  # a bound on the walk, far above any real graph's depth
         node = nodes.get(name)
-        if node is None:
+        if node is None:  # a function's input argument, or a name this walk cannot follow
             return "linear"
         if node.op in _PASS_THROUGH_OPS:
-            name, port = _split(node.input[port if node.op == "IdentityN" else 0])
+            name, port = split(node.input[port if node.op == "IdentityN" else 0])
         elif node.op in _CALL_OPS and node.attr["f"].func.name in functions:
             function = functions[node.attr["f"].func.name]
             out_arg = function.signature.output_arg[port].name
             nodes = {n.name: n for n in function.node_def}
-            name, port = _split_function_ref(function.ret[out_arg])
+            split = _split_function_ref
+            name, port = split(function.ret[out_arg])
         else:
             return _ACTIVATION_OPS.get(node.op, "linear")
     return "linear"
 
 
 def _split(ref: str) -> tuple[str, int]:
-    """``node:port`` (graph tensor name) -> (node, port)."""
+    """``node:port`` (a graph's tensor name) -> (node, port)."""
     name, _, port = ref.lstrip("^").partition(":")
     return name, int(port or 0)
 
 
 def _split_function_ref(ref: str) -> tuple[str, int]:
-    """``node:output_arg:index`` (inside a function) -> (node, index)."""
-    parts = ref.split(":")
+    """``node:output_arg:index`` (a tensor inside a function) -> (node, index)."""
+    parts = ref.lstrip("^").split(":")
     return parts[0], int(parts[-1]) if len(parts) == 3 else 0
 
 

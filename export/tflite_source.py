@@ -22,7 +22,7 @@ import runtime
 from runtime.inferred import INFERRED_FIELD, GraphFacts, graph_facts
 from runtime.metadata import RAW_INPUT_FIELD, ModelMetadata
 
-from .data import Dataset, RANDOM_SAMPLES
+from .data import RANDOM_SAMPLES, Dataset, contract_inputs
 from .errors import ExportError, ModelLoadError
 from .seal import seal_artifact
 
@@ -90,21 +90,8 @@ def tflite_mode(path: Path) -> str:
 
 
 def random_tflite_inputs(src: TfliteSource, seed: int, n: int = RANDOM_SAMPLES) -> Dataset:
-    """``n`` random inputs from the input's domain: every code of an integer input, uniformly;
-    raw pixels for an edgeport pixel model; standard-normal floats otherwise."""
-    rng = np.random.default_rng(seed)
-    shape = (n, *src.item_shape)
-    dtype = src.input_dtype
-    if src.contract.metadata.takes_pixels:
-        x = rng.integers(0, 256, size=shape, dtype=np.uint8)
-        what = "uint8 pixels"
-    elif dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        x = rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
-        what = f"{dtype} codes"
-    else:
-        x = rng.standard_normal(size=shape).astype(np.float32)
-        what = "standard-normal floats"
+    """``n`` random inputs from the .tflite's input domain (``export.data.contract_inputs``)."""
+    x, what = contract_inputs(src.contract, n, seed)
     return Dataset(source=f"random ({n} inputs, {what})", x_test=x, synthetic=True)
 
 
@@ -112,7 +99,7 @@ def tflite_io_metadata(src: TfliteSource) -> dict:
     """The metadata entries that describe the file's own input and output quantization."""
     details = src.contract.engine_session
     (inp,), (out,) = details.get_input_details(), details.get_output_details()
-    extra: dict = {RAW_INPUT_FIELD: src.input_dtype.kind in "iu" and not src.contract.metadata.takes_pixels}
+    extra: dict = {RAW_INPUT_FIELD: src.contract.metadata.takes_raw_input}  # the contract it was run under
     for key, d in (("input_quantization", inp), ("output_quantization", out)):
         scale, zero_point = d["quantization"]
         if scale:
