@@ -38,9 +38,18 @@ def check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed
             raise UsageError(f"{name} must be {bound}, got {value}")
 
 
-def check_plan_inputs(variants: tuple[tuple[str, str], ...], has_data: bool, io_dtype: str) -> None:
-    """UsageError if calibrated ``variants`` have no data or int8 C is asked for float I/O; a warning
-    if ``io_dtype`` applies to none of the variants."""
+def check_plan_inputs(
+    variants: tuple[tuple[str, str], ...], has_data: bool, io_dtype: str, *, as_is: bool = False
+) -> None:
+    """UsageError if calibrated ``variants`` have no data or int8 C is asked for float I/O; a warning if
+    ``io_dtype`` applies to none of them.
+
+    ``as_is``: the variants are a .tflite's own, which needs no calibration and keeps its own I/O.
+    """
+    if as_is:
+        if io_dtype != DEFAULT_IO_DTYPE:
+            logger.warning("--io-dtype %s is not used: a .tflite keeps its own input and output types", io_dtype)
+        return
     if not has_data and any(mode in CALIBRATED_MODES for _, mode in variants):
         raise UsageError(
             "int8 and int16x8 need calibration data: pass --data PATH.npz (with x_calibration or x_train)"

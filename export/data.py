@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -126,16 +126,12 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         if key is not None and key in arrays:
             _check_finite(arrays[key], key, path)
     x_test = arrays["x_test"]
-    if x_test.dtype.kind == "b" or (x_test.dtype.kind in "iu" and x_test.dtype != np.uint8):
-        x_test = x_test.astype(np.float32)
     if len(x_test) == 0:
         raise DataError(f"{path}: 'x_test' is empty")
     y_test = arrays.get("y_test")
     if y_test is not None and len(y_test) != len(x_test):
         raise DataError(f"{path}: 'y_test' has {len(y_test)} rows, 'x_test' has {len(x_test)}")
     pool = arrays.get(pool_key) if pool_key else None
-    if pool is not None and pool.dtype.kind in "iub" and pool.dtype != np.uint8:
-        pool = pool.astype(np.float32)
     if pool is not None and (pool.dtype == np.uint8) != (x_test.dtype == np.uint8):
         raise DataError(f"{path}: '{pool_key}' is {pool.dtype} but 'x_test' is {x_test.dtype}: use one kind")
     names = arrays.get("class_names")
@@ -166,6 +162,19 @@ def _check_finite(arr: np.ndarray, key: str, path: Path) -> None:
     )
 
 
+def as_float_features(dataset: Dataset) -> Dataset:
+    """``dataset`` for a float model: integer (other than uint8 pixels) and boolean arrays as float32 features.
+
+    (A .tflite source keeps them: integers of its input type are its own quantized codes.)
+    """
+    def floats(x: np.ndarray | None) -> np.ndarray | None:
+        if x is not None and (x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.dtype != np.uint8)):
+            return x.astype(np.float32)
+        return x
+
+    return replace(dataset, x_test=floats(dataset.x_test), calibration_pool=floats(dataset.calibration_pool))
+
+
 def random_inputs(item_shape: tuple[int, ...], pixels: bool, seed: int, n: int = RANDOM_SAMPLES) -> Dataset:
     """``n`` random samples of the input domain: uint8 pixels, or standard-normal features."""
     rng = np.random.default_rng(seed)
@@ -174,6 +183,22 @@ def random_inputs(item_shape: tuple[int, ...], pixels: bool, seed: int, n: int =
     else:
         x = rng.standard_normal(size=(n, *item_shape)).astype(np.float32)
     return Dataset(source=f"random ({n} inputs)", x_test=x, synthetic=True)
+
+
+def contract_inputs(model, n: int, seed: int) -> tuple[np.ndarray, str]:
+    """``n`` random inputs from the domain of a loaded ``runtime.Model``'s input, and what they are:
+    raw uint8 pixels for a pixel model; every code of an integer input that takes its own codes,
+    uniformly; standard-normal float32 features otherwise."""
+    rng = np.random.default_rng(seed)
+    meta = model.metadata
+    shape = (n, *meta.input_shape)
+    dtype = np.dtype(model.input_details["dtype"])
+    if meta.takes_pixels:
+        return rng.integers(0, 256, size=shape, dtype=np.uint8), "uint8 pixels"
+    if meta.takes_raw_input and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True), f"{dtype} codes"
+    return rng.standard_normal(size=shape).astype(np.float32), "standard-normal floats"
 
 
 def read_class_names(path: str | os.PathLike) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ through the runtime first. Then:
 
 - ``c``: C99 inference (``export.csrc``) is generated, compiled for this machine and run
   on every validation sample: int8 output bytes must equal TFLite Micro's, fp32 outputs
-  LiteRT's within 1e-5; its outputs are also judged against Keras with the mode's thresholds;
+  LiteRT's within the fp32 tolerance (``max_abs_diff`` scaled by the outputs' magnitude, see
+  ``export.validate.fp32_tolerance``); its outputs are also judged against the reference with the
+  mode's thresholds;
 - ``tflm``: the ``.tflite`` as a C array with the arena size TFLite Micro needs, measured.
 
 Files go to a hidden temporary folder in the output folder and are renamed into place
@@ -23,7 +25,7 @@ import numpy as np
 
 import runtime
 
-from .validate import ArtifactReport, compare_outputs, judge, validate_artifact
+from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: st
     from .csrc.host import read_api
 
     native = runtime.load(tflite, num_threads=1).engine_input(ref.inputs)
-    exact = validate_c(c_path, tflite, native)
+    exact = validate_c(c_path, tflite, native, tolerance=fp32_tolerance(thresholds.max_abs_diff, ref.outputs))
     api = read_api(c_path.with_suffix(".h"))
     got = np.asarray(exact.outputs, dtype=np.float32).reshape(len(native), -1)
     if api["output_t"] != "float" and api["OUTPUT_SCALE"] is not None:
@@ -113,7 +115,8 @@ def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: st
         extra={
             "header": c_path.with_suffix(".h").name,
             "scratch_bytes": api["SCRATCH_BYTES"],
-            "exact_against": "TFLite Micro (output bytes)" if exact.mode == "int8" else "LiteRT (|diff| <= 1e-5)",
+            "exact_against": "TFLite Micro (output bytes)" if exact.mode == "int8"
+            else f"LiteRT (|diff| <= {exact.tolerance:.3g})",
             "mismatched_samples": exact.mismatched_images,
             "verify": exact.verify_result,
         },

@@ -33,6 +33,7 @@ def export_litert(
     calibration: np.ndarray | None = None,
     keep_float: tuple[str, ...] = (),
     io_names: tuple[str, str] = DEFAULT_IO_NAMES,
+    saved_models: "SavedModelCache | None" = None,
 ) -> Path:
     """Convert a Keras model to a builtin-ops-only ``.tflite`` file with a dynamic batch.
 
@@ -42,14 +43,18 @@ def export_litert(
     weights; also calibrated). ``io_dtype`` applies to the calibrated modes only, per
     ``MODE_IO_DTYPES``. ``keep_float`` (int8 with float I/O only) names Keras layers left in
     float, through the converter's quantization-debugger denylist (``export.mixed_precision``).
+    ``saved_models`` keeps the model's SavedModel for the next call (one export run writes it once).
     """
     import tensorflow as tf
 
     _check_litert_arguments(quantize, io_dtype, keep_float)
-    path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
-        _write_saved_model(model, tmp, io_names)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if saved_models is not None:
+            directory = saved_models.get(model, io_names)
+        else:
+            directory = tmp
+            _write_saved_model(model, tmp, io_names)
+        converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         images = _configure(converter, quantize, io_dtype, calibration)
         try:
             if keep_float:
@@ -60,6 +65,30 @@ def export_litert(
                 flatbuffer = converter.convert()
         except Exception as e:  # the converter raises ConverterError and assorted others
             raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
+    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype)
+
+
+def export_litert_converter(
+    converter,
+    path: str | Path,
+    *,
+    metadata: ModelMetadata,
+    quantize: str = "none",
+    io_dtype: str = "float32",
+    calibration: np.ndarray | None = None,
+) -> Path:
+    """As ``export_litert``, from a TFLite converter made elsewhere (e.g. a SavedModel's, ``export.savedmodel``)."""
+    _check_litert_arguments(quantize, io_dtype, ())
+    _configure(converter, quantize, io_dtype, calibration)
+    try:
+        flatbuffer = converter.convert()
+    except Exception as e:  # the converter raises ConverterError and assorted others
+        raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
+    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype)
+
+
+def _write_tflite(flatbuffer: bytes, path: Path, metadata: ModelMetadata, quantize: str, io_dtype: str) -> Path:
+    """Check the converted ``flatbuffer``, embed ``metadata``, write and seal it at ``path``."""
     _check_builtin_only(flatbuffer)
     extra = {}
     if quantize in CALIBRATED_MODES and not keep_float:
@@ -116,6 +145,23 @@ def _configure(converter, quantize: str, io_dtype: str, calibration: np.ndarray 
         converter.inference_input_type = getattr(tf, io_dtype)
         converter.inference_output_type = getattr(tf, io_dtype)
     return images
+
+
+class SavedModelCache:
+    """A Keras model's SavedModel, written on first use into ``directory`` and reused by every later
+    conversion of the same model and I/O names (writing it is most of a TFLite conversion's time)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self._directory = Path(directory)
+        self._written: dict[tuple[int, tuple[str, str]], tuple[object, str]] = {}
+
+    def get(self, model, io_names: tuple[str, str]) -> str:
+        key = (id(model), tuple(io_names))
+        if key not in self._written:  # the model is kept with its path, so its id stays its own
+            path = self._directory / f"saved-model-{len(self._written)}"
+            _write_saved_model(model, str(path), io_names)
+            self._written[key] = (model, str(path))
+        return self._written[key][1]
 
 
 def _write_saved_model(model, directory: str, io_names: tuple[str, str]) -> None:
