@@ -107,7 +107,8 @@ def lower_fp32(ctx, op):
     a, b, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
     kernel = f"{_KERNEL[op.kind]}_f32"
     lo, hi = F32_RANGE[op.attrs.activation]
-    body = _broadcast_init(broadcast4(op, a.shape, b.shape, y.shape)) + [f"{kernel}(in0, in1, out, &shape, {lo}, {hi});"]
+    body = (_broadcast_init(broadcast4(op, a.shape, b.shape, y.shape)) +
+            [f"{kernel}(in0, in1, out, &shape, {lo}, {hi});"])
     comment = f"{op.kind} {_shape_text(a, b)}, activation {op.attrs.activation}"
     return ctx.step(op, comment, body, [kernel], inputs=op.inputs[:2])
 
