@@ -55,7 +55,7 @@ def _models() -> dict:
     }
 
 
-def _convert(fn, int8: bool, float_output: bool = False) -> bytes:
+def _convert(fn, int8: bool, float_output: bool = False, float_input: bool = False) -> bytes:
     import tensorflow as tf
 
     func = tf.function(fn, input_signature=[tf.TensorSpec(SHAPE, tf.float32)])
@@ -65,14 +65,15 @@ def _convert(fn, int8: bool, float_output: bool = False) -> bytes:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([rng.normal(size=SHAPE).astype(np.float32) * 2] for _ in range(64))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
+        converter.inference_input_type = tf.float32 if float_input else tf.int8
         converter.inference_output_type = tf.float32 if float_output else tf.int8
     return converter.convert()
 
 
 @pytest.fixture(scope="module")
 def op_models(tmp_path_factory) -> dict:
-    """name -> (int8 .tflite, fp32 .tflite, expected ops); plus 'dequantize' (int8 in, float out)."""
+    """name -> (int8 .tflite, fp32 .tflite, expected ops); plus 'dequantize' (int8 in, float out) and
+    'float_io' (float in and out: QUANTIZE float -> int8 first, DEQUANTIZE last)."""
     out = tmp_path_factory.mktemp("op_models")
     paths = {}
     for name, (fn, ops) in _models().items():
@@ -84,6 +85,9 @@ def op_models(tmp_path_factory) -> dict:
     path = out / "dequantize.int8.tflite"
     path.write_bytes(_convert(lambda x: x * 2.0 + 1.0, True, float_output=True))
     paths["dequantize", "int8"], paths["dequantize", "ops"] = path, {"DEQUANTIZE"}
+    path = out / "float_io.int8.tflite"  # an int8 model with float input and output
+    path.write_bytes(_convert(lambda x: x * 0.5 + 0.25, True, float_output=True, float_input=True))
+    paths["float_io", "int8"], paths["float_io", "ops"] = path, {"QUANTIZE", "DEQUANTIZE"}
     return paths
 
 
@@ -107,12 +111,12 @@ def cc() -> str:
     return path
 
 
-@pytest.mark.parametrize("name", sorted(_models()) + ["dequantize"])
+@pytest.mark.parametrize("name", sorted(_models()) + ["dequantize", "float_io"])
 def test_op_int8_equals_tflite_micro(op_models, name, tmp_path, cc):
     tflite = op_models[name, "int8"]
     assert op_models[name, "ops"] <= _op_kinds(tflite), _op_kinds(tflite)  # the op is really there
     c_path, _ = export_c(tflite, tmp_path)
-    report = validate_c(c_path, tflite, _inputs(np.int8))
+    report = validate_c(c_path, tflite, _inputs(np.float32 if name == "float_io" else np.int8))
     assert report.passed and report.mode == "int8", report.failures
     assert report.images == N_INPUTS and report.max_abs_diff == 0
     assert len(np.unique(report.outputs)) > 8  # varied outputs, not a constant
