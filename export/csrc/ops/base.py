@@ -33,10 +33,6 @@ def no_macs(graph: Graph, op: Op) -> int:
     return 0
 
 
-def no_check(graph: Graph, op: Op, quantized: bool) -> None:
-    return None
-
-
 def no_attrs(options: Any) -> None:
     return None
 
