@@ -192,3 +192,40 @@ def test_invoke_checks_overlap_alignment_and_the_scratch_macro(tiny_c, tiny_mlp_
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("ok"), run.stdout
+
+
+def test_binary_model_keeps_its_two_class_names_in_c(tiny, tmp_path, caplog):
+    """One sigmoid unit, class_names ['benign', 'malignant']: both reach the C, with no warning;
+    a regression model gets no names and no warning either."""
+    import ctypes
+    import logging
+
+    import keras
+    import numpy as np
+
+    from export.csrc.host import HostCModel
+
+    keras.utils.set_random_seed(5)
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")]).save(tmp_path / "model.keras")
+    x = np.load(tiny[1])["x_calibration"]
+    np.savez(tmp_path / "data.npz", x_test=x[:64], y_test=(x[:64, 0] > 0).astype(np.int64), x_calibration=x[64:],
+             class_names=np.array(["benign", "malignant"]))
+    caplog.set_level(logging.WARNING)
+    assert export_main(["--model", str(tmp_path / "model.keras"), "--data", str(tmp_path / "data.npz"),
+                        "--format", "c", "--quantize", "none,int8", "--output", str(tmp_path), "-q"]) == 0
+    assert not [r for r in caplog.records if "class names" in r.getMessage()], caplog.text
+    for base in ("model", "model.int8"):
+        header = (tmp_path / f"{base}.h").read_text()
+        assert "#define EDGEPORT_MODEL_CLASS_COUNT 2" in header
+        assert "edgeport_model_class_names[EDGEPORT_MODEL_CLASS_COUNT];" in header
+        compiled = HostCModel(tmp_path / f"{base}.c")
+        try:
+            names = (ctypes.c_char_p * 2).in_dll(compiled._lib, "edgeport_model_class_names")
+            assert [n.decode() for n in names] == ["benign", "malignant"]
+        finally:
+            compiled.close()
+    regression = tmp_path / "regression"
+    assert _export_c(tiny, regression) == 0
+    assert not [r for r in caplog.records if "class names" in r.getMessage()], caplog.text
+    header = (regression / "model.h").read_text()
+    assert "#define EDGEPORT_MODEL_CLASS_COUNT 0" in header and "_class_names[" not in header

@@ -99,8 +99,9 @@ def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_
         out.append(f"/* {s.comment} */\n{_signature(s)}\n{{\n" + "".join(f"    {line}\n" for line in s.body) + "}\n")
     out.append(_invoke(program, plan, prefix))
     out.append(_verify(tables, prefix))
-    names = ",\n".join(f"    {_c_string(n)}" for n in class_names)
-    out.append(f"const char *const {prefix}_class_names[{prefix.upper()}_OUTPUT_SIZE] = {{\n{names}\n}};\n")
+    if class_names:  # a regression model has none (and C has no zero-size arrays)
+        names = ",\n".join(f"    {_c_string(n)}" for n in class_names)
+        out.append(f"const char *const {prefix}_class_names[{prefix.upper()}_CLASS_COUNT] = {{\n{names}\n}};\n")
     return "\n".join(out)
 
 
@@ -149,10 +150,19 @@ def _c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def c_header(program: Program, plan: Plan, prefix: str, source: str) -> str:
-    """The generated .h text."""
+_CLASS_NOTES = {
+    "classification": "One name per output element: output[i] is class i.",
+    "binary": "Two classes, one output: the probability of class 1 (names[1]); below 0.5, class 0.",
+    "regression": "A regression model: its outputs are values, with no class names.",
+}
+
+
+def c_header(program: Program, plan: Plan, prefix: str, source: str, task: str = "classification",
+             class_count: int | None = None) -> str:
+    """The generated .h text; ``class_count`` defaults to one name per output element."""
     P = prefix.upper()
     i, o = program.input, program.output
+    count = o.size if class_count is None else class_count
 
     def quant(t) -> tuple[str, int]:
         return (f"{t.qscale!r}f", t.qzero) if t.quantized and t.dtype != "float32" else ("1.0f", 0)
@@ -167,5 +177,7 @@ def c_header(program: Program, plan: Plan, prefix: str, source: str) -> str:
         scratch_words=max(1, (plan.scratch_bytes + 3) // 4),
         float_note=" (float model: scale 1, zero point 0)" if floats else "",
         input_scale=i_scale, input_zero_point=i_zero, output_scale=o_scale, output_zero_point=o_zero,
-        input_ctype=CTYPE[i.dtype], output_ctype=CTYPE[o.dtype])
+        input_ctype=CTYPE[i.dtype], output_ctype=CTYPE[o.dtype],
+        class_note=_CLASS_NOTES.get(task, _CLASS_NOTES["classification"]), class_count=count,
+        class_names_decl=f"extern const char *const {prefix}_class_names[{P}_CLASS_COUNT];" if count else "")
     return with_include_guard(prefix, text)

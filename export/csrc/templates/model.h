@@ -42,8 +42,9 @@ int ${prefix}_invoke(const ${prefix}_input_t *input, ${prefix}_output_t *output,
 /* 0 if the CRC-32 of every constant table matches the value generated with it. */
 int ${prefix}_verify(void);
 
-/* One name per output element. */
-extern const char *const ${prefix}_class_names[${P}_OUTPUT_SIZE];
+/* ${class_note} */
+#define ${P}_CLASS_COUNT ${class_count}
+${class_names_decl}
 
 #ifdef __cplusplus
 }
