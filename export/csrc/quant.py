@@ -31,8 +31,10 @@ def conv_multipliers(in_scale: float, filter_scales: np.ndarray, out_scale: floa
     """Per-output-channel (multiplier, shift) lists for FULLY_CONNECTED / CONV / DEPTHWISE_CONV."""
     fs = np.asarray(filter_scales, dtype=np.float32).reshape(-1)
     if fs.size == 1:
-        # per-tensor: TFLM multiplies the two float scales in float, then divides in double
-        real = float(np.float32(in_scale) * fs[0]) / float(np.float32(out_scale))
+        # per-tensor: the product of the two scales in double, as per channel (the tflite-micro
+        # interpreter's FULLY_CONNECTED: MLPerf Tiny's ad01_int8.tflite differed by 1 on exact ties
+        # with the product taken in float)
+        real = float(np.float32(in_scale)) * float(fs[0]) / float(np.float32(out_scale))
         pairs = [quantize_multiplier(real)] * channels
     else:
         pairs = [
