@@ -26,6 +26,14 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def mlperf_dir(data_dir: Path) -> Path:
+    """The four MLPerf Tiny reference models ($MLPERF_TINY_DIR, else beside the Fashion-MNIST folder)."""
+    path = Path(os.environ.get("MLPERF_TINY_DIR") or data_dir.parent / "mlperf-tiny")
+    assert (path / "kws_ref_model.tflite").is_file(), f"MLPerf Tiny models not found in {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
 def test_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     from train.data import load_split
 
