@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import runtime
-from runtime._dispatch import PROBE_EVERY, usable_cores
+from runtime.engines import PROBE_EVERY, usable_cores
 
 TARGET_RATIO = 1.10
 TARGET_BATCH_SIZES = (1, 256)

@@ -5,6 +5,7 @@ import hashlib
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
+from runtime.files import sha256_file  # noqa: F401  (re-exported: export's name for it)
 from runtime.metadata import METADATA_KEY, ModelMetadata, Quantization
 
 from .seal import with_seal_placeholder
@@ -15,14 +16,6 @@ def edgeport_version() -> str:
         return importlib_metadata.version("edgeport")
     except importlib_metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def sha256_tree(folder: Path) -> str:

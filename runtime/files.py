@@ -6,6 +6,7 @@ their outputs through it (the runtime is the package every other one may depend 
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -45,6 +46,15 @@ def file_problem(path: str | os.PathLike) -> str | None:
         return IS_DIRECTORY
     kind = next((name for test, name in _KINDS if test(mode)), "a special file")
     return f"is {kind}, not a regular file"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of the file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def temporary_path(final: Path) -> Path:
