@@ -85,6 +85,25 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda f: f.write(text))
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``data`` to ``path``, atomically (see ``write_atomic``)."""
+    write_atomic(path, lambda f: f.write(data), mode="wb")
+
+
+def write_files_atomic(files: Iterable[tuple[Path, bytes]]) -> None:
+    """Write every (path, bytes) under its temporary name, then rename them all into place in the
+    order given (e.g. a header before the source that includes it); nothing is renamed if a write fails."""
+    files = [(Path(path), data) for path, data in files]
+    staged = [(temporary_path(path), path) for path, _ in files]
+    try:
+        for (tmp, _), (_, data) in zip(staged, files):
+            tmp.write_bytes(data)
+        install(staged)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
 def install(staged: Iterable[tuple[Path, Path]]) -> None:
     """Move already written (temporary, final) pairs into place: fsync, 0644, rename, fsync the folder."""
     staged = list(staged)
