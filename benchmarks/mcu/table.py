@@ -1,8 +1,9 @@
-"""The MCU section of ``python -m benchmarks --mcu``: flash, RAM and instructions on a Cortex-M4F.
+"""The MCU section of ``python -m benchmarks --mcu [--core m0,m4,...]``: one row per core and model.
 
 For each .tflite (int8 and fp32), the generated C beside it (``python -m export --format c``
-writes ``model.int8.c``/``model.c``) is cross-compiled with the harness and run on QEMU
-``mps2-an386``. A model whose C is missing is generated on the fly when ``export.csrc`` is
+writes ``model.int8.c``/``model.c``) is cross-compiled with the harness and run on the QEMU
+board of each core (``boards.BOARDS``; default: the Cortex-M4F, ``mps2-an386``). Outputs are
+compared with the tflite-micro interpreter's on the same inputs (``exact``). A model whose C is missing is generated on the fly when ``export.csrc`` is
 installed. TFLite Micro's arena comes from ``<stem>.tflm.h`` (``--format tflm``), else it is
 measured with ``export.tflm`` when tflite-micro is installed.
 """
@@ -18,9 +19,11 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..errors import BenchmarkError, UsageError
+from .boards import DEFAULT_CORE, board as board_of
 from .macs import count_macs
 from .qemu import run_qemu
-from .toolchain import CrossCompileError, cross_compile, object_sizes
+from .reference import exactness, tflm_outputs
+from .toolchain import DoesNotFitError, cross_compile, object_sizes
 
 logger = logging.getLogger(__name__)
 
@@ -87,24 +90,32 @@ def _inputs(images: np.ndarray, header: Path) -> np.ndarray:
     return rows
 
 
-def mcu_row(tflite: Path, images: np.ndarray, work: Path) -> dict[str, Any]:
-    """Figures of one .tflite's generated C on the emulated Cortex-M4F."""
-    row: dict[str, Any] = {"model": tflite.name, "tflm_model_bytes": tflite.stat().st_size,
+def mcu_row(tflite: Path, images: np.ndarray, work: Path, *, core: str = DEFAULT_CORE,
+            reference: dict[bytes, np.ndarray] | None = None) -> dict[str, Any]:
+    """Figures of one .tflite's generated C on ``core``'s board. ``reference`` caches TFLite
+    Micro's outputs across cores (keyed by the input bytes)."""
+    b = board_of(core)
+    row: dict[str, Any] = {"model": tflite.name, "core": b.core, "cpu": b.cpu, "board": b.machine,
+                           "kernels": b.kernels, "tflm_model_bytes": tflite.stat().st_size,
                            "tflm_arena_bytes": _tflm_arena(tflite)}
     macs = count_macs(tflite)
     model_c = _model_c(tflite, work)
-    logger.info("mcu: %s on QEMU mps2-an386 (Cortex-M4F), %d images", model_c.name, len(images))
+    inputs = _inputs(images, model_c.with_suffix(".h"))
+    logger.info("mcu: %s on QEMU %s (%s), %d inputs", model_c.name, b.machine, b.cpu, len(inputs))
     try:
-        build = cross_compile(model_c, work / f"build-{tflite.stem}")
-    except CrossCompileError as e:
-        if "overflow" in str(e):
-            return {**row, "fits": False, "macs": macs, "note": "does not fit in 4 MB of flash"}
-        raise
-    sizes = object_sizes(build.model_object)
+        build = cross_compile(model_c, work / f"build-{tflite.stem}-{b.core}", core=b.core)
+    except DoesNotFitError as e:
+        return {**row, "fits": False, "macs": macs, "flash_needed": e.flash_needed, "ram_needed": e.ram_needed,
+                "flash_available": b.flash_bytes, "ram_available": b.ram_bytes, "note": str(e)}
+    sizes = object_sizes(build.model_object, core=b.core)
     if sizes["data"] or sizes["bss"]:
         raise BenchmarkError(f"{model_c.name}: writable globals in the model object "
                              f"(.data {sizes['data']} B, .bss {sizes['bss']} B)")
-    run = run_qemu(build.elf, _inputs(images, model_c.with_suffix(".h")))
+    run = run_qemu(build.elf, inputs, core=b.core)
+    reference = {} if reference is None else reference
+    key = inputs.tobytes()
+    if key not in reference:
+        reference[key] = tflm_outputs(tflite, inputs)
     per_inference = run.instructions_per_inference
     return {
         **row,
@@ -116,50 +127,75 @@ def mcu_row(tflite: Path, images: np.ndarray, work: Path) -> dict[str, Any]:
         "scratch_bytes": run.scratch_bytes,
         "peak_stack_bytes": run.peak_stack_bytes,
         "ram_bytes": run.scratch_bytes + run.peak_stack_bytes,
+        "program_flash_bytes": build.program_flash,
+        "program_ram_bytes": build.program_ram,
         "instructions_per_inference": int(per_inference),
         "macs": macs,
         "instructions_per_mac": round(per_inference / macs, 3) if macs else None,
         "verify": run.verify,
         "images": len(images),
+        **exactness(run.outputs, reference[key]),
     }
 
 
 def mcu_table(model_dirs_or_tflite_paths: Iterable[str | os.PathLike[str]], *,
-              images: np.ndarray | None = None) -> list[dict[str, Any]]:
-    """One row per .tflite: flash (weights vs code), RAM (scratch + measured peak stack),
-    instructions per inference and per MAC on QEMU's Cortex-M4F, and TFLite Micro's arena
-    and model size. ``images``: raw uint8 test images (default: 20 seeded random ones)."""
+              images: np.ndarray | None = None, cores: Iterable[str] = (DEFAULT_CORE,)) -> list[dict[str, Any]]:
+    """One row per .tflite and core: flash (weights vs code), RAM (scratch + measured peak stack),
+    instructions per inference and per MAC on the core's QEMU board, whether the outputs equal
+    TFLite Micro's, and TFLite Micro's arena and model size. A model that does not fit a board
+    gets a row saying what it needs. ``images``: raw uint8 test images (default: 20 seeded
+    random ones)."""
     paths = _tflite_paths(model_dirs_or_tflite_paths)
+    boards = [board_of(core) for core in cores]
     if images is None:
         images = np.random.default_rng(0).integers(0, 256, size=(DEFAULT_IMAGES, 784), dtype=np.uint8)
     with tempfile.TemporaryDirectory(prefix="edgeport-mcu-table-") as tmp:
-        return [mcu_row(path, images, Path(tmp)) for path in paths]
+        rows = []
+        for path in paths:
+            reference: dict[bytes, np.ndarray] = {}
+            rows += [mcu_row(path, images, Path(tmp), core=b.core, reference=reference) for b in boards]
+        return rows
 
 
 def _n(value: Any) -> str:
     return "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _exact(r: dict[str, Any]) -> str:
+    if r.get("exact") is None:
+        return "—"
+    return "yes" if r["exact"] else f"no ({r['mismatched_rows']}/{r['images']} rows, max |Δ| {r['max_abs_diff']:g})"
+
+
 def mcu_markdown(rows: list[dict[str, Any]]) -> str:
     """The MCU table in Markdown, with the definitions a reader needs."""
-    header = ["model", "flash (weights + code)", "RAM (scratch + peak stack)", "instructions / inference",
-              "MACs", "instructions / MAC", "TFLM arena", "TFLM model"]
+    header = ["model", "core", "flash (weights + code)", "RAM (scratch + peak stack)", "instructions / inference",
+              "MACs", "instructions / MAC", "exact vs TFLM", "TFLM arena", "TFLM model"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
+        core = f"{r['cpu']} ({r['kernels']})"
         if not r.get("fits"):
-            cells = [r["model"], r.get("note", "does not fit"), "—", "—", _n(r.get("macs")), "—",
+            need = (f"does not fit: program needs {_n(r['flash_needed'])} B flash of {_n(r['flash_available'])}, "
+                    f"{_n(r['ram_needed'])} B RAM of {_n(r['ram_available'])}")
+            cells = [r["model"], core, need, "—", "—", _n(r.get("macs")), "—", "—",
                      _n(r["tflm_arena_bytes"]), _n(r["tflm_model_bytes"])]
         else:
-            cells = [r["model"], f"{_n(r['flash_bytes'])} ({_n(r['weights_bytes'])} + {_n(r['code_bytes'])})",
+            cells = [r["model"], core, f"{_n(r['flash_bytes'])} ({_n(r['weights_bytes'])} + {_n(r['code_bytes'])})",
                      f"{_n(r['ram_bytes'])} ({_n(r['scratch_bytes'])} + {_n(r['peak_stack_bytes'])})",
-                     _n(r["instructions_per_inference"]), _n(r["macs"]), _n(r["instructions_per_mac"]),
+                     _n(r["instructions_per_inference"]), _n(r["macs"]), _n(r["instructions_per_mac"]), _exact(r),
                      _n(r["tflm_arena_bytes"]), _n(r["tflm_model_bytes"])]
         lines.append("| " + " | ".join(cells) + " |")
+    boards = {r["core"]: board_of(r["core"]) for r in rows}
     lines.append("")
-    lines.append("Generated C on QEMU `mps2-an386` (Cortex-M4F), `arm-none-eabi-gcc -O2 -mcpu=cortex-m4 -mthumb "
-                 "-mfloat-abi=hard`. Flash and code/weights: `arm-none-eabi-size` of the model object "
-                 "(.text / .rodata; .data and .bss are empty). Instructions (not cycles): SysTick under "
-                 "`-icount shift=0`, median over the images. Peak stack: painted stack, deepest write during "
-                 "invoke. TFLM arena: smallest arena the tflite-micro interpreter ran the .tflite in (bytes, "
-                 "reference kernels); TFLM model: the .tflite size, without TFLM's own code.")
+    lines.append("Generated C at `-O2` on QEMU boards: " + "; ".join(
+        f"{b.cpu} `{b.machine}` (`{' '.join(b.cflags)}`)" for b in boards.values()) + ". "
+                 "Kernels: the path the C compiles to on that core (portable, DSP, MVE). Flash and "
+                 "code/weights: `size` of the model object (.text / .rodata; .data and .bss are empty). "
+                 "Instructions (not cycles): QEMU `-icount shift=0` (1 ns per instruction), read with SysTick "
+                 "(Cortex-M) or `minstret` (RISC-V) around each invoke, median over the inputs. Peak stack: "
+                 "painted stack, deepest write during invoke. Exact: every output byte equals the tflite-micro "
+                 "interpreter's on the same inputs. Does not fit: a sizing link of the whole program (harness, "
+                 "C library, stack region) against the board's flash and RAM. TFLM arena: smallest arena the "
+                 "tflite-micro interpreter ran the .tflite in (bytes, reference kernels); TFLM model: the "
+                 ".tflite size, without TFLM's own code.")
     return "\n".join(lines)
