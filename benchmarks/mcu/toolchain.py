@@ -39,18 +39,17 @@ class CrossCompileError(BenchmarkError):
 class DoesNotFitError(UsageError):
     """The linked program needs more flash or RAM than the board has.
 
-    ``flash_needed``/``ram_needed`` are measured from a sizing link of the same program (text +
-    data, and data + bss + the stack region); ``model_flash`` is the model object alone.
+    ``flash_needed``/``ram_needed`` are measured from a sizing link of the same program with
+    unbounded memory: text + data, and data + bss + the linker script's stack region.
     """
 
-    def __init__(self, model: str, board: Board, flash_needed: int, ram_needed: int, model_flash: int):
+    def __init__(self, model: str, board: Board, flash_needed: int, ram_needed: int):
         self.model, self.board = model, board
-        self.flash_needed, self.ram_needed, self.model_flash = flash_needed, ram_needed, model_flash
+        self.flash_needed, self.ram_needed = flash_needed, ram_needed
         short = [f"{what} needs {need:,} B, the board has {have:,} B" for what, need, have in
                  (("flash", flash_needed, board.flash_bytes), ("RAM", ram_needed, board.ram_bytes)) if need > have]
-        super().__init__(f"{model} does not fit on {board.label}: {'; '.join(short)} "
-                         f"(the model alone is {model_flash:,} B of flash; the harness, C library "
-                         "and stack region make up the rest)")
+        super().__init__(f"{model} does not fit on {board.label}: {'; '.join(short)} (the whole linked "
+                         "program: model, harness and C library; RAM includes the stack region)")
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ def cross_compile(
         sizing = out / "sizing.elf"
         _link(b, objects, sizing, SIZING_BYTES, SIZING_BYTES)
         flash, ram = program_sizes(sizing, b.arch)
-        raise DoesNotFitError(model_c.name, b, flash, ram, object_sizes(model_o, core=core)["flash"]) from e
+        raise DoesNotFitError(model_c.name, b, flash, ram) from e
     flash, ram = program_sizes(elf, b.arch)
     return Build(elf=elf, model_object=model_o, prefix=prefix, prefix_upper=prefix_upper, board=b,
                  program_flash=flash, program_ram=ram)
