@@ -5,11 +5,14 @@ through the runtime first. Then:
 
 - ``c``: C99 inference (``export.csrc``) is generated, compiled for this machine and run
   on every validation sample: int8 output bytes must equal TFLite Micro's, fp32 outputs
-  LiteRT's within 1e-5; its outputs are also judged against Keras with the mode's thresholds;
+  LiteRT's within 1e-5; its outputs are also judged against Keras with the mode's thresholds.
+  Beside ``<base>.c``/``.h`` goes the ``<base>/`` library folder (``export.c_library``: CMake,
+  Arduino, PlatformIO, an example);
 - ``tflm``: the ``.tflite`` as a C array with the arena size TFLite Micro needs, measured.
 
 Files go to a hidden temporary folder in the output folder and are renamed into place
-(header first) only when everything passed, so no half-written ``.c`` is ever left.
+(header first, the library folder last) only when everything passed, so no half-written
+``.c`` is ever left.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import numpy as np
 
 import runtime
 
+from .c_library import install_folder, write_c_library
 from .validate import ArtifactReport, compare_outputs, judge, validate_artifact
 
 logger = logging.getLogger(__name__)
@@ -55,6 +59,9 @@ def export_embedded(
 
             c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode))
             report = _validate_c(c_path, tflite, ref, thresholds, name, mode)
+            library = staging / "library"
+            if report.ok:
+                write_c_library(library, c_path, prefix=prefix, source=f"{base_name(fmt, mode)}.tflite")
         else:
             from .tflm import export_tflm
 
@@ -64,6 +71,8 @@ def export_embedded(
             for path in (h_path, c_path):  # header first: a source never stands without it
                 os.chmod(path, 0o644)  # written through mkstemp (0600)
                 os.replace(path, out / path.name)
+            if fmt == "c":
+                install_folder(library, out / base_name(fmt, mode))
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
