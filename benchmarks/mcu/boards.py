@@ -93,7 +93,7 @@ BOARDS: dict[str, Board] = {b.core: b for b in (
           ("-mcpu=cortex-m33", *_M_PROFILE, "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"), (),
           "mps2_an505.ld", 4 * MIB, 4 * MIB, "systick", 20_000_000, "DSP"),
     Board("m55", "Cortex-M55", "mps3-an547", ARM, ("-mcpu=cortex-m55", *_M_PROFILE, "-mfloat-abi=hard"), (),
-          "mps3_an547.ld", 2 * MIB, 512 * KIB, "systick", 32_000_000, "DSP"),
+          "mps3_an547.ld", 2 * MIB, 512 * KIB, "systick", 32_000_000, "MVE"),
     # -misa-spec=2.2: CSR instructions are part of I, and the rv32im C library matches.
     Board("rv32", "RV32IMC", "virt", RISCV, ("-march=rv32imc", "-mabi=ilp32", "-misa-spec=2.2"),
           ("-cpu", "rv32,a=false,f=false,d=false", "-bios", "none"),
