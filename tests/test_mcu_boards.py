@@ -196,3 +196,24 @@ def test_mcu_table_has_a_row_per_core(tmp_path):
     text = mcu_markdown(rows)
     assert "| small_mlp.int8.tflite | Cortex-M0 (portable) |" in text and "RV32IMC (portable)" in text
     assert "| yes |" in text
+
+
+def test_helium_path_on_the_m55(generated, images, tmp_path):
+    """The M55 build runs the MVE kernels (VLD4 and VMLADAVA in the model object), gets the bytes of its own
+    portable build and of TFLite Micro, and needs at most half the M4's instructions per MAC."""
+    import subprocess
+
+    require_board("m55")
+    model_c = generated[SMALL_MLP.name]
+    mve = cross_compile(model_c, tmp_path / "m55", core="m55")
+    portable = cross_compile(model_c, tmp_path / "m55-portable", core="m55", opt_flags=("-O2", "-DEDGEPORT_PORTABLE"))
+    m4 = cross_compile(model_c, tmp_path / "m4", core="m4")
+    disassembly = subprocess.run(["arm-none-eabi-objdump", "-d", "-m", "armv8.1-m.main", str(mve.model_object)],
+                                 capture_output=True, text=True, check=True).stdout
+    assert "vmlava.s8" in disassembly and "vld40.32" in disassembly  # VMLAVA: the VMLADAVA alias
+    runs = {name: run_qemu(b.elf, images, core=b.board.core) for name, b in
+            (("mve", mve), ("portable", portable), ("m4", m4))}
+    assert np.array_equal(runs["mve"].outputs, runs["portable"].outputs)
+    assert np.array_equal(runs["mve"].outputs, tflm_outputs(SMALL_MLP, images))
+    assert runs["mve"].instructions_per_inference <= 0.5 * runs["m4"].instructions_per_inference
+    assert runs["portable"].instructions_per_inference > runs["m4"].instructions_per_inference
