@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from benchmarks.errors import UsageError
-from benchmarks.mcu import BOARDS, DoesNotFitError, cross_compile, missing_tools, parse_cores, run_qemu
+from benchmarks.mcu import BOARDS, DoesNotFitError, QemuRunError, cross_compile, missing_tools, parse_cores, run_qemu
 from benchmarks.mcu.reference import tflm_outputs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mcu"
@@ -217,3 +217,17 @@ def test_helium_path_on_the_m55(generated, images, tmp_path):
     assert np.array_equal(runs["mve"].outputs, tflm_outputs(SMALL_MLP, images))
     assert runs["mve"].instructions_per_inference <= 0.5 * runs["m4"].instructions_per_inference
     assert runs["portable"].instructions_per_inference > runs["m4"].instructions_per_inference
+
+
+@pytest.mark.parametrize("core, fault", [("m0", "HardFault"), ("m55", "HardFault"), ("rv32", "illegal instruction")])
+def test_a_fault_ends_the_run_with_its_name(core, fault, images, tmp_path):
+    """An undefined instruction in invoke: the startup's handler reports it and QEMU exits 1."""
+    require_board(core)
+    model_c = _tiny_dense(tmp_path, 49)
+    model_c.write_text(model_c.read_text().replace(
+        "    int8_t *features = (int8_t *)scratch;",
+        "#if defined(__riscv)\n    __asm__ volatile(\"unimp\");\n#else\n    __asm__ volatile(\"udf #0\");\n#endif\n"
+        "    int8_t *features = (int8_t *)scratch;"))
+    build = cross_compile(model_c, tmp_path / core, core=core)
+    with pytest.raises(QemuRunError, match=f"exit 1 .*fault: {fault}"):
+        run_qemu(build.elf, images[:1], core=core, timeout=60)
