@@ -231,3 +231,14 @@ def test_a_fault_ends_the_run_with_its_name(core, fault, images, tmp_path):
     build = cross_compile(model_c, tmp_path / core, core=core)
     with pytest.raises(QemuRunError, match=f"exit 1 .*fault: {fault}"):
         run_qemu(build.elf, images[:1], core=core, timeout=60)
+
+
+def test_mcu_cli_prints_the_table(capsys):
+    from benchmarks.mcu.__main__ import main
+
+    require_board("rv32")
+    assert main(["--core", "rv32", "--inputs", "2", str(SMALL_MLP)]) == 0
+    out = capsys.readouterr().out
+    assert "| small_mlp.int8.tflite | RV32IMC (portable) |" in out and "| yes |" in out
+    assert main(["--core", "m4,z80", str(SMALL_MLP)]) == 2
+    assert "unknown core(s) 'z80'" in capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 For each .tflite (int8 and fp32), the generated C beside it (``python -m export --format c``
 writes ``model.int8.c``/``model.c``) is cross-compiled with the harness and run on the QEMU
-board of each core (``boards.BOARDS``; default: the Cortex-M4F, ``mps2-an386``). Outputs are
+board of each core (``boards.BOARDS``; default ``m4``: the Cortex-M4F on ``mps2-an386``). Outputs are
 compared with the tflite-micro interpreter's on the same inputs (``exact``). A model whose C is missing is generated on the fly when ``export.csrc`` is
 installed. TFLite Micro's arena comes from ``<stem>.tflm.h`` (``--format tflm``), else it is
 measured with ``export.tflm`` when tflite-micro is installed.
