@@ -1,5 +1,6 @@
 """``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]
-[--mcu [--core m0,m4,m7,m33,m55,rv32]]``."""
+[--mcu [--core m0,m3,m4,m7,m33,m55,rv32]]``, or ``python -m benchmarks --mcu [--core ...] MODEL.tflite...``
+for the MCU table of any .tflite files alone."""
 from __future__ import annotations
 
 import argparse
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(m0, m3, m4, m7, m33, m55, rv32; default: m4)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
+    p.add_argument("tflite", nargs="*", type=Path, metavar="MODEL.tflite",
+                   help="with --mcu: only the MCU table, for these .tflite files (or folders of them), "
+                   "each fed random inputs of its own shape and type; writes mcu.json and mcu.md to --output")
     return p
 
 
@@ -96,10 +100,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
 
+    if args.tflite and not args.mcu:
+        print("error: .tflite files are measured with --mcu only (the CPU benchmark reads --model-dir)",
+              file=sys.stderr)
+        return 2
     from .report import to_markdown
     from .runner import run_benchmarks
 
     try:
+        if args.tflite:
+            from .mcu.table import run_mcu_only
+
+            with sigterm_as_interrupt(), filtered_stderr():
+                print(run_mcu_only(args.tflite, args.output, cores=cores))
+            return 0
         with sigterm_as_interrupt(), filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
             result = run_benchmarks(
                 args.model_dir,

@@ -233,12 +233,12 @@ def test_a_fault_ends_the_run_with_its_name(core, fault, images, tmp_path):
         run_qemu(build.elf, images[:1], core=core, timeout=60)
 
 
-def test_mcu_cli_prints_the_table(capsys):
-    from benchmarks.mcu.__main__ import main
+def test_mcu_cli_prints_the_table_per_core(capsys, tmp_path):
+    from benchmarks.__main__ import main
 
     require_board("rv32")
-    assert main(["--core", "rv32", "--inputs", "2", str(SMALL_MLP)]) == 0
+    require_board("m0")
+    assert main(["--mcu", "--core", "rv32,m0", str(SMALL_MLP), "--output", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "| small_mlp.int8.tflite | RV32IMC (portable) |" in out and "| yes |" in out
-    assert main(["--core", "m4,z80", str(SMALL_MLP)]) == 2
-    assert "unknown core(s) 'z80'" in capsys.readouterr().err
+    assert "| small_mlp.int8.tflite | RV32IMC (portable) |" in out and "| Cortex-M0 (portable) |" in out
+    assert out.count("| yes |") == 2 and (tmp_path / "out" / "mcu.md").is_file()

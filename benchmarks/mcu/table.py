@@ -1,11 +1,16 @@
 """The MCU section of ``python -m benchmarks --mcu [--core m0,m4,...]``: one row per core and model.
 
-For each .tflite (int8 and fp32), the generated C beside it (``python -m export --format c``
-writes ``model.int8.c``/``model.c``) is cross-compiled with the harness and run on the QEMU
-board of each core (``boards.BOARDS``; default ``m4``: the Cortex-M4F on ``mps2-an386``). Outputs are
-compared with the tflite-micro interpreter's on the same inputs (``exact``). A model whose C is missing is generated on the fly when ``export.csrc`` is
-installed. TFLite Micro's arena comes from ``<stem>.tflm.h`` (``--format tflm``), else it is
-measured with ``export.tflm`` when tflite-micro is installed.
+For each .tflite (an edgeport artifact or any model from elsewhere, int8 or fp32), the generated C
+beside it (``python -m export --format c`` writes ``model.int8.c``/``model.c``) is cross-compiled
+with the harness and run on the QEMU board of each core (``boards.BOARDS``; default ``m4``: the
+Cortex-M4F on ``mps2-an386``), and its outputs are compared with the tflite-micro interpreter's on
+the same inputs (``exact``). A model whose C is missing is generated on the fly
+when ``export.csrc`` is installed. TFLite Micro's arena comes from ``<stem>.tflm.h`` (``--format
+tflm``), else it is measured with ``export.tflm`` when tflite-micro is installed.
+
+Each model is fed inputs of its own shape and type, converted by ``runtime`` under the model's
+input contract (its pixel scale, its input's scale and zero point): the caller's data, or random
+inputs from the input's domain.
 """
 from __future__ import annotations
 
@@ -33,13 +38,15 @@ _ARENA_RE = re.compile(r"#define \w+_TFLM_ARENA_BYTES (\d+)u")
 
 
 def _tflite_paths(items: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The .tflite files to measure: files as given; for a folder, its ``MODEL_FILES``, else every .tflite in it."""
     paths: list[Path] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
             found = [path / name for name in MODEL_FILES if (path / name).is_file()]
+            found = found or sorted(p for p in path.glob("*.tflite") if p.is_file() and not p.name.startswith("."))
             if not found:
-                raise UsageError(f"{path}: expected {' or '.join(MODEL_FILES)} in it, found neither")
+                raise UsageError(f"{path}: expected {' or '.join(MODEL_FILES)} (or any .tflite) in it, found none")
             paths.extend(found)
         elif path.suffix == ".tflite" and path.is_file():
             paths.append(path)
@@ -58,9 +65,18 @@ def _model_c(tflite: Path, work: Path) -> Path:
         from export.csrc import export_c
     except ImportError as e:
         raise UsageError(f"{beside} not found: create it with `python -m export --format c`") from e
+    from export.csrc import UnsupportedOpError
+
     logger.info("%s not found: generating it from %s", beside.name, tflite.name)
-    c_path, _ = export_c(tflite, work, base_name=stem)
+    try:
+        c_path, _ = export_c(tflite, work, base_name=stem)
+    except UnsupportedOpError as e:
+        raise _NoCode(str(e).split(";")[0]) from e
     return c_path
+
+
+class _NoCode(Exception):
+    """``export.csrc`` cannot generate C for the model (the message names the op)."""
 
 
 def _tflm_arena(tflite: Path) -> int | None:
@@ -80,28 +96,53 @@ def _tflm_arena(tflite: Path) -> int | None:
         return None
 
 
-def _inputs(images: np.ndarray, header: Path) -> np.ndarray:
-    rows = images.reshape(len(images), -1)
-    text = header.read_text(errors="replace")
-    if re.search(r"typedef float \w+_input_t;", text):
-        return rows.astype(np.float32) / np.float32(255.0)
-    if re.search(r"typedef int8_t \w+_input_t;", text):
-        return (rows.astype(np.int16) - 128).astype(np.int8)
-    return rows
+def model_inputs(tflite: Path, images: np.ndarray | None, samples: int = DEFAULT_IMAGES,
+                 seed: int = 0) -> tuple[np.ndarray, str]:
+    """(N, INPUT_SIZE) rows of the model's own input type, and what they are.
+
+    ``images``: data as users feed the model (e.g. raw uint8 pixels), converted by ``runtime``
+    under the model's input contract; None: ``samples`` random inputs from the input's domain.
+    """
+    import runtime
+
+    model = runtime.load(tflite, num_threads=1)
+    if images is None:
+        from export.data import contract_inputs
+
+        images, what = contract_inputs(model, samples, seed)
+        what = f"{samples} random {what}"
+    else:
+        what = f"{len(images)} given {images.dtype} inputs"
+    try:
+        native = model.engine_input(images)
+    except runtime.InvalidInputError as e:
+        raise UsageError(f"{tflite.name}: the inputs do not fit the model: {e}") from e
+    return native.reshape(len(native), -1), what
 
 
-def mcu_row(tflite: Path, images: np.ndarray, work: Path, *, core: str = DEFAULT_CORE,
-            reference: dict[bytes, np.ndarray] | None = None) -> dict[str, Any]:
-    """Figures of one .tflite's generated C on ``core``'s board. ``reference`` caches TFLite
-    Micro's outputs across cores (keyed by the input bytes)."""
+def mcu_row(tflite: Path, images: np.ndarray | None, work: Path, samples: int = DEFAULT_IMAGES, *,
+            core: str = DEFAULT_CORE, shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Figures of one .tflite's generated C on ``core``'s board; ``images``: see ``model_inputs``.
+    ``shared`` carries what the rows of one model have in common (inputs, C, TFLite Micro's
+    outputs) from one core to the next."""
     b = board_of(core)
+    shared = {} if shared is None else shared
+    if "inputs" not in shared:
+        shared["inputs"], shared["what"] = model_inputs(tflite, images, samples)
+        shared["macs"], shared["arena"] = count_macs(tflite), _tflm_arena(tflite)
+    inputs, what, macs = shared["inputs"], shared["what"], shared["macs"]
     row: dict[str, Any] = {"model": tflite.name, "core": b.core, "cpu": b.cpu, "board": b.machine,
                            "kernels": b.kernels, "tflm_model_bytes": tflite.stat().st_size,
-                           "tflm_arena_bytes": _tflm_arena(tflite)}
-    macs = count_macs(tflite)
-    model_c = _model_c(tflite, work)
-    inputs = _inputs(images, model_c.with_suffix(".h"))
-    logger.info("mcu: %s on QEMU %s (%s), %d inputs", model_c.name, b.machine, b.cpu, len(inputs))
+                           "tflm_arena_bytes": shared["arena"]}
+    if "model_c" not in shared:
+        try:
+            shared["model_c"] = _model_c(tflite, work)
+        except _NoCode as e:  # the generator lacks an op: the rows keep TFLite Micro's figures
+            shared["model_c"] = e
+    model_c = shared["model_c"]
+    if isinstance(model_c, _NoCode):
+        return {**row, "fits": False, "macs": macs, "note": f"no C: {model_c}"}
+    logger.info("mcu: %s on QEMU %s (%s), %s", model_c.name, b.machine, b.cpu, what)
     try:
         build = cross_compile(model_c, work / f"build-{tflite.stem}-{b.core}", core=b.core)
     except DoesNotFitError as e:
@@ -112,10 +153,8 @@ def mcu_row(tflite: Path, images: np.ndarray, work: Path, *, core: str = DEFAULT
         raise BenchmarkError(f"{model_c.name}: writable globals in the model object "
                              f"(.data {sizes['data']} B, .bss {sizes['bss']} B)")
     run = run_qemu(build.elf, inputs, core=b.core)
-    reference = {} if reference is None else reference
-    key = inputs.tobytes()
-    if key not in reference:
-        reference[key] = tflm_outputs(tflite, inputs)
+    if "tflm" not in shared:
+        shared["tflm"] = tflm_outputs(tflite, inputs)
     per_inference = run.instructions_per_inference
     return {
         **row,
@@ -133,28 +172,28 @@ def mcu_row(tflite: Path, images: np.ndarray, work: Path, *, core: str = DEFAULT
         "macs": macs,
         "instructions_per_mac": round(per_inference / macs, 3) if macs else None,
         "verify": run.verify,
-        "images": len(images),
-        **exactness(run.outputs, reference[key]),
+        "images": len(inputs),
+        "inputs": what,
+        **exactness(run.outputs, shared["tflm"]),
     }
 
 
 def mcu_table(model_dirs_or_tflite_paths: Iterable[str | os.PathLike[str]], *,
-              images: np.ndarray | None = None, cores: Iterable[str] = (DEFAULT_CORE,)) -> list[dict[str, Any]]:
+              images: np.ndarray | None = None, samples: int = DEFAULT_IMAGES,
+              cores: Iterable[str] = (DEFAULT_CORE,)) -> list[dict[str, Any]]:
     """One row per .tflite and core: flash (weights vs code), RAM (scratch + measured peak stack),
     instructions per inference and per MAC on the core's QEMU board, whether the outputs equal
-    TFLite Micro's, and TFLite Micro's arena and model size. A model that does not fit a board
-    gets a row saying what it needs. ``images``: raw uint8 test images (default: 20 seeded
-    random ones)."""
+    TFLite Micro's, and TFLite Micro's arena and model size. A model that does not fit a board gets
+    a row saying what it needs. ``images``: inputs as users feed the models (e.g. raw uint8 test
+    images), default ``samples`` seeded random inputs from each model's own input domain."""
     paths = _tflite_paths(model_dirs_or_tflite_paths)
     boards = [board_of(core) for core in cores]
-    if images is None:
-        images = np.random.default_rng(0).integers(0, 256, size=(DEFAULT_IMAGES, 784), dtype=np.uint8)
+    rows = []
     with tempfile.TemporaryDirectory(prefix="edgeport-mcu-table-") as tmp:
-        rows = []
         for path in paths:
-            reference: dict[bytes, np.ndarray] = {}
-            rows += [mcu_row(path, images, Path(tmp), core=b.core, reference=reference) for b in boards]
-        return rows
+            shared: dict[str, Any] = {}
+            rows += [mcu_row(path, images, Path(tmp), samples, core=b.core, shared=shared) for b in boards]
+    return rows
 
 
 def _n(value: Any) -> str:
@@ -176,7 +215,8 @@ def mcu_markdown(rows: list[dict[str, Any]]) -> str:
         core = f"{r['cpu']} ({r['kernels']})"
         if not r.get("fits"):
             need = (f"does not fit: program needs {_n(r['flash_needed'])} B flash of {_n(r['flash_available'])}, "
-                    f"{_n(r['ram_needed'])} B RAM of {_n(r['ram_available'])}")
+                    f"{_n(r['ram_needed'])} B RAM of {_n(r['ram_available'])}" if "flash_needed" in r
+                    else r.get("note", "does not fit"))
             cells = [r["model"], core, need, "—", "—", _n(r.get("macs")), "—", "—",
                      _n(r["tflm_arena_bytes"]), _n(r["tflm_model_bytes"])]
         else:
@@ -199,3 +239,40 @@ def mcu_markdown(rows: list[dict[str, Any]]) -> str:
                  "tflite-micro interpreter ran the .tflite in (bytes, reference kernels); TFLM model: the "
                  ".tflite size, without TFLM's own code.")
     return "\n".join(lines)
+
+
+MCU_JSON, MCU_MD = "mcu.json", "mcu.md"
+
+
+def run_mcu_only(items: Iterable[str | os.PathLike[str]], output_dir: str | os.PathLike[str] | None,
+                 samples: int = DEFAULT_IMAGES, cores: Iterable[str] = (DEFAULT_CORE,)) -> str:
+    """``python -m benchmarks --mcu [--core ...] MODEL.tflite...``: the MCU table alone, for any .tflite files.
+
+    Every file is checked (loadable by ``runtime``) before any work; the rows go to ``mcu.json`` and
+    ``mcu.md`` in ``output_dir`` (written atomically; skipped if it is None). Returns the Markdown.
+    """
+    import json
+
+    import runtime
+    from runtime.files import write_text_atomic
+
+    from ..preflight import check_output_dir
+    from .toolchain import require_tools
+
+    paths = _tflite_paths(items)
+    out = check_output_dir(output_dir) if output_dir is not None else None
+    for path in paths:
+        try:
+            runtime.load(path, num_threads=1)
+        except (runtime.ModelFileError, runtime.BackendUnavailableError) as e:
+            raise UsageError(str(e)) from e
+    cores = list(cores)
+    for core in cores:
+        require_tools(core)
+    rows = mcu_table(paths, samples=samples, cores=cores)
+    text = mcu_markdown(rows)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / MCU_JSON, json.dumps({"mcu": rows}, indent=2, allow_nan=False) + "\n")
+        write_text_atomic(out / MCU_MD, "# Microcontrollers under QEMU\n\n" + text + "\n")
+    return text
