@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import BenchmarkError, UsageError
-from .boards import BOARDS, DEFAULT_CORE, Arch, Board, board as board_of
+from .boards import DEFAULT_CORE, Arch, Board, board as board_of
 
 logger = logging.getLogger(__name__)
 
