@@ -58,6 +58,16 @@ def _pixel_scale(text: str) -> float | str | None:
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"--pixel-scale: expected a finite number > 0, got {text!r}")
     return value
+def _formats(text: str) -> str:
+    """``--format``: one format or a comma-separated list of them, each from the closed set."""
+    for name in text.split(","):
+        if name.strip() not in FORMAT_CHOICES:
+            choices = ", ".join(repr(c) for c in FORMAT_CHOICES)
+            raise argparse.ArgumentTypeError(f"invalid choice: {name.strip()!r} (choose from {choices}, or a "
+                                             f"comma-separated list)")
+    return text
+
+
 from .mixed_precision import Steering
 from .steering import format_steering
 
@@ -81,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=DATA_HELP,
         formatter_class=_HelpFormatter,
     )
-    p.add_argument("--format", default="all", choices=FORMAT_CHOICES, help="target format")
+    p.add_argument(
+        "--format", default="all", metavar="FORMATS", type=_formats,
+        help=f"comma-separated formats from {list(FORMAT_CHOICES)} ('all' = onnx,tflite)",
+    )
     p.add_argument(
         "--quantize", default=None, metavar="MODES",
         help=f"comma-separated modes from {list(ALL_MODES)}, or 'all' (none = fp32; default: none, or a "

@@ -39,6 +39,7 @@ class Dataset:
     calibration_key: str | None = None  # "x_calibration" or "x_train": where the pool came from
     class_names: tuple[str, ...] | None = None
     synthetic: bool = False
+    implicit: bool = False  # found through $FASHION_MNIST_DIR, not asked for: used only if it fits the model
 
     @property
     def raw_pixels(self) -> bool:
@@ -67,10 +68,10 @@ def resolve(
         if data_dir:
             raise DataError("--data and --data-dir are exclusive: give one data source")
         return load_npz(data)
-    folder = data_dir if data_dir else os.environ.get(FASHION_MNIST_ENV) or None
-    if folder is None:
-        return None
-    return load_fashion_mnist(folder)
+    if data_dir:
+        return load_fashion_mnist(data_dir)
+    folder = os.environ.get(FASHION_MNIST_ENV) or None
+    return None if folder is None else replace(load_fashion_mnist(folder), implicit=True)
 
 
 def load_fashion_mnist(folder: str | os.PathLike) -> Dataset:
@@ -235,6 +236,11 @@ def check_class_names(names: Sequence[object], where: str) -> tuple[str, ...]:
         if not name.strip():
             raise DataError(f"{where}: class name {i} is {name!r}: expected one non-empty name per class")
     return names
+
+
+def fits(x: np.ndarray, item_shape: tuple[int, ...]) -> bool:
+    """True if ``conform`` takes ``x`` for a model of ``item_shape``."""
+    return x.shape[1:] == tuple(item_shape) or [d for d in x.shape[1:] if d != 1] == [d for d in item_shape if d != 1]
 
 
 def conform(x: np.ndarray, item_shape: tuple[int, ...], what: str) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Sequence
@@ -66,6 +66,7 @@ class _Job:
     layout: object
     c_prefix: str = "edgeport_model"
     saved_models: SavedModelCache | None = None  # the Keras model's SavedModel, written once per run
+    written: dict = field(default_factory=dict)  # (format, mode, kept layers) -> bytes already converted
 
     @property
     def as_is(self) -> bool:
@@ -108,7 +109,7 @@ def run_export(
     """Build, validate and install the requested artifacts; return one report each.
 
     Data: ``data`` (a ``.npz``), else Fashion-MNIST from ``data_dir`` or
-    ``$FASHION_MNIST_DIR``, else random inputs (never a download). Every artifact is
+    ``$FASHION_MNIST_DIR`` (if it fits the model), else random inputs (never a download). Every artifact is
     written to a temporary file and renamed into place only once it passes validation,
     so a failed run never replaces a good artifact. Raises ValidationError (after
     writing the report) if any artifact fails or cannot be converted. Every artifact is
@@ -300,6 +301,10 @@ def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path | None, *, kee
 
         extra = tflite_io_metadata(ref.source.tflite)
     meta = ref.metadata(f, quant, **extra)
+    key = (f, mode, keep_float)
+    if key in job.written:  # e.g. the fp32 .tflite that --format tflite, c and tflm all start from
+        path.write_bytes(job.written[key])
+        return
     nodes = tuple(onnx_exclusions(fp32, job.layout, keep_float)) if keep_float and f == "onnx" else ()
     try:
         write_artifact(
@@ -314,6 +319,8 @@ def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path | None, *, kee
         raise ConversionError(f"{artifact_name(f, mode)}: conversion failed ({type(e).__name__}: {text})") from e
     if (mode == "none" or job.as_is) and job.signing_key is not None:
         seal_artifact(path, job.signing_key)
+    if f == "tflite":
+        job.written[key] = path.read_bytes()
 
 
 def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:

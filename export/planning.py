@@ -34,12 +34,18 @@ class ExportPlan:
     @classmethod
     def parse(cls, fmt: str, quantize: str | None = "none", *, source_mode: str | None = None,
               source_name: str = "the model") -> "ExportPlan":
-        """Check ``fmt`` and the comma-separated ``quantize`` list (None: the default) against the
-        closed sets. ``source_mode``: the mode of a .tflite source, which is the only one it has."""
-        if not isinstance(fmt, str) or fmt not in FORMAT_CHOICES:
-            raise UnsupportedFormatError(
-                f"Unrecognized format={fmt!r}. Supported formats are: {list(FORMAT_CHOICES)}"
-            )
+        """Check the comma-separated ``fmt`` and ``quantize`` lists (quantize None: the default) against
+        the closed sets. With several formats (or ``all``), a mode one format lacks is skipped for it.
+        ``source_mode``: the mode of a .tflite source, which is the only one it has."""
+        names = [f.strip() for f in fmt.split(",") if f.strip()] if isinstance(fmt, str) else [fmt]
+        for name in names or [fmt]:
+            if name not in FORMAT_CHOICES:
+                raise UnsupportedFormatError(
+                    f"Unrecognized format={name!r}. Supported formats are: {list(FORMAT_CHOICES)} "
+                    f"(or a comma-separated list)"
+                )
+        several = len(names) > 1 or "all" in names
+        formats = tuple(dict.fromkeys(f for name in names for f in (FORMATS if name == "all" else (name,))))
         if quantize is not None and not isinstance(quantize, str):
             raise UsageError(f"quantize must be a string such as 'none' or 'int8,dynamic', got {quantize!r}")
         requested = [m.strip() for m in (quantize or "").split(",") if m.strip()]
@@ -49,47 +55,51 @@ class ExportPlan:
                     f"Unrecognized quantize={mode!r}. Supported modes are: {[*ALL_MODES, 'all']}"
                 )
         if source_mode is not None:
-            return cls._as_is(fmt, requested, source_mode, source_name)
+            return cls._as_is(names, requested, source_mode, source_name)
         requested = requested or ["none"]
-        formats = FORMATS if fmt == "all" else (fmt,)
         variants = []
         for f in formats:
             for mode in FORMAT_MODES[f]:
                 if "all" in requested or mode in requested:
                     variants.append((f, mode))
             unsupported = [m for m in requested if m != "all" and m not in FORMAT_MODES[f]]
-            if unsupported and fmt != "all":
+            if unsupported and not several:
                 raise UnsupportedFormatError(
                     f"format={f!r} does not support quantize={unsupported[0]!r}. "
                     f"Supported modes for {f} are: {list(FORMAT_MODES[f])}"
                 )
             if unsupported:
                 logger.info("skipping %s for %s: not supported by that format", unsupported, f)
+        built = {m for _, m in variants}
+        missing = [m for m in requested if m != "all" and m not in built]
+        if missing:
+            raise UnsupportedFormatError(f"quantize={missing[0]!r} is supported by none of the formats {list(formats)}")
         return cls(tuple(variants))
 
     @classmethod
-    def _as_is(cls, fmt: str, requested: list[str], mode: str, name: str) -> "ExportPlan":
-        """The one variant a .tflite source gives: its own mode, in tflite, c or tflm."""
+    def _as_is(cls, names: list[str], requested: list[str], mode: str, name: str) -> "ExportPlan":
+        """The variants a .tflite source gives: its own mode, in tflite, c or tflm."""
         other = [m for m in requested if m not in ("all", mode)]
         if other:
             raise UsageError(
-                f"--quantize {other[0]}: {name} is already {mode} (a .tflite is taken as it is): edgeport quantizes only "
-                f"from the float model (.keras, .h5 or SavedModel), where the converter sees the whole graph; "
-                f"omit --quantize to use the file's own mode"
+                f"--quantize {other[0]}: {name} is already {mode} (a .tflite is taken as it is): edgeport "
+                f"quantizes only from the float model (.keras, .h5 or SavedModel), where the converter sees "
+                f"the whole graph; omit --quantize to use the file's own mode"
             )
-        if fmt == "all":
+        if "all" in names:
             logger.info("a .tflite becomes %s: building tflite (ONNX needs the float model)", "/".join(AS_IS_FORMATS))
-            fmt = "tflite"
-        if fmt not in AS_IS_FORMATS:
-            raise UnsupportedFormatError(
-                f"format={fmt!r}: a .tflite ({name}) becomes {', '.join(AS_IS_FORMATS)}; {fmt} needs the "
-                f"float model (.keras, .h5 or SavedModel)"
-            )
-        if mode not in FORMAT_MODES[fmt]:
-            raise UnsupportedFormatError(
-                f"format={fmt!r} takes {' or '.join(FORMAT_MODES[fmt])} models; {name} is {mode}"
-            )
-        return cls(((fmt, mode),), as_is=True)
+        formats = tuple(dict.fromkeys("tflite" if f == "all" else f for f in names))
+        for fmt in formats:
+            if fmt not in AS_IS_FORMATS:
+                raise UnsupportedFormatError(
+                    f"format={fmt!r}: a .tflite ({name}) becomes {', '.join(AS_IS_FORMATS)}; {fmt} needs the "
+                    f"float model (.keras, .h5 or SavedModel)"
+                )
+            if mode not in FORMAT_MODES[fmt]:
+                raise UnsupportedFormatError(
+                    f"format={fmt!r} takes {' or '.join(FORMAT_MODES[fmt])} models; {name} is {mode}"
+                )
+        return cls(tuple((fmt, mode) for fmt in formats), as_is=True)
 
     @property
     def needs_calibration(self) -> bool:

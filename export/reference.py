@@ -17,7 +17,7 @@ import numpy as np
 import runtime
 from runtime.metadata import ModelMetadata, Quantization
 
-from .data import Dataset, as_float_features, conform, given_class_names, random_inputs
+from .data import Dataset, as_float_features, conform, fits, given_class_names, random_inputs
 from .errors import DataError, ModelLoadError, TaskError, UsageError
 from .metadata import build_metadata
 from .sources import Source, load_source
@@ -116,6 +116,9 @@ def prepare_reference(
     """
     source = model_path if isinstance(model_path, Source) else load_source(model_path)
     facts = source_facts(source, task)
+    if dataset is not None and dataset.implicit and not fits(dataset.x_test, facts.item_shape):
+        logger.info("%s does not fit the model's input %s: not used", dataset.source, facts.item_shape)
+        dataset = None
     if source.kind == "tflite":
         scale = _tflite_pixel_scale(source, pixel_scale)
         if dataset is None:

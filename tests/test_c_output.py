@@ -145,3 +145,87 @@ def test_include_guards_are_unique_and_prefix_int_compiles(tiny_tflite, tmp_path
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.split() == ["0", "42", "10", "10", "10", "10"], run.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_c(tiny, tmp_path_factory) -> Path:
+    """model.c/.h (fp32, no scratch) and model.int8.c/.h of the tiny model, validated by export."""
+    out = tmp_path_factory.mktemp("tiny_c")
+    assert _export_c(tiny, out, "--quantize", "none,int8") == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_mlp_c(tiny, tmp_path_factory) -> Path:
+    """fp32 model.c/.h of an untrained 4 -> 8 -> 1 MLP: its hidden floats live in scratch (aligned)."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    out = tmp_path_factory.mktemp("tiny_mlp_c")
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                      keras.layers.Dense(1)]).save(out / "model.keras")
+    assert export_main(["--model", str(out / "model.keras"), "--data", str(tiny[1]), "--format", "c",
+                        "--output", str(out), "-q"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("base, float_scratch", [("model", False), ("model.int8", False), ("mlp", True)])
+def test_invoke_checks_overlap_alignment_and_the_scratch_macro(tiny_c, tiny_mlp_c, tmp_path, base, float_scratch):
+    """Same or overlapping input/output/scratch -> ERROR_OVERLAP; the header's SCRATCH macro
+    compiles under -pedantic even when SCRATCH_BYTES is 0; every return code is a named macro."""
+    import subprocess
+
+    from export.csrc.host import find_cc, read_api
+
+    folder = tiny_mlp_c if base == "mlp" else tiny_c
+    name = "model" if base == "mlp" else base
+    api = read_api(folder / f"{name}.h")
+    assert (api["SCRATCH_BYTES"] == 0) == (base == "model")  # both cases covered
+    assert f"#define {api['prefix'].upper()}_SCRATCH_ALIGNMENT {4 if float_scratch else 1}" in \
+        (folder / f"{name}.h").read_text()
+    fixture = Path(__file__).parent / "fixtures" / "c" / "invoke_checks.c"
+    exe = tmp_path / "checks"
+    cmd = [find_cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", str(folder),
+           f'-DEP_HEADER="{name}.h"', f"-DEP_PREFIX={api['prefix']}", f"-DEP_PREFIX_UPPER={api['prefix'].upper()}",
+           "-o", str(exe), str(fixture), str(folder / f"{name}.c"), "-lm"]
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.startswith("ok"), run.stdout
+
+
+def test_binary_model_keeps_its_two_class_names_in_c(tiny, tmp_path, caplog):
+    """One sigmoid unit, class_names ['benign', 'malignant']: both reach the C, with no warning;
+    a regression model gets no names and no warning either."""
+    import ctypes
+    import logging
+
+    import keras
+    import numpy as np
+
+    from export.csrc.host import HostCModel
+
+    keras.utils.set_random_seed(5)
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")]).save(tmp_path / "model.keras")
+    x = np.load(tiny[1])["x_calibration"]
+    np.savez(tmp_path / "data.npz", x_test=x[:64], y_test=(x[:64, 0] > 0).astype(np.int64), x_calibration=x[64:],
+             class_names=np.array(["benign", "malignant"]))
+    caplog.set_level(logging.WARNING)
+    assert export_main(["--model", str(tmp_path / "model.keras"), "--data", str(tmp_path / "data.npz"),
+                        "--format", "c", "--quantize", "none,int8", "--output", str(tmp_path), "-q"]) == 0
+    assert not [r for r in caplog.records if "class names" in r.getMessage()], caplog.text
+    for base in ("model", "model.int8"):
+        header = (tmp_path / f"{base}.h").read_text()
+        assert "#define EDGEPORT_MODEL_CLASS_COUNT 2" in header
+        assert "edgeport_model_class_names[EDGEPORT_MODEL_CLASS_COUNT];" in header
+        compiled = HostCModel(tmp_path / f"{base}.c")
+        try:
+            names = (ctypes.c_char_p * 2).in_dll(compiled._lib, "edgeport_model_class_names")
+            assert [n.decode() for n in names] == ["benign", "malignant"]
+        finally:
+            compiled.close()
+    regression = tmp_path / "regression"
+    assert _export_c(tiny, regression) == 0
+    assert not [r for r in caplog.records if "class names" in r.getMessage()], caplog.text
+    header = (regression / "model.h").read_text()
+    assert "#define EDGEPORT_MODEL_CLASS_COUNT 0" in header and "_class_names[" not in header

@@ -36,10 +36,10 @@ def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_na
     check_graph(graph)
     program = lower(drop_shape_ops(graph))
     layout = plan(program)
-    names = _class_names(graph.metadata, program.output.size)
+    task, names = _class_names(graph.metadata, program.output.size)
     source = source_name or Path(tflite_path).name
     return (c_source(program, layout, prefix, f"{base_name}.h", names, source),
-            c_header(program, layout, prefix, source))
+            c_header(program, layout, prefix, source, task, len(names)))
 
 
 def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFAULT_PREFIX,
@@ -80,20 +80,26 @@ def count_macs(tflite_path: str | Path) -> int:
     return sum(macs(graph, op) for op in graph.ops)
 
 
-def _class_names(metadata: dict[str, bytes], count: int) -> list[str]:
+def _class_names(metadata: dict[str, bytes], count: int) -> tuple[str, list[str]]:
+    """(task, class names) from the edgeport metadata: ``count`` names for a classifier, two for a
+    binary model's one output, none for regression; ``class_N`` (with a warning) if they disagree."""
     from runtime.metadata import METADATA_KEY
 
     raw = metadata.get(METADATA_KEY)
+    task, names = "classification", None
     if raw:
         try:
-            names = json.loads(raw).get("class_names")
+            doc = json.loads(raw)
+            task, names = doc.get("task", task), doc.get("class_names")
         except (ValueError, AttributeError):
-            names = None
-        if isinstance(names, list) and len(names) == count and all(isinstance(n, str) for n in names):
-            return names
-        logger.warning("edgeport metadata has %s class names for %d outputs; using class_N",
-                       len(names) if isinstance(names, list) else "no", count)
-    return [f"class_{i}" for i in range(count)]
+            pass
+        expected = {"binary": 2 if count == 1 else None, "regression": 0}.get(task, count)
+        if isinstance(names, list) and len(names) == expected and all(isinstance(n, str) for n in names):
+            return task, names
+        logger.warning("edgeport metadata has %s class names for a %s model with %d outputs; using class_N",
+                       len(names) if isinstance(names, list) else "no", task, count)
+        task = "classification"
+    return task, [f"class_{i}" for i in range(count)]
 
 
 def __getattr__(name: str):
