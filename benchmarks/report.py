@@ -277,7 +277,7 @@ def _mcu_section(result: dict[str, Any]) -> list[str]:
         return []
     from .mcu.table import mcu_markdown
 
-    return ["## Microcontroller: Cortex-M4F under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
+    return ["## Microcontrollers under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
 
 
 def _section(title: str, text: str, table: str | None) -> list[str]:

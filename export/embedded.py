@@ -7,11 +7,13 @@ through the runtime first. Then:
   on every validation sample: int8 output bytes must equal TFLite Micro's, fp32 outputs
   LiteRT's within the fp32 tolerance (``max_abs_diff`` scaled by the outputs' magnitude, see
   ``export.validate.fp32_tolerance``); its outputs are also judged against the reference with the
-  mode's thresholds;
+  mode's thresholds. Beside ``<base>.c``/``.h`` goes the ``<base>/`` library folder
+  (``export.c_library``: CMake, Arduino, PlatformIO, an example);
 - ``tflm``: the ``.tflite`` as a C array with the arena size TFLite Micro needs, measured.
 
 Files go to a hidden temporary folder in the output folder and are renamed into place
-(header first) only when everything passed, so no half-written ``.c`` is ever left.
+(header first, the library folder last) only when everything passed, so no half-written
+``.c`` is ever left.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 import runtime
 from runtime.files import install, write_bytes_atomic
 
+from .c_library import install_folder, write_c_library
 from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,9 @@ def export_embedded(
             c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
                                       source_name=tflite_report.artifact)
             report = _validate_c(c_path, tflite, ref, thresholds, name, mode)
+            library = staging / "library"
+            if report.ok:
+                write_c_library(library, c_path, prefix=prefix, source=tflite_report.artifact)
         else:
             from .tflm import export_tflm
 
@@ -81,6 +87,8 @@ def export_embedded(
             if signing_key is None:
                 for path in (h_path, c_path):
                     (out / f"{path.name}{SIGNATURE_SUFFIX}").unlink(missing_ok=True)
+            if fmt == "c":
+                install_folder(library, out / base_name(fmt, mode))
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -28,6 +28,14 @@ def test_c_target_from_the_cli(workdir, data_dir, capsys):
     for name in ("model.int8.c", "model.int8.h", "model.c", "model.h"):
         assert (workdir / name).stat().st_mode & 0o777 == 0o644, name
     assert "int fashion_invoke(" in (workdir / "model.int8.h").read_text()
+    for base, libm in (("model.int8", "OFF"), ("model", "ON")):  # the library folders (tests/test_c_library.py)
+        lib = workdir / base
+        assert (lib / "src" / f"{base}.c").read_bytes() == (workdir / f"{base}.c").read_bytes()
+        assert (lib / "src" / f"{base}.h").read_bytes() == (workdir / f"{base}.h").read_bytes()
+        cmake = (lib / "CMakeLists.txt").read_text()
+        assert "add_library(fashion STATIC src/" in cmake and f"set(EDGEPORT_NEEDS_LIBM {libm})" in cmake
+        assert "name=fashion" in (lib / "library.properties").read_text()
+        assert (lib / "example" / "main.c").is_file() and (lib / "library.json").is_file()
     assert not [p for p in workdir.iterdir() if p.name.startswith(".tmp-")], "temporaries left behind"
     assert not (workdir / "model.int8.tflite").exists(), "the source .tflite is not installed unless asked"
 
