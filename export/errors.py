@@ -1,9 +1,17 @@
-"""Typed errors raised by the exporter (all in one place)."""
+"""Typed errors raised by the exporter (all in one place); ``exit_code`` is the CLI's exit code.
+
+Errors named as the runtime's (``DataError``, ``UsageError``, ``TaskError``) are kinds of them.
+"""
 from __future__ import annotations
+
+import runtime.errors
+from runtime.errors import EXIT_FAILED, EXIT_USAGE
 
 
 class ExportError(ValueError):
     """Base class of every export error."""
+
+    exit_code = EXIT_USAGE
 
 
 class UnsupportedFormatError(ExportError):
@@ -21,20 +29,22 @@ class ConversionError(ExportError):
 class ValidationError(ExportError):
     """One or more artifacts failed validation against Keras; ``reports`` holds the details."""
 
+    exit_code = EXIT_FAILED
+
     def __init__(self, message: str, reports: list | None = None) -> None:
         super().__init__(message)
         self.reports = reports or []
 
 
-class DataError(ExportError):
+class DataError(ExportError, runtime.errors.DataError):
     """Validation or calibration data is missing, unreadable, or does not fit the model."""
 
 
-class UsageError(ExportError):
+class UsageError(ExportError, runtime.errors.UsageError):
     """An argument of run_export (or a CLI flag) is of the wrong type or out of range."""
 
 
-class TaskError(ExportError):
+class TaskError(ExportError, runtime.errors.TaskError):
     """The model's task cannot be read from its output without ``--task``, or contradicts it."""
 
 
@@ -44,6 +54,8 @@ class UnknownLayerError(ExportError):
 
 class TargetNotReachedError(ExportError):
     """``--target-agreement`` was not met; the best variant found was still installed."""
+
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, reports: list | None = None) -> None:
         super().__init__(message)

@@ -8,6 +8,7 @@ from pathlib import Path
 from runtime.files import sha256_file  # noqa: F401  (re-exported: export's name for it)
 from runtime.metadata import METADATA_KEY, ModelMetadata, Quantization
 
+from .errors import ConversionError
 from .seal import with_seal_placeholder
 
 
@@ -86,7 +87,7 @@ def embed_tflite_json(flatbuffer: bytes, text: str) -> bytes:
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(flatbuffer, 0))
     if any(b.offset and b.offset > 1 for b in model.buffers or []):
         # Buffers stored after the flatbuffer (models > 2 GB) would be invalidated by re-packing.
-        raise ValueError("cannot embed metadata in a TFLite model with external buffers")
+        raise ConversionError("cannot embed metadata in a TFLite model with external buffers")
     data = np.frombuffer(text.encode(), dtype=np.uint8)
     entries = [m for m in (model.metadata or []) if m.name == METADATA_KEY.encode()]
     if entries:  # replace the old entry's buffer in place: no stale copy (or seal) is left behind

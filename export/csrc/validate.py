@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConversionError
 from .host import HostCModel, read_api
 
 FP32_TOLERANCE = 1e-5  # same as the fp32 artifacts' tolerance against Keras (export/validate.py)
@@ -89,7 +90,7 @@ def _model_inputs(images: np.ndarray, api: dict, tflite_path: Path) -> np.ndarra
     if want is np.float32:
         return pixels
     if api["INPUT_SCALE"] is None:
-        raise ValueError(f"{tflite_path}: the C header gives no input scale to quantize raw pixels with")
+        raise ConversionError(f"{tflite_path}: the C header gives no input scale to quantize raw pixels with")
     q = np.round(pixels / np.float32(api["INPUT_SCALE"])) + api["INPUT_ZERO_POINT"]
     return np.clip(q, np.iinfo(want).min, np.iinfo(want).max).astype(want)
 
