@@ -171,6 +171,63 @@ def _concat(tf, case: Case, rng):
     return lambda x: tf.concat([x, const], axis=s["axis"])
 
 
+def _mlp(tf, case: Case, rng):
+    """The reference MLP's shape, small: FULLY_CONNECTED x3 (RELU fused into two), SOFTMAX."""
+    layers = []
+    cols = case.input_shape[-1]
+    for rows in case.settings["units"]:
+        w = (rng.normal(size=(cols, rows)) / np.sqrt(cols)).astype(np.float32)
+        layers.append((w, (rng.normal(size=rows) * 0.2).astype(np.float32)))
+        cols = rows
+
+    def f(x):
+        for i, (w, b) in enumerate(layers):
+            x = tf.matmul(x, w) + b
+            x = tf.nn.relu(x) if i < len(layers) - 1 else x
+        return tf.nn.softmax(x)
+    return f
+
+
+def _cnn(tf, case: Case, rng):
+    """CONV_2D (RELU) -> DEPTHWISE_CONV_2D (RELU6) -> MAX_POOL_2D -> AVERAGE_POOL_2D -> RESHAPE ->
+    FULLY_CONNECTED -> LOGISTIC or SOFTMAX (``head``): every kernel of a chain CNN in one file."""
+    c = case.input_shape[-1]
+    w1 = (rng.normal(size=(3, 3, c, 4)) / np.sqrt(9 * c)).astype(np.float32)
+    w2 = (rng.normal(size=(3, 3, 4, 2)) / 3).astype(np.float32)
+    b1, b2 = (rng.normal(size=4) * 0.1).astype(np.float32), (rng.normal(size=8) * 0.1).astype(np.float32)
+    h = case.input_shape[1] // 4
+    w3 = (rng.normal(size=(h * h * 8, 3)) / np.sqrt(h * h * 8)).astype(np.float32)
+
+    def f(x):
+        x = tf.nn.relu(tf.nn.conv2d(x, w1, strides=1, padding="SAME") + b1)
+        x = tf.nn.relu6(tf.nn.depthwise_conv2d(x, w2, strides=[1, 1, 1, 1], padding="SAME") + b2)
+        x = tf.nn.avg_pool2d(tf.nn.max_pool2d(x, 2, 2, "VALID"), 2, 2, "VALID")
+        y = tf.matmul(tf.reshape(x, [1, h * h * 8]), w3)
+        return tf.sigmoid(y) if case.settings["head"] == "logistic" else tf.nn.softmax(y)
+    return f
+
+
+def _graph(tf, case: Case, rng):
+    """A branching graph of the newer ops: PAD, CONV_2D, LEAKY_RELU, HARD_SWISH, ADD, MUL, SUB, MEAN,
+    TANH, RELU6, CONCATENATION, FULLY_CONNECTED, SOFTMAX."""
+    c = case.input_shape[-1]
+    w1 = (rng.normal(size=(3, 3, c, 4)) / np.sqrt(9 * c)).astype(np.float32)
+    w2 = (rng.normal(size=(1, 1, 4, 4)) / 2).astype(np.float32)
+    scale = rng.uniform(0.5, 1.5, size=4).astype(np.float32)
+    w3 = (rng.normal(size=(8, 5)) / np.sqrt(8)).astype(np.float32)
+
+    def f(x):
+        x = tf.nn.conv2d(tf.pad(x, [[0, 0], [2, 1], [0, 2], [0, 0]]), w1, strides=1, padding="VALID")
+        a = tf.nn.leaky_relu(x, alpha=0.1)
+        b = tf.nn.conv2d(a, w2, strides=1, padding="SAME")
+        b = b * tf.nn.relu6(b + 3.0) * (1.0 / 6.0)
+        y = (a + b) * scale
+        y = tf.tanh(y - tf.reduce_mean(y, axis=[1, 2], keepdims=True))
+        z = tf.concat([y, tf.nn.relu6(a)], axis=3)
+        return tf.nn.softmax(tf.matmul(tf.reduce_mean(z, axis=[1, 2]), w3))
+    return f
+
+
 def _identity_quantize(tf, case: Case, rng):
     """uint8 I/O around a MAX_POOL_2D: QUANTIZE uint8 -> int8 in front (not folded), int8 -> uint8 after."""
     return lambda x: tf.nn.max_pool2d(x, ksize=2, strides=2, padding="VALID")
@@ -178,8 +235,8 @@ def _identity_quantize(tf, case: Case, rng):
 
 BUILDERS = {"conv": _conv, "depthwise": _depthwise, "dense": _dense, "pool": _pool, "softmax": _softmax,
             "unary": _unary, "reshape": _reshape, "elementwise": _elementwise, "mean": _mean, "pad": _pad,
-            "concat": _concat, "quantize": _identity_quantize}
-WEIGHTED = ("conv", "depthwise", "dense")
+            "concat": _concat, "quantize": _identity_quantize, "mlp": _mlp, "cnn": _cnn, "graph": _graph}
+WEIGHTED = ("conv", "depthwise", "dense", "mlp", "cnn")
 
 
 # ---------------------------------------------------------------- the grid
@@ -244,12 +301,12 @@ def cases() -> list[Case]:
     """Every case of the matrix, in a fixed order."""
     out: list[Case] = []
 
-    def add(op, builder, shape, settings, *, ios=("int8",), per_channel=(True,), acts=("NONE",), tag=""):
+    def add(op, builder, shape, settings, *, ios=("int8",), per_channel=(True,), acts=("NONE",), tag="", label=None):
         for io in ios:
             for pc in per_channel if io != "fp32" else (True,):  # float weights have no granularity
                 for act in acts:
                     w = ("pc" if pc else "pt") if builder in WEIGHTED and io != "fp32" else ""
-                    name = _name(op.replace("_2D", ""), tag, act if act != "NONE" else "", w, io)
+                    name = _name(label or op.replace("_2D", ""), tag, act if act != "NONE" else "", w, io)
                     out.append(Case(name, op, builder, shape, settings, io, pc, act))
 
     for shape, k, st, d, pad in CONV_GEOMETRIES:
@@ -324,6 +381,11 @@ def cases() -> list[Case]:
     add("CONCATENATION", "concat", (1, 4, 4, 3), {"other": "scaled", "axis": 3}, ios=("int8", "fp32"), tag="c_scaled")
     add("CONCATENATION", "concat", (1, 4, 4, 3), {"other": [1, 4, 4, 2], "axis": 3}, ios=("int8", "fp32"), tag="c_const")
     add("CONCATENATION", "concat", (1, 4, 4, 3), {"other": [1, 2, 4, 3], "axis": 1}, ios=("int8", "fp32"), tag="h_const")
+    # whole small models: every kernel inlined with its neighbours (also the C warning matrix's inputs)
+    add("FULLY_CONNECTED", "mlp", (1, 24), {"units": [16, 12, 10]}, ios=("uint8", "fp32"), label="model", tag="mlp")
+    add("CONV_2D", "cnn", (1, 12, 12, 1), {"head": "logistic"}, ios=("uint8",), label="model", tag="cnn")
+    add("CONV_2D", "cnn", (1, 12, 12, 1), {"head": "softmax"}, ios=("fp32",), label="model", tag="cnn")
+    add("ADD", "graph", (1, 6, 6, 3), {}, ios=("int8", "fp32"), label="model", tag="graph")
     names = [c.name for c in out]
     assert len(set(names)) == len(names), sorted(n for n in names if names.count(n) > 1)
     return out
@@ -423,7 +485,9 @@ def generate(out_dir: Path = FIXTURES, only: list[str] | None = None) -> dict:
     if not only:
         for stale in set(p.name for p in out_dir.glob("*.tflite")) - {e["file"] for e in entries}:
             (out_dir / stale).unlink()
-        write_atomic(out_dir / MANIFEST.name, lambda f: f.write(json.dumps(manifest, indent=1) + "\n"))
+        lines = ",\n".join(f"  {json.dumps(e)}" for e in entries)  # one case per line
+        text = f'{{"about": {json.dumps(manifest["about"])},\n "cases": [\n{lines}\n]}}\n'
+        write_atomic(out_dir / MANIFEST.name, lambda f: f.write(text))
     return manifest
 
 
