@@ -456,7 +456,7 @@ def _check(case: Case, facts: dict) -> None:
     for o in ops:
         if "weight_scales" in o and case.io != "fp32":
             channels = o["weight_scales"]
-            if (channels > 1) != case.per_channel and not (case.per_channel and o["op"] == "FULLY_CONNECTED"):
+            if (channels > 1) != case.per_channel:
                 raise ValueError(f"{case.name}: {o['op']} has {channels} weight scales; per_channel={case.per_channel}")
     want_in = {"int8": "int8", "uint8": "uint8", "fp32": "float32", "int8_fout": "int8", "float_io": "float32"}[case.io]
     if facts["input"]["dtype"] != want_in:
