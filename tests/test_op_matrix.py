@@ -21,7 +21,7 @@ from tests.opmodels import ACTIVATIONS, FIXTURES, MANIFEST, cases
 from tests.tools import require
 
 CASES = json.loads(MANIFEST.read_text())["cases"]
-N_INPUTS = 10
+N_INPUTS = 200
 REQUIRED_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "SOFTMAX",
                 "LOGISTIC", "RESHAPE", "QUANTIZE", "ADD", "SUB", "MUL", "MEAN", "PAD", "CONCATENATION", "RELU",
                 "RELU6", "LEAKY_RELU", "HARD_SWISH", "TANH", "DEQUANTIZE")
