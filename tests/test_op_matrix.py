@@ -52,19 +52,35 @@ def _build(case: dict, out: Path):
         return e
 
 
+class _Builds:
+    """Compiled cases by name, built on first use."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.models = out, {}
+
+    def prefetch(self, cases: list[dict]) -> None:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # the compiler runs outside the GIL
+            self.models.update(zip([c["name"] for c in cases], pool.map(lambda c: _build(c, self.out), cases)))
+
+    def get(self, case: dict):
+        if case["name"] not in self.models:
+            self.models[case["name"]] = _build(case, self.out)
+        return self.models[case["name"]]
+
+
 @pytest.fixture(scope="module")
 def built(request, tmp_path_factory):
-    """Every case selected in this session, generated and compiled, by name (compiles run in parallel)."""
+    """The cases' compiled C. In a plain run every selected case is compiled up front, in parallel;
+    under pytest-xdist each worker compiles only the cases it runs."""
     from export.csrc.host import find_cc
 
     require(find_cc(), "a C compiler (cc/gcc/clang)")
-    names = {_case_name(item) for item in request.session.items} - {None}
-    selected = [c for c in CASES if c["name"] in names]
-    out = tmp_path_factory.mktemp("op_matrix")
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        models = dict(zip([c["name"] for c in selected], pool.map(lambda c: _build(c, out), selected)))
-    yield models
-    for model in models.values():
+    builds = _Builds(tmp_path_factory.mktemp("op_matrix"))
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        names = {_case_name(item) for item in request.session.items} - {None}
+        builds.prefetch([c for c in CASES if c["name"] in names])
+    yield builds
+    for model in builds.models.values():
         if not isinstance(model, Exception):
             model.close()
 
@@ -113,7 +129,7 @@ def _litert(tflite: Path, x: np.ndarray) -> np.ndarray:
 def test_c_equals_reference(case, built):
     from export.csrc.validate import FP32_TOLERANCE
 
-    model = built[case["name"]]
+    model = built.get(case)
     if isinstance(model, Exception):
         pytest.fail(f"{case['name']} ({' '.join(o['op'] for o in case['ops'])}): {type(model).__name__}: {model}")
     assert model.verify() == 0
