@@ -8,9 +8,8 @@ or float. The manifest names each case's settings and the ops the converter actu
 the generator checks against what the case asked for. The test (tests/test_op_matrix.py) reads only
 the files: it needs no TensorFlow.
 
-Unreachable settings, left out: a fused activation on a pooling op, on MEAN, PAD or CONCATENATION
-(the converter keeps a separate RELU op or folds the clamp into the output range); dilation with a
-stride above 1 (TensorFlow refuses it).
+Unreachable settings, left out: a fused activation on MEAN or CONCATENATION (the converter keeps a
+separate RELU op) or on PAD (no such option); dilation with a stride above 1 (TensorFlow refuses it).
 """
 from __future__ import annotations
 
@@ -107,7 +106,7 @@ def _dense(tf, case: Case, rng):
 def _pool(tf, case: Case, rng):
     s = case.settings
     pool = tf.nn.max_pool2d if case.op == "MAX_POOL_2D" else tf.nn.avg_pool2d
-    return lambda x: pool(x, ksize=s["kernel"], strides=s["stride"], padding=s["padding"])
+    return lambda x: _act(tf, pool(x, ksize=s["kernel"], strides=s["stride"], padding=s["padding"]), case.activation)
 
 
 def _softmax(tf, case: Case, rng):
@@ -338,8 +337,9 @@ def cases() -> list[Case]:
             s = {"kernel": k, "stride": st, "padding": pad}
             add(op, "pool", shape, s, ios=("int8", "fp32"), tag=_geo_tag(shape, s))
         shape, k, st, pad = POOL_GEOMETRIES[1]
-        add(op, "pool", shape, {"kernel": k, "stride": st, "padding": pad}, ios=("uint8",),
-            tag=_geo_tag(shape, {"kernel": k, "stride": st, "padding": pad}))
+        s = {"kernel": k, "stride": st, "padding": pad}
+        add(op, "pool", shape, s, ios=("uint8",), tag=_geo_tag(shape, s))
+        add(op, "pool", shape, s, ios=("int8", "fp32"), acts=ACTIVATIONS[1:], tag=_geo_tag(shape, s))
 
     for shape in ((1, 10), (1, 3), (1, 4, 5)):
         add("SOFTMAX", "softmax", shape, {}, ios=("int8", "fp32"), tag="x".join(map(str, shape[1:])))

@@ -166,7 +166,7 @@ def test_grid_covers_the_settings():
     for op in REQUIRED_OPS:
         ios = {c["settings"]["io"] for c in CASES if any(o["op"] == op for o in c["ops"])}
         assert ("fp32" in ios or op in ("QUANTIZE", "DEQUANTIZE")) and ios - {"fp32"}, (op, ios)
-    for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD"):
+    for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "ADD"):
         for io in ("int8", "fp32"):
             acts = {o.get("activation", "NONE") for c in by_op[op] if c["settings"]["io"] == io for o in c["ops"] if o["op"] == op}
             assert acts == set(ACTIVATIONS), (op, io, acts)
