@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick] [--mcu]``."""
+"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick] [--mcu]``,
+or ``python -m benchmarks --mcu MODEL.tflite...`` for the Cortex-M4F table of any .tflite files alone."""
 from __future__ import annotations
 
 import argparse
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
+    p.add_argument("tflite", nargs="*", type=Path, metavar="MODEL.tflite",
+                   help="with --mcu: only the Cortex-M4F table, for these .tflite files (or folders of them), "
+                   "each fed random inputs of its own shape and type; writes mcu.json and mcu.md to --output")
     return p
 
 
@@ -76,10 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
 
+    if args.tflite and not args.mcu:
+        print("error: .tflite files are measured with --mcu only (the CPU benchmark reads --model-dir)",
+              file=sys.stderr)
+        return 2
     from .report import to_markdown
     from .runner import run_benchmarks
 
     try:
+        if args.tflite:
+            from .mcu.table import run_mcu_only
+
+            with sigterm_as_interrupt(), filtered_stderr():
+                print(run_mcu_only(args.tflite, args.output))
+            return 0
         with sigterm_as_interrupt(), filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
             result = run_benchmarks(
                 args.model_dir,

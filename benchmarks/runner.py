@@ -104,7 +104,7 @@ def run_benchmarks(
     """
     started = time.perf_counter()
     inp = prepare_inputs(model_dir, output_dir, threads, batch_sizes, quick, data_dir, settings,
-                   cold_start_repeats, allow_source_mismatch)
+                         cold_start_repeats, allow_source_mismatch, mcu=mcu)
     progress = _Progress(_plan(inp))
     environment = collect_environment(inp.threads)
     log.info(

@@ -78,9 +78,15 @@ class LiteRTBackend:
         self._in = inputs[0]["index"]
         self._out = outputs[0]["index"]
         self._batch = int(inputs[0]["shape"][0])
+        # A graph built for a fixed batch (e.g. 1, as most published MCU models) cannot be
+        # resized: bigger batches run through it in slices of that many rows.
+        signature = inputs[0].get("shape_signature")
+        fixed = signature is not None and len(signature) and int(signature[0]) > 0
+        self.fixed_batch = self._batch if fixed else None
         self._item_shape = tuple(int(d) for d in inputs[0]["shape"][1:])
         self.item_shape = self._item_shape
         out_shape = outputs[0]["shape"]
+        self.output_shape = tuple(int(d) for d in out_shape)
         self.output_width = int(out_shape[-1]) if len(out_shape) == 2 else None
         self.input_dtype = np.dtype(inputs[0]["dtype"])
         self.input_quant = _quant(inputs[0])
@@ -108,6 +114,8 @@ class LiteRTBackend:
         self._lock.acquire()
         try:
             if x.shape[0] != self._batch:  # resize and re-allocate only when the batch changes
+                if self.fixed_batch is not None:
+                    return self._run_fixed(x)
                 self._resize(x.shape[0])
             self._set(self._in, x)
             self._invoke()
@@ -118,6 +126,20 @@ class LiteRTBackend:
             raise InferenceError(f"LiteRT failed on a batch of {x.shape[0]} rows ({e})") from e
         finally:
             self._lock.release()
+
+    def _run_fixed(self, x: np.ndarray) -> np.ndarray:
+        """Run ``x`` through a fixed-batch graph, ``fixed_batch`` rows at a time (the last slice padded)."""
+        step = self.fixed_batch
+        outs = []
+        for start in range(0, x.shape[0], step):
+            part = x[start : start + step]
+            rows = part.shape[0]
+            if rows < step:
+                part = np.concatenate([part, np.zeros((step - rows, *part.shape[1:]), part.dtype)])
+            self._set(self._in, np.ascontiguousarray(part))
+            self._invoke()
+            outs.append(self._get(self._out, 0)[:rows])
+        return np.concatenate(outs) if outs else np.empty((0, *self._get(self._out, 0).shape[1:]), self.output_dtype)
 
     def _resize(self, rows: int) -> None:
         """Resize the input to ``rows`` rows; on failure leave a usable interpreter and raise."""

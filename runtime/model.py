@@ -24,6 +24,7 @@ from .contract import (  # noqa: F401  (re-exported: existing imports keep worki
     takes_raw_uint8,
 )
 from .errors import InferenceError, InvalidInputError, ModelFileError, TaskError
+from .files import NOT_FOUND, file_problem
 from .integrity import SEAL_FIELD, check_metadata_seal, read_model_bytes, verify_integrity
 from .metadata import ModelMetadata
 
@@ -67,7 +68,12 @@ class Model:
         self._raw_uint8_ok = self._pixels and takes_raw_uint8(
             self._in_dtype, self._in_quant, metadata.pixel_scale
         )
-        self._native_dtype = _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else None
+        # a model from elsewhere with an integer input: its own codes go in as they are
+        self._raw_input = metadata.takes_raw_input and not self._pixels and self._in_dtype.kind in "iu"
+        self._native_dtype = (
+            _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else self._in_dtype if self._raw_input
+            else None
+        )
         self._dequant_lut = _dequant_table(backend.output_dtype, self._out_quant)
         # wider (int16) quantized outputs: scale/zero-point arithmetic instead of a table
         self._dequant_wide = (
@@ -221,6 +227,10 @@ class Model:
             if self._raw_uint8_ok:
                 return x
             x = x * self._pixel_scale  # float32, in range by construction
+        elif self._raw_input and dtype.kind in "iu":
+            if dtype != self._in_dtype:
+                raise InvalidInputError(f"input dtype {dtype} is not supported: expected {self._expected_input()}")
+            return x
         elif dtype.kind == "f" or (dtype.kind in "iu" and not self._pixels):
             if dtype != np.float32:
                 x = self._check_floats(x).astype(np.float32)
@@ -235,6 +245,10 @@ class Model:
     def _expected_input(self) -> str:
         if self._pixels:
             return f"uint8 raw pixels (0..255) or floats in [0, {_g(self._float_max)}]"
+        if self._raw_input:
+            scale, zero_point = self._in_quant or (1.0, 0)
+            return (f"{self._in_dtype} (the input's own quantized values) or finite floats (quantized with "
+                    f"scale {_g(scale)}, zero point {zero_point})")
         return "finite numbers (float or integer)"
 
     def _floats_need_check(self, x: np.ndarray) -> bool:
@@ -304,8 +318,11 @@ def load(
     path = Path(path)
     expected = _check_load_args(path, backend, num_threads, max_batch)
     suffix = path.suffix.lower()
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == NOT_FOUND:
         raise FileNotFoundError(f"{path}: model file not found")
+    if problem is not None:
+        raise ModelFileError(f"{path}: {problem}: expected a model file")
     trusted = None
     if trusted_keys is not None:
         from .signing import load_trusted_keys, verify_signature
@@ -325,11 +342,10 @@ def load(
         max_batch=max_batch or 1,  # replaced below, once the input size is known
     )
     if engine.metadata_json is None:
-        raise ModelFileError(
-            f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
-        )
-    metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
-    check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
+        metadata = _metadata_from_graph(path, suffix, data, engine, seal)
+    else:
+        metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
+        check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
     metadata.check_against(engine.item_shape, engine.output_width, str(path))
     engine.max_batch = max_batch or default_max_batch(int(np.prod(metadata.input_shape)))
     engine.tune(metadata.quantization.mode)
@@ -339,3 +355,26 @@ def load(
     }
     model._warm_up()
     return model
+
+
+def _metadata_from_graph(path: Path, suffix: str, data: bytes, engine: Any, seal: Any) -> ModelMetadata:
+    """The contract of a .tflite without edgeport metadata, inferred from its graph (``runtime.inferred``)."""
+    if suffix != ".tflite":
+        raise ModelFileError(
+            f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
+        )
+    if seal is not None:  # a seal without the metadata that holds it: damaged
+        raise ModelFileError(f"{path}: integrity check failed: it holds an edgeport seal but no edgeport metadata")
+    from .inferred import inferred_metadata, output_width
+
+    metadata = inferred_metadata(
+        data, item_shape=tuple(engine.item_shape), outputs=engine.output_width or output_width(engine.output_shape),
+        input_dtype=engine.input_dtype.name, path=str(path),
+    )
+    import logging  # only here: the runtime's import stays light
+
+    logging.getLogger(__name__).info(
+        "%s has no edgeport metadata: running it as mode %s, task %s (read from its graph; no integrity seal)",
+        path, metadata.quantization.mode, metadata.task,
+    )
+    return metadata

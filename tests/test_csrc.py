@@ -191,7 +191,7 @@ def test_fp32_mlp_matches_keras(exported_dir, keras_proba, test_set, tmp_path, c
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("prefix", ["", "1model", "my-model", "int", "model name", "__x", None])
+@pytest.mark.parametrize("prefix", ["", "1model", "my-model", "model name", "__x", "_", None])
 def test_bad_prefix_is_a_typed_error(exported_dir, tmp_path, prefix):
     with pytest.raises(CPrefixError, match="not a C identifier"):
         export_c(exported_dir / "model.int8.tflite", tmp_path, prefix=prefix)

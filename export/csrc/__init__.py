@@ -4,35 +4,27 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 from pathlib import Path
 
 from .errors import CCompileError, CPrefixError, UnsupportedOpError
+from .names import DEFAULT_PREFIX, check_prefix
 from .ops import SHAPE_OPS, SUPPORTED_OPS
 
 __all__ = ["export_c", "generate_c", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
            "UnsupportedOpError", "CCompileError", "DEFAULT_PREFIX", "SUPPORTED_OPS", "SHAPE_OPS", "count_macs"]
 
 logger = logging.getLogger(__name__)
-DEFAULT_PREFIX = "edgeport_model"
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = {"auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
-             "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
-             "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
-             "volatile", "while", "_Bool", "_Complex", "_Imaginary"}
 
 
-def check_prefix(prefix: str) -> str:
-    """Return ``prefix`` if it is a usable C identifier, else raise CPrefixError."""
-    if not isinstance(prefix, str) or not _IDENT.match(prefix) or prefix in _RESERVED or prefix.startswith("__"):
-        raise CPrefixError(f"C prefix {prefix!r} is not a C identifier; expected letters, digits and '_', "
-                           f"not starting with a digit, e.g. {DEFAULT_PREFIX!r}")
-    return prefix
+def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8",
+               source_name: str | None = None) -> tuple[str, str]:
+    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses.
 
-
-def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8") -> tuple[str, str]:
-    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses."""
+    ``source_name`` is the file the comments name as the source (default: the file's own name):
+    pass the installed artifact's name when ``tflite_path`` is a temporary file, so the same
+    inputs give the same bytes.
+    """
     from .emit import c_header, c_source
     from .lower import check_graph, lower
     from .plan import plan
@@ -45,15 +37,17 @@ def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_na
     program = lower(drop_shape_ops(graph))
     layout = plan(program)
     names = _class_names(graph.metadata, program.output.size)
-    source = Path(tflite_path).name
+    source = source_name or Path(tflite_path).name
     return (c_source(program, layout, prefix, f"{base_name}.h", names, source),
             c_header(program, layout, prefix, source))
 
 
 def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFAULT_PREFIX,
-             base_name: str = "model.int8") -> tuple[Path, Path]:
-    """Write ``base_name``.c and .h into ``out_dir`` (temp files, then rename); return their paths."""
-    c_text, h_text = generate_c(tflite_path, prefix=prefix, base_name=base_name)
+             base_name: str = "model.int8", source_name: str | None = None) -> tuple[Path, Path]:
+    """Write ``base_name``.c and .h into ``out_dir`` (temp files, then rename); return their paths.
+
+    ``source_name``: see ``generate_c``."""
+    c_text, h_text = generate_c(tflite_path, prefix=prefix, base_name=base_name, source_name=source_name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = (out_dir / f"{base_name}.c", out_dir / f"{base_name}.h")

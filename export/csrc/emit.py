@@ -15,6 +15,7 @@ import numpy as np
 from .ir import CTYPE
 from .library import KernelLibraryError, library
 from .lower import Program
+from .names import GUARD_PLACEHOLDER, with_include_guard
 from .ops import REGISTRY
 from .plan import INPUT, OUTPUT, Plan
 from .program import Arg, Step, Table
@@ -153,11 +154,12 @@ def c_header(program: Program, plan: Plan, prefix: str, source: str) -> str:
 
     (i_scale, i_zero), (o_scale, o_zero) = quant(i), quant(o)
     floats = i.dtype == "float32" and o.dtype == "float32"
-    return Template(HEADER_TEMPLATE.read_text(encoding="ascii")).substitute(
-        source=source, guard=f"{P}_H", P=P, prefix=prefix,
+    text = Template(HEADER_TEMPLATE.read_text(encoding="ascii")).substitute(
+        source=source, guard=GUARD_PLACEHOLDER, P=P, prefix=prefix,
         input_size=i.size, input_shape="x".join(map(str, i.shape)),
         output_size=o.size, output_shape="x".join(map(str, o.shape)),
         scratch_bytes=plan.scratch_bytes, aligned_note=", 4-byte aligned" if plan.aligned else "",
         float_note=" (float model: scale 1, zero point 0)" if floats else "",
         input_scale=i_scale, input_zero_point=i_zero, output_scale=o_scale, output_zero_point=o_zero,
         input_ctype=CTYPE[i.dtype], output_ctype=CTYPE[o.dtype])
+    return with_include_guard(prefix, text)
