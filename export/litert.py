@@ -65,7 +65,7 @@ def export_litert(
                 flatbuffer = converter.convert()
         except Exception as e:  # the converter raises ConverterError and assorted others
             raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
-    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype)
+    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype, keep_float)
 
 
 def export_litert_converter(
@@ -87,8 +87,13 @@ def export_litert_converter(
     return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype)
 
 
-def _write_tflite(flatbuffer: bytes, path: Path, metadata: ModelMetadata, quantize: str, io_dtype: str) -> Path:
-    """Check the converted ``flatbuffer``, embed ``metadata``, write and seal it at ``path``."""
+def _write_tflite(
+    flatbuffer: bytes, path: Path, metadata: ModelMetadata, quantize: str, io_dtype: str,
+    keep_float: tuple[str, ...] = (),
+) -> Path:
+    """Check the converted ``flatbuffer``, embed ``metadata``, write and seal it at ``path``.
+
+    A calibrated model must compute in integers only, unless ``keep_float`` layers were asked for."""
     _check_builtin_only(flatbuffer)
     extra = {}
     if quantize in CALIBRATED_MODES and not keep_float:

@@ -118,7 +118,8 @@ def run_export(
     """
     plan = ExportPlan.parse(fmt, quantize)
     model_path = Path(model_path)
-    if source_kind(model_path) == "tflite":  # taken as it is: its own mode decides the plan
+    # a .tflite is taken as it is: its own mode decides the plan
+    if model_path.suffix.lower() == ".tflite" and source_kind(model_path) == "tflite":
         plan = ExportPlan.parse(fmt, quantize, source_mode=tflite_mode(model_path), source_name=model_path.name)
     formats = tuple(dict.fromkeys(f for f, _ in plan.variants))
     if any(f in EMBEDDED_FORMATS for f in formats):

@@ -28,6 +28,7 @@ def test_nan_or_inf_in_any_used_array_is_refused_before_work(tmp_path, capsys, k
     with pytest.raises(DataError, match=rf"data\.npz: '{key}' holds .* \(first at index"):
         load_npz(data)
     out = tmp_path / "never"
+    (tmp_path / "model.keras").write_bytes(b"not loaded: the data are checked first")
     assert export_main(["--model", str(tmp_path / "model.keras"), "--data", str(data), "--format", "tflite",
                         "--quantize", "int8", "--output", str(out)]) == 2
     err = capsys.readouterr().err

@@ -60,6 +60,8 @@ def _check_kernels(step: Step) -> None:
 
 
 def _pointer(program: Program, plan: Plan, arg: Arg) -> str:
+    if arg.table:
+        return arg.table
     ctype = CTYPE[arg.dtype]
     where = plan.storage[program.views[arg.tensor].base]
     if where == INPUT:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConversionError
 from .errors import UnsupportedOpError
-from .ir import Graph, Op, Tensor
+from .ir import CTYPE, Graph, Op, Tensor
 from .ops import REGISTRY, SHAPE_OPS
 from .program import Alias, Arg, Step, Table
 
@@ -66,9 +66,20 @@ class Lowering:
         and writing the op's output as ``out``."""
         inputs = [op.inputs[0]] if inputs is None else inputs
         names = ["in"] if len(inputs) == 1 else [f"in{k}" for k in range(len(inputs))]
-        args = [Arg(n, i, self.view(i).dtype) for n, i in zip(names, inputs)]
+        tables = list(tables or [])
+        args = []
+        for name, i in zip(names, inputs):
+            t = self.t(i)
+            if t.is_const:  # a constant operand is a table in flash
+                table = Table(f"{self.tag(op)}_{name}", CTYPE[t.dtype], t.data.reshape(-1), f"constant {t.name}")
+                if table.ctype not in ("int8_t", "float"):
+                    raise UnsupportedOpError(op.kind, f"constant operand {t.name!r} of type {t.dtype}")
+                tables.append(table)
+                args.append(Arg(name, i, t.dtype, table=table.name))
+            else:
+                args.append(Arg(name, i, self.view(i).dtype))
         args.append(Arg("out", op.outputs[0], self.t(op.outputs[0]).dtype, output=True))
-        return Step(f"{self.tag(op)}_{op.kind.lower()}", comment, body, list(kernels), args, list(tables or []),
+        return Step(f"{self.tag(op)}_{op.kind.lower()}", comment, body, list(kernels), args, tables,
                     work_bytes, op_kind=op.kind)
 
 

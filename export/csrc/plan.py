@@ -61,6 +61,8 @@ def buffers_of(program: Program) -> tuple[dict, list[Buffer]]:
     sizes: dict[int, int] = {}
     for k, step in enumerate(program.steps):
         for arg in step.inputs:
+            if arg.table:
+                continue
             base = program.views[arg.tensor].base
             last[base] = max(last.get(base, k), k)
         for arg in step.outputs:
@@ -68,7 +70,7 @@ def buffers_of(program: Program) -> tuple[dict, list[Buffer]]:
             first.setdefault(base, k)
             last.setdefault(base, k)
             sizes[base] = graph.t(base).nbytes
-            if step.inputs:
+            if step.inputs and not step.inputs[0].table:
                 hint[base] = program.views[step.inputs[0].tensor].base
     buffers = [Buffer(b, align4(sizes[b]), first[b], last[b], hint.get(b)) for b in first if b not in fixed]
     buffers += [Buffer(("work", k), align4(s.work_bytes), k, k) for k, s in enumerate(program.steps) if s.work_bytes]
