@@ -105,9 +105,8 @@ static void fc_u8(const uint8_t *in, int8_t *out, const uint32_t *weights, const
 static void fc_f32(const float *in, float *out, const float *weights, const float *bias, int cols, int rows,
                    float act_min, float act_max)
 {
-    /* Both loops' bounds are set before either runs: gcc then folds an empty tail loop away. Counting
-       on from where the first loop stopped (r + 4 <= rows), it checked the dead tail at 2^32 trips
-       and warned (-Waggressive-loop-optimizations) on 32-bit targets whenever rows % 4 == 0. */
+    /* Both bounds known up front, so gcc drops an empty tail loop instead of warning about it
+       (-Waggressive-loop-optimizations on 32-bit targets when rows % 4 == 0) */
     const int rows4 = rows - rows % 4;
     int r, k;
     for (r = 0; r < rows4; r += 4) {
