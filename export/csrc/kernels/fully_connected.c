@@ -109,8 +109,11 @@ static void fc_u8(const uint8_t *in, int8_t *out, const uint32_t *weights, const
 static void fc_f32(const float *in, float *out, const float *weights, const float *bias, int cols, int rows,
                    float act_min, float act_max)
 {
-    int r = 0, k;
-    for (; r + 4 <= rows; r += 4) {
+    /* Both bounds known up front, so gcc drops an empty tail loop instead of warning about it
+       (-Waggressive-loop-optimizations on 32-bit targets when rows % 4 == 0) */
+    const int rows4 = rows - rows % 4;
+    int r, k;
+    for (r = 0; r < rows4; r += 4) {
         const float *w0 = weights + (size_t)r * (size_t)cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
         for (k = 0; k < cols; k++) {
@@ -125,7 +128,7 @@ static void fc_f32(const float *in, float *out, const float *weights, const floa
         out[r + 2] = clampf(a2 + bias[r + 2], act_min, act_max);
         out[r + 3] = clampf(a3 + bias[r + 3], act_min, act_max);
     }
-    for (; r < rows; r++) {
+    for (r = rows4; r < rows; r++) {
         const float *w = weights + (size_t)r * (size_t)cols;
         float acc = 0.0f;
         for (k = 0; k < cols; k++) {
