@@ -10,7 +10,7 @@ from typing import Sequence
 from runtime.cli import exit_code, signals_as_interrupts
 from runtime.console import quiet_console
 
-from .errors import TargetNotReachedError, ValidationError
+from .errors import ReportedError
 from .litert import IO_DTYPES
 from .onnx import DEFAULT_OPSET
 from .pipeline import (
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             reports = _run(args)
         except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
-            if isinstance(e, (ValidationError, TargetNotReachedError)) and not received:
+            if isinstance(e, ReportedError) and not received:
                 _print_reports(e.reports)
             return exit_code(e, received, **_SIGNAL_WORDS)
     out = args.output or args.model.parent

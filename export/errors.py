@@ -26,14 +26,18 @@ class ConversionError(ExportError):
     """A converter failed, or produced an artifact that breaks a requirement (e.g. Flex ops)."""
 
 
-class ValidationError(ExportError):
-    """One or more artifacts failed validation against Keras; ``reports`` holds the details."""
+class ReportedError(ExportError):
+    """The run failed on what it built; ``reports`` holds every artifact's report (exit code 1)."""
 
     exit_code = EXIT_FAILED
 
     def __init__(self, message: str, reports: list | None = None) -> None:
         super().__init__(message)
         self.reports = reports or []
+
+
+class ValidationError(ReportedError):
+    """One or more artifacts failed validation against Keras; ``reports`` holds the details."""
 
 
 class DataError(ExportError, runtime.errors.DataError):
@@ -52,11 +56,5 @@ class UnknownLayerError(ExportError):
     """A layer name (e.g. in ``--keep-float``) that the Keras model does not have."""
 
 
-class TargetNotReachedError(ExportError):
+class TargetNotReachedError(ReportedError):
     """``--target-agreement`` was not met; the best variant found was still installed."""
-
-    exit_code = EXIT_FAILED
-
-    def __init__(self, message: str, reports: list | None = None) -> None:
-        super().__init__(message)
-        self.reports = reports or []

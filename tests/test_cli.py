@@ -71,3 +71,18 @@ def test_export_cli_reports_a_bug_as_exit_1_not_usage(monkeypatch, tmp_path, cap
 
 def test_one_line():
     assert one_line("a\n  b\tc") == "a b c" and one_line(ValueError()) == "ValueError"
+
+
+def test_export_cli_prints_the_reports_of_a_failed_run_and_exits_1(monkeypatch, tmp_path, capsys):
+    import export.__main__ as cli
+
+    printed = []
+
+    def failed(args):
+        raise export.errors.ValidationError("1 artifact(s) failed: model.int8.tflite", reports=["row"])
+
+    monkeypatch.setattr(cli, "_run", failed)
+    monkeypatch.setattr(cli, "_print_reports", printed.append)
+    assert cli.main(["--model", str(tmp_path / "m.keras")]) == 1
+    assert printed == [["row"]]
+    assert capsys.readouterr().err == "error: 1 artifact(s) failed: model.int8.tflite\n"
