@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 import runtime
-from runtime.files import install, write_bytes_atomic
+from runtime.files import install, install_folder, write_bytes_atomic
 
-from .c_library import install_folder, write_c_library
+from .c_library import write_c_library
 from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)

@@ -116,6 +116,20 @@ def install(staged: Iterable[tuple[Path, Path]]) -> None:
         _fsync(folder)
 
 
+def install_folder(staged: Path, target: Path) -> None:
+    """Put the folder ``staged`` at ``target``; an existing ``target`` is moved aside first (to a
+    ``.tmp-<pid>-old-*`` name) and removed only once the new folder is in place."""
+    import shutil
+
+    if not target.exists():
+        os.replace(staged, target)
+        return
+    old = temporary_path(target.with_name(f"old-{target.name}"))
+    os.replace(target, old)
+    os.replace(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
