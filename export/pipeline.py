@@ -32,7 +32,7 @@ from .mixed_precision import RECIPE_KEY, Steering, onnx_exclusions, supports_flo
 from .onnx import DEFAULT_OPSET
 from .op_check import check_c_ops
 from .planning import (  # noqa: F401  (re-exported: existing imports keep working)
-    ALL_MODES, FORMAT_CHOICES, FORMATS, MODES, ExportPlan,
+    ALL_MODES, AUTO_MODE, FORMAT_CHOICES, FORMATS, MODES, ExportPlan,
 )
 from .reference import AUTO, Reference, prepare_reference
 from .report import write_report
@@ -90,7 +90,7 @@ def run_export(
     model_path: str | os.PathLike,
     *,
     fmt: str = "all",
-    quantize: str | None = None,
+    quantize: str = AUTO_MODE,
     output_dir: str | os.PathLike | None = None,
     data: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
@@ -118,15 +118,15 @@ def run_export(
     TargetNotReachedError is raised after the best variant is installed and reported.
     """
     plan = ExportPlan.parse(fmt, quantize)
-    model_path = Path(model_path)
-    if source_kind(model_path) == "tflite":  # taken as it is: its own mode decides the plan
-        plan = ExportPlan.parse(fmt, quantize, source_mode=tflite_mode(model_path), source_name=model_path.name)
-    formats = tuple(dict.fromkeys(f for f, _ in plan.variants))
-    if any(f in EMBEDDED_FORMATS for f in formats):
+    if any(f in EMBEDDED_FORMATS for f, _ in plan.variants):
         check_prefix(c_prefix)
     signing_key = load_signing_key(sign_key) if sign_key is not None else None
     _check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed)
     resolve_thresholds("classification", thresholds)  # fail on bad overrides before any work
+    model_path = Path(model_path)
+    if source_kind(model_path) == "tflite":  # taken as it is: its own mode decides the plan
+        plan = ExportPlan.parse(fmt, quantize, source_mode=tflite_mode(model_path), source_name=model_path.name)
+    formats = tuple(dict.fromkeys(f for f, _ in plan.variants))
     out = Path(output_dir) if output_dir is not None else model_path.parent
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out} exists and is not a directory")
