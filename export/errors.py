@@ -48,3 +48,9 @@ class TargetNotReachedError(ExportError):
     def __init__(self, message: str, reports: list | None = None) -> None:
         super().__init__(message)
         self.reports = reports or []
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (converters and Keras write pages)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""

@@ -151,3 +151,22 @@ def test_mcu_table_of_a_tflite_from_elsewhere(mlperf, tmp_path):
     assert row["inputs"] == "20 random int8 codes" and row["images"] == 20
     assert row["tflm_arena_bytes"] > 1000 and row["ram_bytes"] == row["scratch_bytes"] + row["peak_stack_bytes"]
     assert "| ad01_int8.tflite |" in (tmp_path / "mcu.md").read_text()
+
+
+def test_float_tflite_from_elsewhere_becomes_c_checked_against_litert(tmp_path):
+    """A float .tflite with no edgeport metadata: fp32 C within tolerance of LiteRT, a sealed copy."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    source = tmp_path / "tiny_float.tflite"
+    source.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    out = tmp_path / "out"
+    assert export_main(["--model", str(source), "--format", "tflite,c", "--output", str(out), "-q"]) == 0
+    rows = {r["artifact"]: r for r in json.loads((out / "export_report.json").read_text())["artifacts"]}
+    assert set(rows) == {"model.tflite", "model.c"} and all(r["mode"] == "none" for r in rows.values())
+    assert rows["model.c"]["extra"]["exact_against"].startswith("LiteRT") and rows["model.c"]["agreement"] == 1.0
+    assert "standard-normal floats" in rows["model.c"]["data"]
+    copy = runtime.load(out / "model.tflite")
+    assert copy.task == "classification" and not copy.metadata.takes_raw_input
