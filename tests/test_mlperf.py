@@ -16,7 +16,6 @@ import pytest
 
 import runtime
 from export.__main__ import main as export_main
-from export.op_check import supported_ops
 
 QEMU_INPUTS = 3
 # file -> (extra export arguments, MACs of one inference: conv, depthwise and dense, from the README there)
@@ -26,13 +25,6 @@ MODELS = {
     "vww_96_int8.tflite": ([], 7_489_664),
     "pretrainedResnet_quant.tflite": ([], 12_501_632),
 }
-NEEDS_ADD = pytest.mark.xfail(
-    "ADD" not in supported_ops(), reason="the ResNet-8's ADD arrives with the graph-of-ops C generator", strict=True
-)
-
-
-def _params():
-    return [pytest.param(name, marks=NEEDS_ADD) if name.startswith("pretrained") else name for name in MODELS]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +55,7 @@ def _tflm_bytes(tflite: Path, x: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(MODELS))
 def test_cli_c_equals_tflite_micro_on_random_inputs(exported_c, name):
     code, folder = exported_c[name]
     assert code == 0, (folder / "export_report.md").read_text() if (folder / "export_report.md").exists() else code
@@ -75,7 +67,7 @@ def test_cli_c_equals_tflite_micro_on_random_inputs(exported_c, name):
     assert (folder / "model.int8.h").is_file() and not list(folder.glob(".tmp-*"))
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(MODELS))
 def test_generated_c_on_cortex_m4_equals_tflite_micro(exported_c, mlperf, name, tmp_path):
     from benchmarks.mcu import cross_compile, missing_tools, run_qemu
     from export.data import contract_inputs
