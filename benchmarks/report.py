@@ -218,6 +218,14 @@ def to_markdown(result: dict[str, Any]) -> str:
             "this includes preprocessing the bare call was spared.",
             raw_pixels_table(result),
         ),
+        *_section(
+            "## Thread defaults: default vs explicit `num_threads`",
+            "Median call time (µs) of `runtime.load(path)` and of every explicit `num_threads`, in "
+            "alternating rounds; *idle* adds no load (other processes on a shared machine may still "
+            "run), *one core busy* runs a spinning process pinned to the last core meanwhile. "
+            "Bold: the best explicit setting.",
+            _thread_table(result),
+        ),
         *_mcu_section(result),
         f"## Cold start (fresh process, median of {m['cold_start_repeats']})",
         "",
@@ -278,6 +286,13 @@ def _mcu_section(result: dict[str, Any]) -> list[str]:
     from .mcu.table import mcu_markdown
 
     return ["## Microcontrollers under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
+
+
+def _thread_table(result: dict[str, Any]) -> str | None:
+    from .threadcheck import format_sweep
+
+    rows = result.get("thread_defaults") or []
+    return format_sweep(rows) if rows else None
 
 
 def _section(title: str, text: str, table: str | None) -> list[str]:

@@ -3,7 +3,9 @@
 For each artifact and batch size, ``runtime.load(path)`` (default threads) and
 ``runtime.load(path, num_threads=n)`` for n = 1..cores are timed in alternating rounds on the
 same images; each round takes the median call time of every setting, and the result is the
-median over rounds. Target: default / best explicit <= ``TARGET_RATIO`` at batch 1 and 256.
+median over rounds. Target: default / best explicit <= ``TARGET_RATIO`` at batch 1 and 256,
+both with no added load and with one core busy (``busy_core``: a spinning process pinned to the
+last usable core, started before and stopped after those rows).
 
 ``python -m benchmarks.threadcheck --model-dir DIR --batch-sizes 1,2,4,...`` prints the sweep
 used to choose the crossover in ``runtime._dispatch`` (docs/threads.md).
@@ -11,18 +13,50 @@ used to choose the crossover in ``runtime._dispatch`` (docs/threads.md).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 import runtime
-from runtime.engines import PROBE_EVERY, usable_cores
 
 TARGET_RATIO = 1.10
+# Calls before timing starts: enough for a default Model to have compared its two instances
+# twice (runtime/_dispatch.py: a burst on the other instance every ~200 calls, the first early).
+SETTLE_CALLS = 450
+LOADS = ("idle", "one core busy")  # "idle": nothing added by the benchmark (the machine may be shared)
+BUSY_MAX_S = 1800.0  # the busy process ends by itself after this, whatever happens here
+
+
+@contextlib.contextmanager
+def busy_core(max_seconds: float = BUSY_MAX_S) -> Iterator[int]:
+    """A process spinning on the last usable core while the block runs; yields that core."""
+    core = max(os.sched_getaffinity(0))
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks._busy_worker", "--core", str(core), "--seconds", str(max_seconds)],
+        env=env, stdin=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.3)  # started and spinning
+        if proc.poll() is not None:
+            raise RuntimeError(f"the busy-loop process exited early (code {proc.returncode})")
+        yield core
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 TARGET_BATCH_SIZES = (1, 256)
 
 
@@ -45,20 +79,41 @@ def measure_thread_defaults(
     images: np.ndarray,
     batch_sizes: Sequence[int] = TARGET_BATCH_SIZES,
     *,
-    rounds: int = 7,
-    budget_s: float = 0.04,
+    rounds: int = 21,
+    budget_s: float = 0.02,
     min_calls: int = 5,
+    settle_calls: int = SETTLE_CALLS,
+    loads: Sequence[str] = LOADS,
 ) -> list[dict[str, Any]]:
-    """One row per (artifact, batch size): default and explicit medians in microseconds."""
-    thread_counts = list(range(1, usable_cores() + 1))
+    """One row per (load, artifact, batch size): default and explicit medians in microseconds.
+
+    The "one core busy" rows need two usable cores or more (else they are left out).
+    """
+    rows = []
+    for load in loads:
+        if load not in LOADS:
+            raise ValueError(f"unknown load {load!r}: expected one of {LOADS}")
+        if load == "idle":
+            rows += _measure(paths, images, batch_sizes, rounds, budget_s, min_calls, settle_calls, load)
+        elif runtime.usable_cores() > 1:
+            with busy_core():
+                rows += _measure(paths, images, batch_sizes, rounds, budget_s, min_calls, settle_calls, load)
+    return rows
+
+
+def _measure(
+    paths: Sequence[Path], images: np.ndarray, batch_sizes: Sequence[int], rounds: int, budget_s: float,
+    min_calls: int, settle_calls: int, load: str,
+) -> list[dict[str, Any]]:
+    thread_counts = list(range(1, runtime.usable_cores() + 1))
     rows = []
     for path in paths:
         models: dict[str, runtime.Model] = {"default": runtime.load(path)}
         models.update({str(n): runtime.load(path, num_threads=n) for n in thread_counts})
         for bs in batch_sizes:
             batch = images[:bs]
-            for m in models.values():  # steady state: the default has measured both instances
-                for _ in range(2 * PROBE_EVERY + 2):
+            for key, m in models.items():  # steady state: the default has compared both instances
+                for _ in range(settle_calls if key == "default" else 5):
                     m.predict_proba(batch)
             per_round: dict[str, list[float]] = {k: [] for k in models}
             gc_was_enabled = gc.isenabled()
@@ -79,6 +134,8 @@ def measure_thread_defaults(
             explicit = {int(k): v for k, v in med.items() if k != "default"}
             best = min(explicit, key=explicit.get)
             rows.append({
+                "load": load,
+                "load_average": _load_average(),
                 "artifact": path.name,
                 "backend": models["default"].backend,
                 "batch_size": bs,
@@ -93,6 +150,13 @@ def measure_thread_defaults(
     return rows
 
 
+def _load_average() -> list[float] | None:
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def thread_targets(rows: Sequence[dict[str, Any]], bound: float = TARGET_RATIO) -> list[dict[str, Any]]:
     """Target rows (same keys as benchmarks.analysis.target's) for the batch sizes in TARGET_BATCH_SIZES."""
     targets = []
@@ -101,11 +165,14 @@ def thread_targets(rows: Sequence[dict[str, Any]], bound: float = TARGET_RATIO) 
             continue
         shown = ", ".join(f"{n} thread(s) {us:.1f} us" for n, us in sorted(r["explicit_us"].items()))
         value = r["ratio_default_to_best"]
+        busy = r.get("load", "idle") != "idle"
         targets.append({
-            "id": f"thread_default:{r['artifact']}:bs{r['batch_size']}",
-            "description": f"default threads vs best explicit num_threads, {r['artifact']}, batch {r['batch_size']}",
+            "id": f"thread_default:{r['artifact']}:bs{r['batch_size']}" + (":busy" if busy else ""),
+            "description": f"default threads vs best explicit num_threads, {r['artifact']}, batch {r['batch_size']}"
+            + (", one core busy" if busy else ""),
             "value": value, "comparison": "<=", "bound": bound, "unit": "x.xx", "met": value <= bound,
-            "detail": f"default {r['default_us']:.1f} us vs {shown} (median of {r['rounds']} alternating rounds)",
+            "detail": f"default {r['default_us']:.1f} us vs {shown} (median of {r['rounds']} alternating rounds"
+            + (f"; load average {'/'.join(map(str, r['load_average']))}" if r.get("load_average") else "") + ")",
         })
     return targets
 
@@ -113,14 +180,14 @@ def thread_targets(rows: Sequence[dict[str, Any]], bound: float = TARGET_RATIO) 
 def format_sweep(rows: Sequence[dict[str, Any]]) -> str:
     """Markdown table of a sweep."""
     counts = sorted({n for r in rows for n in r["explicit_us"]})
-    head = "| artifact | batch | default | " + " | ".join(f"{n} thread(s)" for n in counts) + " | default/best |"
-    lines = [head, "|" + "---|" * (4 + len(counts))]
+    head = "| load | artifact | batch | default | " + " | ".join(f"{n} thread(s)" for n in counts) + " | default/best |"
+    lines = [head, "|" + "---|" * (5 + len(counts))]
     for r in rows:
         cells = [f"**{r['explicit_us'][n]:.1f}**" if n == r["best_threads"] else f"{r['explicit_us'][n]:.1f}"
                  for n in counts]
         lines.append(
-            f"| {r['artifact']} | {r['batch_size']} | {r['default_us']:.1f} | " + " | ".join(cells)
-            + f" | {r['ratio_default_to_best']:.2f} |"
+            f"| {r.get('load', 'idle')} | {r['artifact']} | {r['batch_size']} | {r['default_us']:.1f} | "
+            + " | ".join(cells) + f" | {r['ratio_default_to_best']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -129,8 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.threadcheck", description=__doc__.split("\n\n")[0])
     p.add_argument("--model-dir", type=Path, default=Path("artifacts"))
     p.add_argument("--batch-sizes", default="1,256", help="comma-separated (default 1,256)")
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--rounds", type=int, default=21)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--loads", default=",".join(LOADS), help=f"comma-separated, from {list(LOADS)} (default: both)")
     args = p.parse_args(argv)
     from runtime.console import filtered_stderr
 
@@ -139,7 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     images, _ = load_test_set(resolve_data_dir(args.data_dir))
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     with filtered_stderr():
-        rows = measure_thread_defaults(find_artifacts(args.model_dir), images, sizes, rounds=args.rounds)
+        rows = measure_thread_defaults(
+            find_artifacts(args.model_dir), images, sizes, rounds=args.rounds, loads=args.loads.split(",")
+        )
     print(format_sweep(rows))
     return 0
 

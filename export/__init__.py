@@ -1,4 +1,4 @@
-"""edgeport export: Keras -> ONNX / TFLite (fp32 and quantized), validated against Keras."""
+"""edgeport export: a model (.keras, Keras 2 .h5, SavedModel, .tflite) -> ONNX / TFLite / C, validated against it."""
 from .errors import (
     ConversionError,
     DataError,

@@ -15,6 +15,7 @@ from .litert import IO_DTYPES
 from .onnx import DEFAULT_OPSET
 from .pipeline import (
     ALL_MODES,
+    AUTO_MODE,
     DEFAULT_CALIBRATION_SAMPLES,
     DEFAULT_IO_DTYPE,
     FORMAT_CHOICES,
@@ -96,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated formats from {list(FORMAT_CHOICES)} ('all' = onnx,tflite)",
     )
     p.add_argument(
-        "--quantize", default=None, metavar="MODES",
-        help=f"comma-separated modes from {list(ALL_MODES)}, or 'all' (none = fp32; default: none, or a "
-        ".tflite's own mode)",
+        "--quantize", default=AUTO_MODE, metavar="MODES",
+        help=f"comma-separated modes from {list(ALL_MODES)}, or 'all' (none = fp32); 'auto' = none, or a "
+        ".tflite's own mode",
     )
     p.add_argument(
         "--model", type=Path, default=Path("artifacts/model.keras"),

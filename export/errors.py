@@ -58,3 +58,9 @@ class UnknownLayerError(ExportError):
 
 class TargetNotReachedError(ReportedError):
     """``--target-agreement`` was not met; the best variant found was still installed."""
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (converters and Keras write pages)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""

@@ -47,16 +47,9 @@ ACTIVATION_OPS: dict[str, str] = {
 
 def supported_ops() -> frozenset[str]:
     """The ops ``export.csrc`` generates C for, with the shape ops it folds away."""
-    from . import csrc
+    from .csrc import SHAPE_OPS, SUPPORTED_OPS
 
-    ops = getattr(csrc, "SUPPORTED_OPS", None)  # the public closed set, once the op registry exposes it
-    shape_ops = getattr(csrc, "SHAPE_OPS", None)
-    if ops is None or shape_ops is None:
-        from .csrc import graph
-
-        ops = ops if ops is not None else graph.SUPPORTED_OPS
-        shape_ops = shape_ops if shape_ops is not None else getattr(graph, "SHAPE_OPS", ())
-    return frozenset(ops) | frozenset(shape_ops)
+    return frozenset(SUPPORTED_OPS) | frozenset(SHAPE_OPS)
 
 
 def keras_ops(model) -> dict[str, str]:

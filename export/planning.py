@@ -22,6 +22,8 @@ MODES = {"onnx": ONNX_MODES, "tflite": TFLITE_MODES}
 FORMAT_MODES = {**MODES, **EMBEDDED_MODES}
 ALL_MODES = tuple(dict.fromkeys(m for modes in FORMAT_MODES.values() for m in modes))
 AS_IS_FORMATS = ("tflite", *EMBEDDED_FORMATS)  # what a .tflite source can become
+# --quantize's default: "none" for a model edgeport converts, a .tflite's own mode
+AUTO_MODE = "auto"
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,11 @@ class ExportPlan:
     as_is: bool = False
 
     @classmethod
-    def parse(cls, fmt: str, quantize: str | None = "none", *, source_mode: str | None = None,
+    def parse(cls, fmt: str, quantize: str = AUTO_MODE, *, source_mode: str | None = None,
               source_name: str = "the model") -> "ExportPlan":
-        """Check the comma-separated ``fmt`` and ``quantize`` lists (quantize None: the default) against
-        the closed sets. With several formats (or ``all``), a mode one format lacks is skipped for it.
-        ``source_mode``: the mode of a .tflite source, which is the only one it has."""
+        """Check the comma-separated ``fmt`` and ``quantize`` lists against the closed sets
+        (``quantize`` ``auto``: the default). With several formats (or ``all``), a mode one format
+        lacks is skipped for it. ``source_mode``: the mode of a .tflite source, the only one it has."""
         names = [f.strip() for f in fmt.split(",") if f.strip()] if isinstance(fmt, str) else [fmt]
         for name in names or [fmt]:
             if name not in FORMAT_CHOICES:
@@ -46,9 +48,11 @@ class ExportPlan:
                 )
         several = len(names) > 1 or "all" in names
         formats = tuple(dict.fromkeys(f for name in names for f in (FORMATS if name == "all" else (name,))))
-        if quantize is not None and not isinstance(quantize, str):
+        if not isinstance(quantize, str):
             raise UsageError(f"quantize must be a string such as 'none' or 'int8,dynamic', got {quantize!r}")
-        requested = [m.strip() for m in (quantize or "").split(",") if m.strip()]
+        requested = [m.strip() for m in quantize.split(",") if m.strip()]
+        if requested == [AUTO_MODE]:
+            requested = []
         for mode in requested:
             if mode != "all" and mode not in ALL_MODES:
                 raise UnsupportedFormatError(

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from runtime.files import write_text_atomic
+from .errors import TargetNotReachedError, ValidationError
 from .validate import ArtifactReport, format_table
 
 logger = logging.getLogger(__name__)
@@ -78,3 +79,30 @@ def _jsonable(value):
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value
+
+
+def raise_on_failures(reports: list[ArtifactReport], steering) -> None:
+    """ValidationError if any artifact failed; TargetNotReachedError if a steered search fell short."""
+    failed = [r for r in reports if not r.ok]
+    if failed:
+        detail = "; ".join(f"{r.artifact}: {', '.join(r.failures)}" for r in failed)
+        raise ValidationError(f"{len(failed)} artifact(s) failed: {detail}", reports)
+    missed = [r for r in reports if r.recipe and r.recipe.get("reached") is False]
+    if missed:
+        detail = "; ".join(
+            f"{r.artifact} reached {r.recipe['agreement']:.4%} keeping {r.recipe['kept_float'] or 'nothing'} in float"
+            for r in missed
+        )
+        raise TargetNotReachedError(
+            f"target agreement {steering.target_agreement:.4%} not reached: {detail} (best installed)", reports
+        )
+
+
+def failed_attempt(ref, name: str, f: str, mode: str, error: Exception) -> ArtifactReport:
+    """A report row for an artifact that could not even be converted."""
+    return ArtifactReport(
+        artifact=name, format=f, mode=mode, io_dtype="-", size_bytes=0, size_ratio=None, samples=0,
+        accuracy=None, keras_accuracy=None, accuracy_drop_points=None, agreement=None,
+        max_abs_diff=float("nan"), failures=[" ".join(str(error).split())], task=ref.facts.task,
+        data=ref.data_source,
+    )

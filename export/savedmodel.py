@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelLoadError
+from .errors import ModelLoadError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def load_saved_model(path: Path) -> SavedModelGraph:
     except Exception as e:  # TF raises RuntimeError, ValueError, its own OpError types
         session.close()
         raise ModelLoadError(f"{path}: cannot load the SavedModel with tags {list(TAGS)} ({type(e).__name__}: "
-                             f"{_first_line(e)})") from e
+                             f"{first_line(e)})") from e
     signatures = meta_graph.signature_def
     if SIGNATURE not in signatures:
         session.close()
@@ -158,7 +158,3 @@ def onnx_proto(graph: SavedModelGraph, opset: int):
     )
     return proto
 
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else ""

@@ -29,7 +29,7 @@ import numpy as np
 
 from runtime.files import NOT_FOUND, file_problem
 
-from .errors import ModelLoadError
+from .errors import ModelLoadError, first_line
 from .metadata import sha256_file, sha256_tree
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _load_h5(path: Path) -> Source:
         with h5py.File(path, "r") as f:
             raw = f.attrs.get("model_config")
     except OSError as e:
-        raise ModelLoadError(f"{path}: not an HDF5 file ({_first_line(e)})") from e
+        raise ModelLoadError(f"{path}: not an HDF5 file ({first_line(e)})") from e
     if raw is None:
         raise ModelLoadError(f"{path}: holds no model_config (weights only?): expected a whole Keras model saved as .h5")
     config = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
@@ -150,7 +150,7 @@ def _keras_load(file: Path, shown: Path):
     try:
         return keras.saving.load_model(file, compile=False)
     except Exception as e:  # Keras raises ValueError, TypeError, zipfile.BadZipFile, OSError, ...
-        raise ModelLoadError(f"{shown}: cannot load the Keras model ({type(e).__name__}: {_first_line(e)})") from e
+        raise ModelLoadError(f"{shown}: cannot load the Keras model ({type(e).__name__}: {first_line(e)})") from e
 
 
 def _keras_source(kind: str, path: Path, model) -> Source:
@@ -190,7 +190,3 @@ _LOADERS: dict[str, Callable[[Path], Source]] = {
 }
 assert set(_LOADERS) == set(SOURCE_KINDS)
 
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else ""

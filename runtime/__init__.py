@@ -19,6 +19,7 @@ from .images import load_images
 from ._onnx import SPINNING_KEY as ORT_SPINNING_KEY
 from ._onnx import session_options as onnx_session_options
 from .model import BACKENDS, SUFFIX_BACKENDS, Model, load, takes_raw_uint8
+from ._dispatch import usable_cores
 
 __all__ = [
     "BACKENDS",
@@ -40,4 +41,5 @@ __all__ = [
     "onnx_session_options",
     "takes_raw_uint8",
     "load_images",
+    "usable_cores",
 ]

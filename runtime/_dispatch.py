@@ -1,12 +1,15 @@
 """Thread defaults and bounded chunks: which engine instance runs a batch, and how big a piece.
 
 With default arguments a Model keeps two engine instances of the same artifact: a 1-thread one
-for small batches (a pool of worker threads pays a wake-up on every call, which dominates a
-~10-30 us inference) and an N-thread one (N = usable cores) for batches of ``crossover`` rows or
-more, where splitting the work across cores wins on an idle machine. The crossover is per
-backend (docs/threads.md). At and above it, the instance that has been faster per row runs the
-batch, re-checked every PROBE_EVERY-th call, so a machine whose cores are busy with other work
-falls back to 1 thread. ``num_threads=`` given explicitly keeps a single instance.
+and an N-thread one (N = usable cores, built on the first batch that needs it). Below the
+``crossover`` rows of the backend, batches run on the 1-thread instance: a pool of worker threads
+pays a wake-up on every call, which dominates a ~10-30 us inference. From the crossover up, and
+for LiteRT's float-activation models at every size, the instance that has been faster recently
+runs the batch (``_Chooser``): per size class, the chosen instance runs ``EXPLORE_EVERY`` calls,
+then the other one runs a burst of ``BURST`` calls (its first is a warm-up: a sleeping pool
+wakes up), and the faster median wins. On an idle machine that is usually the N-thread one;
+with a core busy with other work, a descheduled worker stalls every call and 1 thread wins.
+``num_threads=`` given explicitly keeps a single instance. Measurements: docs/threads.md.
 
 Every batch is also cut into chunks of at most ``max_batch`` rows, decided at load, so an engine
 never sees a batch it cannot handle (LiteRT's XNNPACK path overflows above 2**31 input elements)
@@ -23,19 +26,25 @@ from typing import Any, Callable
 
 import numpy as np
 
-# First batch size (rows) that goes to the N-thread instance; see docs/threads.md.
+# First batch size (rows) that the two instances compete for; see docs/threads.md.
 CROSSOVER_ROWS = {"onnxruntime": 32, "litert": 64}
-# LiteRT's float-activation kernels (fp32, float16 and dynamic-range weights) gain from N threads
-# at every batch size on an idle 2-core machine (MLP fp32: 16 vs 24 us at batch 1; dynamic: 334 vs
-# 489 us at batch 256, `python -m benchmarks.threadcheck`), but only while the pool's threads stay
-# warm: an instance probed one call in 16 pays their wake-up and looks slower (32 us). So these
-# models run every batch on the N-thread instance.
+# LiteRT's float-activation kernels (fp32, float16 and dynamic-range weights) can gain from N
+# threads at every batch size (MLP fp32 at batch 1 on an idle 2-core machine: 16 vs 24 us), so for
+# these models the instances compete from 1 row up.
 FLOAT_MODES = ("none", "float16", "dynamic")
 # Input elements per chunk: 2**24 (64 MiB as float32) keeps every tensor of a model whose widest
 # activation is up to 128x its input below 2**31 elements, and bounds the engine's arena.
 CHUNK_ELEMENTS = 2**24
-# Batches at or above the crossover: how often the slower-looking instance is re-measured.
-PROBE_EVERY = 16
+# The competition, per size class: calls on the chosen instance between two bursts on the other
+# one, the burst's length (its first call unmeasured), how many calls before a burst are timed,
+# and the margin the other instance must win by to be chosen. A burst on the slower instance
+# costs ~BURST / EXPLORE_EVERY of the calls, a few percent of the time.
+EXPLORE_EVERY = 192
+BURST = 8
+TIMED_BEFORE_BURST = 15
+SWITCH_BELOW = 0.97
+# the first burst comes early, so a busy machine is noticed within a few dozen calls
+FIRST_BURST_AFTER = 2 * TIMED_BEFORE_BURST
 
 
 def usable_cores() -> int:
@@ -49,6 +58,44 @@ def usable_cores() -> int:
 def default_max_batch(item_size: int) -> int:
     """Rows per chunk for an input of ``item_size`` elements per row."""
     return max(1, CHUNK_ELEMENTS // max(1, item_size))
+
+
+class _Chooser:
+    """Which instance runs the batches of one size class, from their measured call times.
+
+    Statistics only: calls from several threads may interleave their bookkeeping, which blurs
+    the figures but never a result (both instances compute the same outputs).
+    """
+
+    __slots__ = ("use", "calls", "recent", "burst", "burst_left")
+
+    def __init__(self, use: int) -> None:
+        self.use = use  # 0: the 1-thread instance, 1: the N-thread one
+        self.calls = EXPLORE_EVERY - FIRST_BURST_AFTER  # calls on `use` since the last burst
+        self.recent: list[float] = []  # ns per row of the last timed calls on `use`
+        self.burst: list[float] = []  # ns per row in the current burst on the other instance
+        self.burst_left = 0
+
+    def record(self, exploring: bool, ns_per_row: float) -> None:
+        """Book one timed call; after a burst, switch if the other instance was faster."""
+        if not exploring:
+            self.recent.append(ns_per_row)
+            if len(self.recent) > TIMED_BEFORE_BURST:
+                del self.recent[0]
+            return
+        self.burst_left -= 1
+        if self.burst_left < BURST - 1:  # the burst's first call woke the instance up
+            self.burst.append(ns_per_row)
+        if self.burst_left <= 0:
+            burst, self.burst = self.burst, []
+            if burst and self.recent and _median(burst) < SWITCH_BELOW * _median(self.recent):
+                self.use = 1 - self.use
+                self.recent = burst
+            self.calls = 0
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 class Dispatcher:
@@ -80,11 +127,7 @@ class Dispatcher:
             self._large_threads = cores
         self._small = first
         self._large = None
-        # moving averages of ns per row for batches >= crossover, per size class:
-        # {bucket: [1-thread, N-thread]}; see _run_large
-        self._cost_ns_per_row: dict[int, list[float | None]] = {}
-        self._large_calls: dict[int, int] = {}
-        self._always_large = False
+        self._choosers: dict[int, _Chooser] = {}  # per size class: rows.bit_length()
         self.explicit_threads = num_threads
         self._set_direct()
 
@@ -108,7 +151,6 @@ class Dispatcher:
         """Adjust the policy to the artifact's arithmetic (called once, at load)."""
         if self._large_threads is not None and self._small.name == "litert" and quantization_mode in FLOAT_MODES:
             self.crossover = 1
-            self._always_large = True
         self._set_direct()
 
     def __getattr__(self, name: str) -> Any:
@@ -124,15 +166,20 @@ class Dispatcher:
             return dict(self._small.thread_settings)
         return {
             "policy": f"1 thread below {self.crossover} rows; from {self.crossover} rows, 1 or "
-            f"{self._large_threads} threads, whichever has been faster per row (two engine instances)",
+            f"{self._large_threads} threads, whichever has been faster lately for that batch size "
+            f"(two engine instances)",
             "small_batches": dict(self._small.thread_settings),
             "large_batches_threads": self._large_threads,
         }
 
     def engine_for(self, rows: int) -> Any:
-        """The engine instance that runs a batch of ``rows`` rows (built on first use)."""
+        """The engine instance a batch of ``rows`` rows runs on now (built on first use)."""
         if rows < self.crossover or self._large_threads is None:
             return self._small
+        chooser = self._choosers.get(rows.bit_length())
+        return self._large_instance() if chooser is None or chooser.use else self._small
+
+    def _large_instance(self) -> Any:
         large = self._large
         if large is None:
             with self._lock:
@@ -147,36 +194,28 @@ class Dispatcher:
         if rows <= self._max_batch:
             if rows < self.crossover:
                 return self._small.run(x)
-            if self._always_large:
-                return self.engine_for(rows).run(x)
-            return self._run_large(x)
+            return self._run_compete(x, rows)
         step = self._max_batch
         return np.concatenate([self.run(x[i : i + step]) for i in range(0, rows, step)])
 
-    def _run_large(self, x: np.ndarray) -> np.ndarray:
-        """Run a batch at or above the crossover on the instance that has been faster per row.
-
-        On an idle machine that is the N-thread one; when other processes keep the cores busy,
-        a descheduled worker thread stalls every call and 1 thread wins. Every PROBE_EVERY-th
-        large call runs on the other instance, so the per-row costs (moving averages) follow
-        the machine's load. Both instances compute the same result.
-        """
-        # per-row costs are kept per size class (powers of two): a row costs far more at batch 1
-        # than at batch 256, so one average over all sizes would compare unlike with unlike
-        bucket = x.shape[0].bit_length()
-        cost = self._cost_ns_per_row.setdefault(bucket, [None, None])
-        calls = self._large_calls[bucket] = self._large_calls.get(bucket, 0) + 1
-        if cost[1] is None or cost[0] is None:
-            use = 1 if cost[1] is None else 0
+    def _run_compete(self, x: np.ndarray, rows: int) -> np.ndarray:
+        """Run a batch the two instances compete for on the chooser's pick, timing it when needed."""
+        chooser = self._choosers.get(rows.bit_length())
+        if chooser is None:  # start on the N-thread instance: the faster one on an idle machine
+            chooser = self._choosers.setdefault(rows.bit_length(), _Chooser(use=1))
+        if chooser.burst_left:
+            exploring, use = True, 1 - chooser.use
         else:
-            use = int(cost[1] <= cost[0])
-            if calls % PROBE_EVERY == 0:
-                use = 1 - use
-        engine = self.engine_for(x.shape[0]) if use else self._small
+            calls = chooser.calls = chooser.calls + 1
+            if calls > EXPLORE_EVERY:  # this call opens a burst on the other instance
+                chooser.burst_left = BURST
+                exploring, use = True, 1 - chooser.use
+            elif calls <= EXPLORE_EVERY - TIMED_BEFORE_BURST:
+                return (self._large_instance() if chooser.use else self._small).run(x)
+            else:
+                exploring, use = False, chooser.use
+        engine = self._large_instance() if use else self._small
         start = time.perf_counter_ns()
         y = engine.run(x)
-        per_row = (time.perf_counter_ns() - start) / x.shape[0]
-        old = cost[use]
-        # None: never run. 0.0: warmed up (a first call pays one-off allocations), not measured.
-        cost[use] = 0.0 if old is None else per_row if old == 0.0 else old + 0.25 * (per_row - old)
+        chooser.record(exploring, (time.perf_counter_ns() - start) / rows)
         return y

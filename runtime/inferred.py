@@ -134,3 +134,24 @@ def inferred_metadata(
 def output_width(shape: tuple[int, ...]) -> int:
     """Values per sample of an output of ``shape`` (batch first)."""
     return math.prod(shape[1:]) if len(shape) > 1 else 1
+
+
+def metadata_from_graph(path, suffix: str, data: bytes, engine, seal) -> ModelMetadata:
+    """``load``'s metadata for a file without edgeport metadata: inferred for a .tflite, else refused."""
+    if suffix != ".tflite":
+        raise ModelFileError(
+            f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
+        )
+    if seal is not None:  # a seal without the metadata that holds it: damaged
+        raise ModelFileError(f"{path}: integrity check failed: it holds an edgeport seal but no edgeport metadata")
+    metadata = inferred_metadata(
+        data, item_shape=tuple(engine.item_shape), outputs=engine.output_width or output_width(engine.output_shape),
+        input_dtype=engine.input_dtype.name, path=str(path),
+    )
+    import logging  # only here: the runtime's import stays light
+
+    logging.getLogger("runtime.model").info(
+        "%s has no edgeport metadata: running it as mode %s, task %s (read from its graph; no integrity seal)",
+        path, metadata.quantization.mode, metadata.task,
+    )
+    return metadata

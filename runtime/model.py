@@ -335,7 +335,9 @@ def load(
         max_batch=max_batch or 1,  # replaced below, once the input size is known
     )
     if engine.metadata_json is None:
-        metadata = _metadata_from_graph(path, suffix, data, engine, seal)
+        from .inferred import metadata_from_graph
+
+        metadata = metadata_from_graph(path, suffix, data, engine, seal)
     else:
         metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
         check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
@@ -349,25 +351,3 @@ def load(
     model._warm_up()
     return model
 
-
-def _metadata_from_graph(path: Path, suffix: str, data: bytes, engine: Any, seal: Any) -> ModelMetadata:
-    """The contract of a .tflite without edgeport metadata, inferred from its graph (``runtime.inferred``)."""
-    if suffix != ".tflite":
-        raise ModelFileError(
-            f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
-        )
-    if seal is not None:  # a seal without the metadata that holds it: damaged
-        raise ModelFileError(f"{path}: integrity check failed: it holds an edgeport seal but no edgeport metadata")
-    from .inferred import inferred_metadata, output_width
-
-    metadata = inferred_metadata(
-        data, item_shape=tuple(engine.item_shape), outputs=engine.output_width or output_width(engine.output_shape),
-        input_dtype=engine.input_dtype.name, path=str(path),
-    )
-    import logging  # only here: the runtime's import stays light
-
-    logging.getLogger(__name__).info(
-        "%s has no edgeport metadata: running it as mode %s, task %s (read from its graph; no integrity seal)",
-        path, metadata.quantization.mode, metadata.task,
-    )
-    return metadata

@@ -1,11 +1,29 @@
 """Shared, session-scoped fixtures: one short-trained model, exported once to every variant.
 
 Nothing here is mocked: the real converters, runtimes and test set are used.
+
+The suite runs in parallel (pytest-xdist, ``-n auto --dist loadscope`` in pyproject.toml): every
+module runs whole on one worker, and each worker has its own session. Expensive builds (the
+trained model, its export, Keras's reference outputs) go through ``shared_build``: the first
+worker that needs one builds it under a file lock, the others wait for it and reuse the folder.
+Use it for any new fixture that trains, exports or compiles something several modules need::
+
+    @pytest.fixture(scope="session")
+    def my_models(shared_build) -> Path:
+        return shared_build("my-models", lambda out: make_models(out), key=("v1", EPOCHS))
+
+Builds live in the run's temporary folder (one build per run), or, with ``EDGEPORT_TEST_CACHE``
+set to a folder, across runs, keyed by ``key`` plus a digest of the packages' code, the test
+helpers and the installed converter versions.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import shutil
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pytest
@@ -17,6 +35,74 @@ TEST_EPOCHS = 3
 # README); its 8-bit weights alone leave 99.71% / 99.75% on this less confident 3-epoch model,
 # and model.int16x8.onnx loses 0.11 accuracy points on it (0.10 allowed by default).
 FIXTURE_THRESHOLD_OVERRIDES = ["int16x8.min_agreement=0.996", "int16x8.max_accuracy_drop=0.15"]
+
+
+CACHE_ENV = "EDGEPORT_TEST_CACHE"
+# what a build's output depends on besides its own key: our code and the tools it drives
+_CODE = ("train", "export", "runtime", "benchmarks", "tests/conftest.py", "tests/zoo.py")
+_TOOLS = ("numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "tflite-micro")
+
+
+@functools.lru_cache(maxsize=None)
+def code_digest() -> str:
+    """sha256 over the project's Python code (``_CODE``) and the installed versions of ``_TOOLS``."""
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    for entry in _CODE:
+        path = REPO / entry
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(str(f.relative_to(REPO)).encode() + b"\0" + f.read_bytes() + b"\0")
+    for tool in _TOOLS:
+        try:
+            h.update(f"{tool}=={metadata.version(tool)};".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{tool} missing;".encode())
+    return h.hexdigest()
+
+
+def _build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get(CACHE_ENV):
+        root = Path(os.environ[CACHE_ENV])
+    else:
+        # under pytest-xdist each worker's basetemp is <run>/popen-gwN: their parent is the run's
+        base = tmp_path_factory.getbasetemp()
+        root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-builds"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def build_once(root: Path, name: str, build: Callable[[Path], Any], key: Sequence[Any] = ()) -> Path:
+    """The folder ``build(folder)`` fills, built once per ``(name, key, code)`` under ``root``.
+
+    Processes (xdist workers) and threads asking for the same build wait on a file lock while
+    the first one builds into a temporary folder, which is renamed into place only when ``build``
+    returns: an interrupted or failed build is never reused (the next caller builds again).
+    """
+    import fcntl
+
+    digest = hashlib.sha256(repr((name, tuple(key), code_digest())).encode()).hexdigest()[:16]
+    final = root / f"{name}-{digest}"
+    with open(root / f".{name}-{digest}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not final.is_dir():
+            staging = root / f".{name}-{digest}.building-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            build(staging)
+            staging.rename(final)
+    return final
+
+
+@pytest.fixture(scope="session")
+def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``shared_build(name, build, key=())``: see the module docstring and ``build_once``."""
+    root = _build_root(tmp_path_factory)
+
+    def shared(name: str, build: Callable[[Path], Any], key: Sequence[Any] = ()) -> Path:
+        return build_once(root, name, build, key)
+
+    return shared
 
 
 @pytest.fixture(scope="session")
@@ -42,40 +128,46 @@ def test_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def trained_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A folder holding model.keras, trained for TEST_EPOCHS epochs with seed 42."""
+def trained_dir(shared_build: Callable[..., Path], data_dir: Path) -> Path:
+    """A folder holding model.keras, trained for TEST_EPOCHS epochs with seed 42 (read only)."""
     from train.training import train
 
-    out = tmp_path_factory.mktemp("trained")
-    train(data_dir=data_dir, epochs=TEST_EPOCHS, seed=42, output=out, verbose=0)
-    return out
+    def build(out: Path) -> None:
+        train(data_dir=data_dir, epochs=TEST_EPOCHS, seed=42, output=out, verbose=0)
+
+    return shared_build("trained", build, key=(TEST_EPOCHS, 42, str(data_dir)))
 
 
 @pytest.fixture(scope="session")
-def exported_dir(trained_dir: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """model.keras plus every artifact (`--format all --quantize all`) and the export report."""
-    import shutil
+def exported_dir(shared_build: Callable[..., Path], trained_dir: Path, data_dir: Path) -> Path:
+    """model.keras plus every artifact (`--format all --quantize all`) and the export report.
 
+    Shared by every test (and every xdist worker): copy files out before changing them.
+    """
     from export import run_export
-
-    out = tmp_path_factory.mktemp("exported")
-    shutil.copy2(trained_dir / "model.keras", out / "model.keras")
     from export.validate import parse_threshold_overrides
 
-    run_export(
-        out / "model.keras", fmt="all", quantize="all", output_dir=out, data_dir=data_dir,
-        thresholds=parse_threshold_overrides(FIXTURE_THRESHOLD_OVERRIDES),
-    )
-    return out
+    def build(out: Path) -> None:
+        shutil.copy2(trained_dir / "model.keras", out / "model.keras")
+        run_export(
+            out / "model.keras", fmt="all", quantize="all", output_dir=out, data_dir=data_dir,
+            thresholds=parse_threshold_overrides(FIXTURE_THRESHOLD_OVERRIDES),
+        )
+
+    return shared_build("exported", build, key=(trained_dir.name, FIXTURE_THRESHOLD_OVERRIDES))
 
 
 @pytest.fixture(scope="session")
-def keras_proba(exported_dir: Path, test_set) -> np.ndarray:
+def keras_proba(shared_build: Callable[..., Path], exported_dir: Path, test_set) -> np.ndarray:
     """Keras's probabilities on the full test set (the reference every artifact must match)."""
-    import keras
 
-    from train.model import preprocess
+    def build(out: Path) -> None:
+        import keras
 
-    model = keras.saving.load_model(exported_dir / "model.keras", compile=False)
-    return np.asarray(model.predict(preprocess(test_set[0]), batch_size=1000, verbose=0))
+        from train.model import preprocess
 
+        model = keras.saving.load_model(exported_dir / "model.keras", compile=False)
+        np.save(out / "proba.npy", np.asarray(model.predict(preprocess(test_set[0]), batch_size=1000, verbose=0)))
+
+    folder = shared_build("keras-proba", build, key=(exported_dir.name,))
+    return np.load(folder / "proba.npy", allow_pickle=False)

@@ -229,12 +229,20 @@ def test_targets(quick_run, exported_dir: Path) -> None:
     targets = {t["id"]: t for t in quick_run["report"]["targets"]}
     expected = {f"wrapper_overhead:{n}" for n in _artifacts(exported_dir)}
     expected |= {"speedup_vs_predict", "speedup_vs_call", "cold_start_ratio", "peak_rss_ratio"}
-    expected |= {f"thread_default:{n}:bs{bs}" for n in _artifacts(exported_dir) for bs in (1, 256)}
+    loads = ("", ":busy") if runtime.usable_cores() > 1 else ("",)  # idle, and one core busy
+    expected |= {
+        f"thread_default:{n}:bs{bs}{load}" for n in _artifacts(exported_dir) for bs in (1, 256) for load in loads
+    }
     assert set(targets) == expected
+    p50 = {e["id"]: e["batches"][0]["latency_ms"]["p50"] for e in quick_run["report"]["subjects"]}
     for t in targets.values():
         assert isinstance(t["met"], bool) and isinstance(t["value"], float) and _positive(t["bound"])
         assert t["comparison"] in ("<=", ">=")
-        assert t["met"] == (t["value"] <= t["bound"] if t["comparison"] == "<=" else t["value"] >= t["bound"])
+        met = t["value"] <= t["bound"] if t["comparison"] == "<=" else t["value"] >= t["bound"]
+        if t["id"].startswith("wrapper_overhead:"):  # or at most +0.5 us over the bare call
+            name = t["id"].split(":", 1)[1]
+            met = met or (p50[f"runtime:{name}"] - p50[f"bare:{name}"]) * 1000 <= 0.5
+        assert t["met"] == met, t
     assert targets["speedup_vs_predict"]["bound"] == 1000 and targets["speedup_vs_call"]["bound"] == 50
     assert targets["cold_start_ratio"]["bound"] == pytest.approx(0.1)
     assert targets["peak_rss_ratio"]["bound"] == pytest.approx(0.125)

@@ -162,9 +162,13 @@ def test_plan_parsing():
         ExportPlan.parse("tflite", "int4")
 
 
-def test_argparse_choices_come_from_the_same_tuple():
+def test_argparse_formats_come_from_the_same_tuple(capsys):
     action = next(a for a in build_parser()._actions if a.dest == "format")
-    assert tuple(action.choices) == FORMAT_CHOICES
+    assert str(list(FORMAT_CHOICES)) in action.help
+    assert build_parser().parse_args(["--format", "c,tflm"]).format == "c,tflm"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--format", "onnx,coreml"])
+    assert "invalid choice: 'coreml'" in capsys.readouterr().err
 
 
 def test_threshold_overrides():

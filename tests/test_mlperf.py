@@ -16,7 +16,6 @@ import pytest
 
 import runtime
 from export.__main__ import main as export_main
-from export.op_check import supported_ops
 
 QEMU_INPUTS = 3
 # file -> (extra export arguments, MACs of one inference: conv, depthwise and dense, from the README there)
@@ -26,13 +25,6 @@ MODELS = {
     "vww_96_int8.tflite": ([], 7_489_664),
     "pretrainedResnet_quant.tflite": ([], 12_501_632),
 }
-NEEDS_ADD = pytest.mark.xfail(
-    "ADD" not in supported_ops(), reason="the ResNet-8's ADD arrives with the graph-of-ops C generator", strict=True
-)
-
-
-def _params():
-    return [pytest.param(name, marks=NEEDS_ADD) if name.startswith("pretrained") else name for name in MODELS]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +55,7 @@ def _tflm_bytes(tflite: Path, x: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(MODELS))
 def test_cli_c_equals_tflite_micro_on_random_inputs(exported_c, name):
     code, folder = exported_c[name]
     assert code == 0, (folder / "export_report.md").read_text() if (folder / "export_report.md").exists() else code
@@ -75,7 +67,7 @@ def test_cli_c_equals_tflite_micro_on_random_inputs(exported_c, name):
     assert (folder / "model.int8.h").is_file() and not list(folder.glob(".tmp-*"))
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(MODELS))
 def test_generated_c_on_cortex_m4_equals_tflite_micro(exported_c, mlperf, name, tmp_path):
     from benchmarks.mcu import cross_compile, missing_tools, run_qemu
     from export.data import contract_inputs
@@ -151,3 +143,22 @@ def test_mcu_table_of_a_tflite_from_elsewhere(mlperf, tmp_path):
     assert row["inputs"] == "20 random int8 codes" and row["images"] == 20
     assert row["tflm_arena_bytes"] > 1000 and row["ram_bytes"] == row["scratch_bytes"] + row["peak_stack_bytes"]
     assert "| ad01_int8.tflite |" in (tmp_path / "mcu.md").read_text()
+
+
+def test_float_tflite_from_elsewhere_becomes_c_checked_against_litert(tmp_path):
+    """A float .tflite with no edgeport metadata: fp32 C within tolerance of LiteRT, a sealed copy."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    source = tmp_path / "tiny_float.tflite"
+    source.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    out = tmp_path / "out"
+    assert export_main(["--model", str(source), "--format", "tflite,c", "--output", str(out), "-q"]) == 0
+    rows = {r["artifact"]: r for r in json.loads((out / "export_report.json").read_text())["artifacts"]}
+    assert set(rows) == {"model.tflite", "model.c"} and all(r["mode"] == "none" for r in rows.values())
+    assert rows["model.c"]["extra"]["exact_against"].startswith("LiteRT") and rows["model.c"]["agreement"] == 1.0
+    assert "standard-normal floats" in rows["model.c"]["data"]
+    copy = runtime.load(out / "model.tflite")
+    assert copy.task == "classification" and not copy.metadata.takes_raw_input

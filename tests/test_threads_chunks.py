@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 
 import runtime
-from runtime._dispatch import usable_cores
+from runtime._dispatch import (
+    BURST, EXPLORE_EVERY, FIRST_BURST_AFTER, TIMED_BEFORE_BURST, Dispatcher, _Chooser, usable_cores,
+)
 
 ARTIFACTS = ["model.onnx", "model.int8.onnx", "model.tflite", "model.int8.tflite"]
 
@@ -23,7 +26,7 @@ def test_default_threads_switch_engines_and_agree(name, exported_dir, test_set):
     if usable_cores() > 1:
         assert "policy" in model.thread_settings
         if name == "model.tflite":  # float LiteRT: both instances compete from the first row
-            assert dispatch.crossover == 1
+            assert dispatch.crossover == 1 and dispatch.engine_for(1) is dispatch.engine_for(256)
         else:
             assert dispatch.engine_for(1) is not dispatch.engine_for(256)
             assert dispatch.engine_for(dispatch.crossover - 1) is dispatch.engine_for(1)
@@ -38,23 +41,71 @@ def test_large_batches_measure_both_engines(exported_dir, test_set):
         pytest.skip("one core: a single 1-thread engine, nothing to choose")
     model = runtime.load(exported_dir / "model.onnx")
     x = test_set[0][:64]
-    for _ in range(40):
+    for _ in range(FIRST_BURST_AFTER + BURST + 1):  # the first burst comes early
         model.predict_proba(x)
-    costs = model._backend._cost_ns_per_row[len(x).bit_length()]  # per size class
-    assert all(c is not None and c > 0 for c in costs)  # both instances measured
+    chooser = model._backend._choosers[len(x).bit_length()]  # per size class
+    assert model._backend._large is not None and chooser.recent and all(t > 0 for t in chooser.recent)
+    assert chooser.calls < EXPLORE_EVERY - FIRST_BURST_AFTER  # a burst ran and was decided
 
 
-def test_float_litert_runs_every_batch_on_the_threaded_instance(exported_dir, test_set):
+def test_float_litert_competes_from_one_row(exported_dir, test_set):
+    """Issue 19.16: float LiteRT at batch 1 is no longer pinned to the N-thread instance."""
     if usable_cores() == 1:
         pytest.skip("one core: a single 1-thread engine, nothing to choose")
     model = runtime.load(exported_dir / "model.tflite")
     dispatch = model._backend
-    assert dispatch.crossover == 1 and dispatch.engine_for(1) is dispatch.engine_for(256)
-    assert dispatch.engine_for(1) is not dispatch._small
-    model.predict_proba(test_set[0][:1])
-    assert not dispatch._cost_ns_per_row, "no probing: the N-thread instance always runs"
+    assert dispatch.crossover == 1 and model._direct_rows == 0
+    for _ in range(FIRST_BURST_AFTER + BURST + 1):
+        model.predict_proba(test_set[0][:1])
+    chooser = dispatch._choosers[1]
+    assert dispatch._large is not None and chooser.recent  # both instances ran
+    assert chooser.calls < EXPLORE_EVERY - FIRST_BURST_AFTER  # and the burst was decided
+    assert dispatch.engine_for(1) is (dispatch._large if chooser.use else dispatch._small)
     int8 = runtime.load(exported_dir / "model.int8.tflite")._backend
     assert int8.crossover > 1 and int8.engine_for(1) is int8._small
+
+
+class _SpinEngine:
+    """A stand-in engine for the policy alone: ``cost_s`` of busy CPU per row (no engine library)."""
+
+    name = "litert"
+    thread_settings: dict = {}
+
+    def __init__(self, threads: int, costs: dict[int, float]) -> None:
+        self.threads, self.cost_s = threads, costs[threads]
+
+    def run(self, x):
+        end = time.perf_counter() + self.cost_s * len(x)
+        while time.perf_counter() < end:
+            pass
+        return np.full((len(x), 1), self.threads, np.float32)
+
+
+@pytest.mark.parametrize("costs, winner", [({1: 60e-6, 2: 20e-6}, 2), ({1: 20e-6, 2: 60e-6}, 1)])
+def test_the_faster_instance_wins_whichever_it_is(costs, winner):
+    """Idle machine: N threads faster; a busy core: 1 thread faster. The default follows both."""
+    dispatch = Dispatcher(lambda t: _SpinEngine(t, costs), num_threads=None, max_batch=1000, cores=2)
+    dispatch.tune("none")  # float LiteRT: the instances compete from 1 row
+    x = np.zeros((1, 4), np.float32)
+    ran = [int(dispatch.run(x)[0, 0]) for _ in range(2 * (EXPLORE_EVERY + BURST))]
+    assert dispatch._choosers[1].use == (winner == 2)
+    share = ran[-EXPLORE_EVERY:].count(winner) / EXPLORE_EVERY
+    assert share >= 1 - 1.5 * BURST / EXPLORE_EVERY, f"{share:.2%} of the last calls on the winner"
+
+
+def test_chooser_switches_only_on_a_clear_win():
+    chooser = _Chooser(use=1)
+    for _ in range(TIMED_BEFORE_BURST):
+        chooser.record(False, 100.0)
+    chooser.burst_left = BURST
+    chooser.record(True, 1.0)  # the burst's first call is a warm-up: never counted
+    for _ in range(BURST - 1):
+        chooser.record(True, 99.0)  # 1% faster: below the switching margin
+    assert chooser.use == 1 and chooser.burst_left == 0 and chooser.calls == 0
+    chooser.burst_left = BURST
+    for _ in range(BURST):
+        chooser.record(True, 50.0)
+    assert chooser.use == 0 and chooser.recent == [50.0] * (BURST - 1)
 
 
 def test_explicit_threads_keep_one_engine(exported_dir):
