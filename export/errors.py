@@ -5,7 +5,7 @@ Errors named as the runtime's (``DataError``, ``UsageError``, ``TaskError``) are
 from __future__ import annotations
 
 import runtime.errors
-from runtime.errors import EXIT_FAILED, EXIT_USAGE
+from runtime.errors import EXIT_FAILED, EXIT_USAGE, first_line  # noqa: F401  (export's name for it)
 
 
 class ExportError(ValueError):
@@ -58,9 +58,3 @@ class UnknownLayerError(ExportError):
 
 class TargetNotReachedError(ReportedError):
     """``--target-agreement`` was not met; the best variant found was still installed."""
-
-
-def first_line(e: BaseException) -> str:
-    """The first line of an exception's message (converters and Keras write pages)."""
-    text = str(e).strip()
-    return text.splitlines()[0] if text else ""

@@ -8,6 +8,13 @@ from __future__ import annotations
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message ("" if it has none): engines, converters and
+    Keras write pages."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else ""
+
+
 class UsageError(ValueError):
     """An argument or flag of the wrong type or out of range, or a missing input: the user must act."""
 
