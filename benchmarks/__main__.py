@@ -7,39 +7,16 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Sequence
 
-from runtime.console import Terminated, filtered_stderr, sigterm_as_interrupt
+from runtime.cli import Parser, exit_code, positive_int, signals_as_interrupts
+from runtime.console import filtered_stderr
 
-from .errors import BenchmarkError, UsageError
-
-
-EXIT_INTERRUPT, EXIT_SIGTERM = 130, 143
-
-
-
-
-class _ArgumentError(Exception):
-    """An argparse error, reported by ``main`` as one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _ArgumentError(message)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from e
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+from .errors import UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="python -m benchmarks",
         description="Benchmark every exported artifact through runtime against Keras, bare-backend "
         "and NumPy baselines: latency, throughput, cold start, memory, accuracy.",
@@ -48,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder with the exported artifacts and model.keras (default: artifacts/)")
     p.add_argument("--output", type=Path, default=Path("benchmarks/results"),
                    help="where benchmark.json, benchmark.md and latency.png go (default: benchmarks/results/)")
-    p.add_argument("--threads", type=_positive_int, default=1,
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="inference threads for every subject (default: 1)")
     p.add_argument("--batch-sizes", default="1,32,256",
                    help="comma-separated batch sizes; 1 is always measured (default: 1,32,256)")
@@ -70,10 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _cores(args: argparse.Namespace) -> list[str]:
     """The --core names, checked before any work (UsageError)."""
     from .mcu.boards import DEFAULT_CORE, parse_cores
@@ -89,14 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 benchmark failure, 2 usage error, 130/143 interrupted)."""
     try:
         args = build_parser().parse_args(argv)
-    except _ArgumentError as e:
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 2
-    try:
         cores = _cores(args)
-    except UsageError as e:
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 2
+    except Exception as e:  # noqa: BLE001  (exit_code reports it: one line, or a bug's traceback)
+        return exit_code(e)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
 
@@ -107,37 +75,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .report import to_markdown
     from .runner import run_benchmarks
 
-    try:
-        if args.tflite:
-            from .mcu.table import run_mcu_only
+    with signals_as_interrupts() as received:
+        try:
+            if args.tflite:
+                from .mcu.table import run_mcu_only
 
-            with sigterm_as_interrupt(), filtered_stderr():
-                print(run_mcu_only(args.tflite, args.output, cores=cores))
-            return 0
-        with sigterm_as_interrupt(), filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
-            result = run_benchmarks(
-                args.model_dir,
-                args.output,
-                threads=args.threads,
-                batch_sizes=args.batch_sizes,
-                quick=args.quick,
-                data_dir=args.data_dir,
-                allow_source_mismatch=args.allow_source_mismatch,
-                mcu=args.mcu,
-                mcu_cores=cores,
-            )
-    except (UsageError, OSError) as e:  # bad arguments, or files that cannot be read or written
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 2
-    except BenchmarkError as e:  # a measurement failed
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    except Terminated:
-        print("error: terminated (SIGTERM)", file=sys.stderr)
-        return EXIT_SIGTERM
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPT
+                with filtered_stderr():
+                    print(run_mcu_only(args.tflite, args.output, cores=cores))
+                return 0
+            with filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
+                result = run_benchmarks(
+                    args.model_dir,
+                    args.output,
+                    threads=args.threads,
+                    batch_sizes=args.batch_sizes,
+                    quick=args.quick,
+                    data_dir=args.data_dir,
+                    allow_source_mismatch=args.allow_source_mismatch,
+                    mcu=args.mcu,
+                    mcu_cores=cores,
+                )
+        except BaseException as e:  # noqa: BLE001  (UsageError 2, BenchmarkError 1, interrupts 130/143)
+            return exit_code(e, received)
     print(to_markdown(result))
     logging.getLogger("benchmarks").info("wrote %s", ", ".join(result["outputs"].values()))
     return 0

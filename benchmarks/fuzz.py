@@ -48,11 +48,11 @@ def metadata_span(path: Path, data: bytes) -> tuple[int, int]:
     from runtime.metadata import METADATA_KEY
 
     if path.suffix == ".onnx":
-        from runtime._onnx import OnnxBackend
+        from runtime.engines import OnnxBackend
 
         text = OnnxBackend(str(path), data=data).metadata_json.encode()
     else:
-        from runtime._litert import read_tflite_metadata
+        from runtime.engines import read_tflite_metadata
 
         text = read_tflite_metadata(data, str(path))[METADATA_KEY]
     start = data.find(text)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import runtime
-from export.metadata import sha256_file
+from runtime.files import sha256_file
 
 from .errors import UsageError
 

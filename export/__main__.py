@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Sequence
 
+from runtime.cli import exit_code, signals_as_interrupts
 from runtime.console import quiet_console
 
-from .errors import ExportError, TargetNotReachedError, ValidationError
+from .errors import ReportedError
 from .litert import IO_DTYPES
 from .onnx import DEFAULT_OPSET
 from .pipeline import (
@@ -168,80 +168,22 @@ def _add_steering_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-class _Terminated(Exception):
-    """SIGTERM, raised in the main thread so that every ``finally`` cleans up."""
-
-
-_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
-_received: list[int] = []
-
-
-def _on_signal(signum, frame):
-    _received.append(signum)
-    raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated()
-
-
-def _install_handlers() -> dict:
-    """Ctrl-C and SIGTERM both unwind through every ``finally`` (temporary files go)."""
-    previous = {}
-    try:
-        for sig in _EXIT_CODES:
-            previous[sig] = signal.signal(sig, _on_signal)
-    except ValueError:  # not the main thread: leave signals alone
-        pass
-    return previous
-
-
-def _interrupted_exit() -> int:
-    """The exit code for a run stopped by a signal; a library may have wrapped the interrupt."""
-    signum = _received[-1] if _received else signal.SIGINT
-    word = "interrupted" if signum == signal.SIGINT else "terminated"
-    print(f"error: {word}; temporary files removed, existing artifacts untouched", file=sys.stderr)
-    return _EXIT_CODES[signum]
+_STOPPED = "; temporary files removed, existing artifacts untouched"
+_SIGNAL_WORDS = {"interrupted": "interrupted" + _STOPPED, "terminated": "terminated" + _STOPPED}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
-    previous = _install_handlers()
-    _received.clear()
-    try:
-        steering = Steering.parse(args.keep_float, args.layer_report, args.target_agreement, args.max_size_ratio)
-        with quiet_console(args.verbose):  # before TensorFlow is first imported
-            reports = run_export(
-                args.model,
-                fmt=args.format,
-                quantize=args.quantize,
-                output_dir=args.output,
-                data=args.data,
-                data_dir=args.data_dir,
-                task=args.task,
-                pixel_scale=args.pixel_scale,
-                class_names=args.class_names,
-                opset=args.opset,
-                io_dtype=args.io_dtype,
-                calibration_samples=args.calibration_samples,
-                seed=args.seed,
-                thresholds=parse_threshold_overrides(args.threshold),
-                sign_key=args.sign_key,
-                steering=steering,
-                c_prefix=args.c_prefix,
-            )
-    except BaseException as e:
-        if _received or isinstance(e, (KeyboardInterrupt, _Terminated)):
-            return _interrupted_exit()
-        if isinstance(e, (ValidationError, TargetNotReachedError)):
-            _print_reports(e.reports)
-            print(f"error: {_one_line(e)}", file=sys.stderr)
-            return 1
-        if isinstance(e, (ExportError, ValueError, OSError)):
-            print(f"error: {_one_line(e)}", file=sys.stderr)
-            return 2
-        raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    # Ctrl-C and SIGTERM both unwind through every ``finally`` (temporary files go).
+    with signals_as_interrupts() as received:
+        try:
+            reports = _run(args)
+        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
+            if isinstance(e, ReportedError) and not received:
+                _print_reports(e.reports)
+            return exit_code(e, received, **_SIGNAL_WORDS)
     out = args.output or args.model.parent
     _print_reports(reports)
     print(f"\nvalidated on: {', '.join(sorted({r.data for r in reports}))}")
@@ -249,15 +191,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> list:
+    steering = Steering.parse(args.keep_float, args.layer_report, args.target_agreement, args.max_size_ratio)
+    with quiet_console(args.verbose):  # before TensorFlow is first imported
+        return run_export(
+            args.model,
+            fmt=args.format,
+            quantize=args.quantize,
+            output_dir=args.output,
+            data=args.data,
+            data_dir=args.data_dir,
+            task=args.task,
+            pixel_scale=args.pixel_scale,
+            class_names=args.class_names,
+            opset=args.opset,
+            io_dtype=args.io_dtype,
+            calibration_samples=args.calibration_samples,
+            seed=args.seed,
+            thresholds=parse_threshold_overrides(args.threshold),
+            sign_key=args.sign_key,
+            steering=steering,
+            c_prefix=args.c_prefix,
+        )
+
+
 def _print_reports(reports) -> None:
     print(format_table(reports))
     sections = format_steering(reports)
     if sections:
         print("\n" + sections)
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())
 
 
 if __name__ == "__main__":

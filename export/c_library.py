@@ -73,14 +73,3 @@ def write_c_library(folder: str | Path, c_path: str | Path, *, prefix: str, sour
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return folder
 
-
-def install_folder(staged: Path, target: Path) -> None:
-    """Put ``staged`` at ``target``; an existing ``target`` is moved aside first and removed
-    only once the new folder is in place."""
-    if not target.exists():
-        os.replace(staged, target)
-        return
-    old = target.with_name(f".tmp-{os.getpid()}-old-{target.name}")
-    os.replace(target, old)
-    os.replace(staged, target)
-    shutil.rmtree(old, ignore_errors=True)

@@ -19,6 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
+from runtime.cli import one_line
 from runtime.files import NOT_FOUND, file_problem
 
 from .errors import DataError
@@ -112,9 +113,9 @@ def load_npz(path: str | os.PathLike) -> Dataset:
                 if key in NPZ_KEYS:
                     arrays[key] = npz[key]
     except ValueError as e:  # object arrays need pickles, which are never allowed
-        raise DataError(f"{path}: holds an object array, which edgeport never unpickles ({_one_line(e)})") from e
+        raise DataError(f"{path}: holds an object array, which edgeport never unpickles ({one_line(e)})") from e
     except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise DataError(f"{path}: unreadable .npz ({_one_line(e)})") from e
+        raise DataError(f"{path}: unreadable .npz ({one_line(e)})") from e
     if "x_test" not in arrays:
         raise DataError(f"{path}: has no 'x_test' array (keys: {sorted(arrays) or 'none'}); expected {list(NPZ_KEYS)}")
     for key, arr in arrays.items():
@@ -211,7 +212,7 @@ def read_class_names(path: str | os.PathLike) -> tuple[str, ...]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: cannot read class names ({_one_line(e)})") from e
+        raise DataError(f"{path}: cannot read class names ({one_line(e)})") from e
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
@@ -252,7 +253,3 @@ def conform(x: np.ndarray, item_shape: tuple[int, ...], what: str) -> np.ndarray
     raise DataError(
         f"{what} has shape {x.shape}: the model takes (N, {', '.join(map(str, item_shape))})"
     )
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())

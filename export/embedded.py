@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 import runtime
+from runtime.files import install, install_folder, write_bytes_atomic
 
-from .c_library import install_folder, write_c_library
+from .c_library import write_c_library
 from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)
@@ -82,9 +83,7 @@ def export_embedded(
             if signing_key is not None:
                 staged += [_sign_detached(path, signing_key) for path in (h_path, c_path)]
                 report.extra = {**report.extra, "signatures": [p.name for p in staged[2:]]}
-            for path in staged:
-                os.chmod(path, 0o644)  # written through mkstemp (0600)
-                os.replace(path, out / path.name)
+            install([(path, out / path.name) for path in staged])
             if signing_key is None:
                 for path in (h_path, c_path):
                     (out / f"{path.name}{SIGNATURE_SUFFIX}").unlink(missing_ok=True)
@@ -98,7 +97,7 @@ def export_embedded(
 def _sign_detached(path: Path, signing_key) -> Path:
     """Write ``<path>.sig``: the Ed25519 signature of ``path``'s bytes (raw, 64 bytes)."""
     sig = path.with_name(path.name + SIGNATURE_SUFFIX)
-    sig.write_bytes(signing_key.sign(path.read_bytes()))
+    write_bytes_atomic(sig, signing_key.sign(path.read_bytes()))
     return sig
 
 

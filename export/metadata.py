@@ -5,8 +5,10 @@ import hashlib
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
+from runtime.files import sha256_file  # noqa: F401  (re-exported: export's name for it)
 from runtime.metadata import METADATA_KEY, ModelMetadata, Quantization
 
+from .errors import ConversionError
 from .seal import with_seal_placeholder
 
 
@@ -15,14 +17,6 @@ def edgeport_version() -> str:
         return importlib_metadata.version("edgeport")
     except importlib_metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def sha256_tree(folder: Path) -> str:
@@ -93,7 +87,7 @@ def embed_tflite_json(flatbuffer: bytes, text: str) -> bytes:
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(flatbuffer, 0))
     if any(b.offset and b.offset > 1 for b in model.buffers or []):
         # Buffers stored after the flatbuffer (models > 2 GB) would be invalidated by re-packing.
-        raise ValueError("cannot embed metadata in a TFLite model with external buffers")
+        raise ConversionError("cannot embed metadata in a TFLite model with external buffers")
     data = np.frombuffer(text.encode(), dtype=np.uint8)
     entries = [m for m in (model.metadata or []) if m.name == METADATA_KEY.encode()]
     if entries:  # replace the old entry's buffer in place: no stale copy (or seal) is left behind

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ConversionError, UnknownLayerError
+from .errors import ConversionError, UnknownLayerError, UsageError
 from .layer_map import KerasLayout, assign_layers, onnx_ops, tflite_ops
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,9 @@ class Steering:
     def __post_init__(self) -> None:
         t = self.target_agreement
         if t is not None and not 0.0 < t <= 1.0:
-            raise ValueError(f"target agreement must be in (0, 1], got {t}")
+            raise UsageError(f"target agreement must be in (0, 1], got {t}")
         if self.max_size_ratio is not None and not self.max_size_ratio > 0:
-            raise ValueError(f"max size ratio must be > 0, got {self.max_size_ratio}")
+            raise UsageError(f"max size ratio must be > 0, got {self.max_size_ratio}")
 
     def thresholds_for(self, thresholds, kept: tuple[str, ...]):
         """Float layers cost size on purpose: their variants get ``max_size_ratio`` instead."""

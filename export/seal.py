@@ -25,6 +25,7 @@ from runtime.integrity import (
     find_seal,
 )
 from runtime.errors import ModelFileError
+from runtime.files import write_bytes_atomic
 from runtime.metadata import ModelMetadata
 from runtime.signing import import_serialization, public_key_fingerprint
 
@@ -93,11 +94,5 @@ def _write_seal(data: bytes, seal: Seal) -> bytes:
 def seal_artifact(path: str | os.PathLike, signing_key: Any = None) -> Path:
     """Seal (or re-seal) the artifact at ``path``, replacing it atomically."""
     path = Path(path)
-    sealed = seal_bytes(path.read_bytes(), signing_key)
-    tmp = path.with_name(f".seal-{os.getpid()}-{path.name}")
-    try:
-        tmp.write_bytes(sealed)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes_atomic(path, seal_bytes(path.read_bytes(), signing_key))
     return path

@@ -137,21 +137,22 @@ def _embed_recipe(path: Path, recipe: dict) -> None:
     from runtime.metadata import ModelMetadata
 
     from .metadata import embed_onnx, embed_tflite
-    from .seal import seal_artifact
+    from runtime.files import write_bytes_atomic
+
+    from .seal import seal_bytes
 
     meta = runtime.load(path).metadata
     meta = ModelMetadata(**{**meta.__dict__, "extra": {**meta.extra, RECIPE_KEY: recipe}})
-    tmp = path.with_name(f".recipe-{path.name}")
     if path.suffix == ".onnx":
         import onnx
 
         proto = onnx.load(str(path))
         embed_onnx(proto, meta)
-        onnx.save(proto, str(tmp))
+        data = proto.SerializeToString()
     else:
-        tmp.write_bytes(embed_tflite(path.read_bytes(), meta))
-    seal_artifact(tmp)  # new metadata, new seal (a signing key, if any, signs it later)
-    os.replace(tmp, path)
+        data = embed_tflite(path.read_bytes(), meta)
+    # new metadata, new seal (a signing key, if any, signs it later)
+    write_bytes_atomic(path, seal_bytes(data))
 
 
 def format_steering(reports: list[ArtifactReport]) -> str:

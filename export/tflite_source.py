@@ -64,7 +64,7 @@ class TfliteSource:
         """(N, outputs) float32: tflite-micro's (integer graphs, dequantized) or LiteRT's outputs on ``x``,
         given as users feed the model (converted to the input's type by ``runtime``)."""
         native = self.contract.engine_input(x)
-        raw = _tflm_outputs(self.path, native) if self.mode in INTEGER_MODES else _litert_outputs(self.data, native)
+        raw = tflm_outputs(self.path, native) if self.mode in INTEGER_MODES else litert_outputs(self.data, native)
         return _dequantize(raw.reshape(len(native), -1), self.contract.engine_session.get_output_details()[0])
 
 
@@ -117,7 +117,8 @@ def write_tflite_copy(src: TfliteSource, path: str | os.PathLike, metadata: Mode
     return path
 
 
-def _tflm_outputs(path: Path, x: np.ndarray) -> np.ndarray:
+def tflm_outputs(path: Path, x: np.ndarray) -> np.ndarray:
+    """TFLite Micro's raw output of each row of ``x`` (engine dtype), one inference per row."""
     try:
         from tflite_micro.python.tflite_micro import runtime as tflm
     except ImportError as e:
@@ -134,7 +135,8 @@ def _tflm_outputs(path: Path, x: np.ndarray) -> np.ndarray:
     return np.stack(outs) if outs else np.empty((0, 0))
 
 
-def _litert_outputs(data: bytes, x: np.ndarray) -> np.ndarray:
+def litert_outputs(data: bytes, x: np.ndarray) -> np.ndarray:
+    """LiteRT's raw output of each row of ``x`` for the .tflite bytes ``data``, one thread, one row per call."""
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_content=data, num_threads=1)

@@ -9,12 +9,13 @@ allocations during Prepare and is the one to size ``tensor_arena`` with.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from runtime.files import write_files_atomic
 
 from .csrc.names import GUARD_PLACEHOLDER, check_prefix, with_include_guard
 from .errors import ConversionError, ExportError
@@ -146,19 +147,6 @@ def _source(prefix: str, header_name: str, data: bytes) -> str:
             f"    {body}\n}};\n")
 
 
-def _write_all(files: dict[Path, str]) -> None:
-    """Write every file under a temporary name, then rename them all into place."""
-    tmps = {path: path.with_name(f".tmp-{os.getpid()}-{path.name}") for path in files}
-    try:
-        for path, text in files.items():
-            tmps[path].write_text(text, encoding="ascii")
-        for path, tmp in tmps.items():
-            os.replace(tmp, path)
-    finally:
-        for tmp in tmps.values():
-            tmp.unlink(missing_ok=True)
-
-
 def export_tflm(
     tflite_path: str | Path,
     out_dir: str | Path,
@@ -182,5 +170,6 @@ def export_tflm(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     h, cc = out / f"{base_name}.h", out / f"{base_name}.cc"
-    _write_all({cc: _source(prefix, h.name, data), h: _header(prefix, len(data), arena, source)})
+    write_files_atomic([(h, _header(prefix, len(data), arena, source).encode("ascii")),  # header first
+                        (cc, _source(prefix, h.name, data).encode("ascii"))])
     return cc, h

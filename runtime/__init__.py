@@ -6,11 +6,13 @@
 """
 from .errors import (
     BackendUnavailableError,
+    DataError,
     InferenceError,
     InvalidInputError,
     ModelFileError,
     TaskError,
     UntrustedModelError,
+    UsageError,
 )
 from .metadata import METADATA_KEY, ModelMetadata, Quantization
 from .images import load_images
@@ -24,6 +26,7 @@ __all__ = [
     "SUFFIX_BACKENDS",
     "METADATA_KEY",
     "BackendUnavailableError",
+    "DataError",
     "InferenceError",
     "InvalidInputError",
     "Model",
@@ -32,6 +35,7 @@ __all__ = [
     "Quantization",
     "TaskError",
     "UntrustedModelError",
+    "UsageError",
     "ORT_SPINNING_KEY",
     "load",
     "onnx_session_options",

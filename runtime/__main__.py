@@ -11,8 +11,9 @@ from typing import Sequence
 import numpy as np
 
 from ._npy import read_npy
+from .cli import exit_code, print_error, signals_as_interrupts
 from .console import filtered_stderr
-from .errors import InferenceError, InvalidInputError
+from .errors import InvalidInputError, UsageError
 from .files import NOT_FOUND, file_problem
 from .images import image_files, load_images
 from .model import Model, load
@@ -85,7 +86,7 @@ def classify(
     if model.task == "regression":
         return _regress(model, inputs, resize=resize, invert=invert)
     if not 1 <= top_k <= len(model.class_names):
-        raise ValueError(f"--top-k must be between 1 and {len(model.class_names)}, got {top_k}")
+        raise UsageError(f"--top-k must be between 1 and {len(model.class_names)}, got {top_k}")
     inputs = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
     results: list[dict] = []
     for names, array in read_inputs(model, [Path(p) for p in inputs], resize=resize, invert=invert):
@@ -121,21 +122,18 @@ def _regress(model: Model, inputs, *, resize: bool, invert: bool) -> list[dict]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        with filtered_stderr():  # LiteRT announces its XNNPACK delegate on stderr from C++
-            results = classify(
-                args.model, args.inputs, top_k=args.top_k, threads=args.threads,
-                resize=args.resize, invert=args.invert, trusted_keys=args.trusted_key,
-            )
-    except InferenceError as e:
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError, ImportError, MemoryError) as e:
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    with signals_as_interrupts() as received:
+        try:
+            with filtered_stderr():  # LiteRT announces its XNNPACK delegate on stderr from C++
+                results = classify(
+                    args.model, args.inputs, top_k=args.top_k, threads=args.threads,
+                    resize=args.resize, invert=args.invert, trusted_keys=args.trusted_key,
+                )
+        except MemoryError as e:  # inputs too large for this machine: the user's to shrink
+            print_error(e)
+            return 2
+        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
+            return exit_code(e, received)
     if args.json:
         print(json.dumps(_finite_or_null(results), indent=2, allow_nan=False))
     else:
@@ -157,10 +155,6 @@ def _finite_or_null(value):
     if isinstance(value, list):
         return [_finite_or_null(v) for v in value]
     return value
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .contract import output_decoder
-from .errors import BackendUnavailableError, ModelFileError
+from .errors import BackendUnavailableError, ModelFileError, first_line
 from .metadata import METADATA_KEY
 
 
@@ -53,7 +53,7 @@ class OnnxBackend:
             )
         except Exception as e:  # onnxruntime raises its own, unexported exception types
             raise ModelFileError(
-                f"{path}: not a loadable ONNX model ({type(e).__name__}: {_first_line(e)})"
+                f"{path}: not a loadable ONNX model ({type(e).__name__}: {first_line(e)})"
             ) from e
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
@@ -100,8 +100,3 @@ _ORT_TYPES = {
     "tensor(int16)": np.int16,
     "tensor(uint16)": np.uint16,
 }
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else ""

@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ModelFileError
+from .errors import ModelFileError, UsageError
 
 BACKENDS = ("onnxruntime", "litert")
 SUFFIX_BACKENDS = {".onnx": "onnxruntime", ".tflite": "litert"}
@@ -122,13 +122,13 @@ def _check_load_args(path: Path, backend: str | None, num_threads: int | None, m
         )
     expected = SUFFIX_BACKENDS[suffix]
     if backend is not None and backend not in BACKENDS:
-        raise ValueError(f"Unrecognized backend={backend!r}. Supported backends are: {list(BACKENDS)}")
+        raise UsageError(f"Unrecognized backend={backend!r}. Supported backends are: {list(BACKENDS)}")
     if backend is not None and backend != expected:
-        raise ValueError(f"{path}: backend={backend!r} cannot run a {suffix} file (expected {expected!r})")
+        raise UsageError(f"{path}: backend={backend!r} cannot run a {suffix} file (expected {expected!r})")
     bad_threads = isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
     if num_threads is not None and bad_threads:
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+        raise UsageError(f"num_threads must be a positive int or None, got {num_threads!r}")
     bad_max = isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
     if max_batch is not None and bad_max:
-        raise ValueError(f"max_batch must be a positive int or None, got {max_batch!r}")
+        raise UsageError(f"max_batch must be a positive int or None, got {max_batch!r}")
     return expected

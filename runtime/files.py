@@ -6,6 +6,7 @@ their outputs through it (the runtime is the package every other one may depend 
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -47,6 +48,15 @@ def file_problem(path: str | os.PathLike) -> str | None:
     return f"is {kind}, not a regular file"
 
 
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of the file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def temporary_path(final: Path) -> Path:
     """A hidden name beside ``final`` that records this process's id.
 
@@ -75,6 +85,25 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda f: f.write(text))
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """``data`` to ``path``, atomically (see ``write_atomic``)."""
+    write_atomic(path, lambda f: f.write(data), mode="wb")
+
+
+def write_files_atomic(files: Iterable[tuple[Path, bytes]]) -> None:
+    """Write every (path, bytes) under its temporary name, then rename them all into place in the
+    order given (e.g. a header before the source that includes it); nothing is renamed if a write fails."""
+    files = [(Path(path), data) for path, data in files]
+    staged = [(temporary_path(path), path) for path, _ in files]
+    try:
+        for (tmp, _), (_, data) in zip(staged, files):
+            tmp.write_bytes(data)
+        install(staged)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
 def install(staged: Iterable[tuple[Path, Path]]) -> None:
     """Move already written (temporary, final) pairs into place: fsync, 0644, rename, fsync the folder."""
     staged = list(staged)
@@ -85,6 +114,20 @@ def install(staged: Iterable[tuple[Path, Path]]) -> None:
         os.replace(tmp, final)
     for folder in {final.parent for _, final in staged}:
         _fsync(folder)
+
+
+def install_folder(staged: Path, target: Path) -> None:
+    """Put the folder ``staged`` at ``target``; an existing ``target`` is moved aside first (to a
+    ``.tmp-<pid>-old-*`` name) and removed only once the new folder is in place."""
+    import shutil
+
+    if not target.exists():
+        os.replace(staged, target)
+        return
+    old = temporary_path(target.with_name(f"old-{target.name}"))
+    os.replace(target, old)
+    os.replace(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync(path: Path) -> None:

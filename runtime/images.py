@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BackendUnavailableError, InvalidInputError
+from .errors import BackendUnavailableError, InvalidInputError, first_line
 from .files import IS_DIRECTORY, NOT_FOUND, file_problem
 
 _HINT = "reading image files needs Pillow: pip install 'edgeport[images]' (or pip install Pillow)"
@@ -183,5 +183,4 @@ def _to_8_bits(img: Any, file_format: str | None, path: str | os.PathLike, Image
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    return first_line(e) or type(e).__name__

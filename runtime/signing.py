@@ -9,18 +9,18 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import UntrustedModelError
+from .errors import BackendUnavailableError, UntrustedModelError, UsageError
 from .integrity import Seal, content_digest
 
 INSTALL_HINT = "signed models need the cryptography package: pip install 'edgeport[sign]'"
 
 
 def import_serialization() -> Any:
-    """``cryptography.hazmat.primitives.serialization``, or ImportError with the install hint."""
+    """``cryptography.hazmat.primitives.serialization``, or BackendUnavailableError (an ImportError) with the install hint."""
     try:
         from cryptography.hazmat.primitives import serialization
     except ImportError as e:
-        raise ImportError(INSTALL_HINT) from e
+        raise BackendUnavailableError(INSTALL_HINT) from e
     return serialization
 
 
@@ -40,16 +40,16 @@ def load_public_key(source: str | os.PathLike | bytes) -> Any:
     try:
         pem = source if isinstance(source, bytes) else Path(source).read_bytes()
     except OSError as e:
-        raise ValueError(f"{name}: cannot read the trusted key ({e.strerror or e})") from e
+        raise UsageError(f"{name}: cannot read the trusted key ({e.strerror or e})") from e
     try:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError) as e:
-        raise ValueError(
+        raise UsageError(
             f"{name}: not a PEM public key (expected an Ed25519 key, e.g. from "
             f"`openssl pkey -in KEY.pem -pubout`)"
         ) from e
     if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"{name}: the trusted key is {type(key).__name__}, expected an Ed25519 public key")
+        raise UsageError(f"{name}: the trusted key is {type(key).__name__}, expected an Ed25519 public key")
     return key
 
 
@@ -59,7 +59,7 @@ def load_trusted_keys(sources: Iterable[str | os.PathLike | bytes]) -> dict[byte
         sources = [sources]
     keys = {public_key_fingerprint(k).encode("ascii"): k for k in map(load_public_key, sources)}
     if not keys:
-        raise ValueError("trusted_keys is empty: pass None to skip the signature check")
+        raise UsageError("trusted_keys is empty: pass None to skip the signature check")
     return keys
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from export.c_library import install_folder, write_c_library
+from export.c_library import write_c_library
+from runtime.files import install_folder
 
 SMALL_MLP = Path(__file__).parent / "fixtures" / "mcu" / "small_mlp.int8.tflite"
 

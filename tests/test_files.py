@@ -34,3 +34,32 @@ def test_stale_staging_folders_are_removed_without_following_links(tmp_path):
     assert sorted(p.name for p in removed) == sorted(p.name for p in (staging, stale_file, link))
     assert not staging.exists() and not stale_file.exists() and not os.path.lexists(link)
     assert live.is_dir() and (keep / "precious.c").read_text() == "int x;"
+
+
+def test_write_files_atomic_installs_all_or_nothing(tmp_path):
+    """Every file lands under its final name, 0644; a failed write leaves no file and no temporary."""
+    from runtime.files import write_files_atomic
+
+    a, b = tmp_path / "m.h", tmp_path / "m.c"
+    write_files_atomic([(a, b"header"), (b, b"source")])
+    assert a.read_bytes() == b"header" and b.read_bytes() == b"source"
+    assert oct(a.stat().st_mode & 0o777) == "0o644" and sorted(p.name for p in tmp_path.iterdir()) == ["m.c", "m.h"]
+
+    (tmp_path / "sub").mkdir()
+    try:
+        write_files_atomic([(tmp_path / "sub" / "x.h", b"new"), (tmp_path / "missing" / "x.c", b"new")])
+    except FileNotFoundError:
+        pass
+    else:
+        raise AssertionError("a write into a missing folder must fail")
+    assert list((tmp_path / "sub").iterdir()) == []
+
+
+def test_sha256_file_matches_hashlib(tmp_path):
+    import hashlib
+
+    from runtime.files import sha256_file
+
+    data = os.urandom(3 << 20 | 5)  # more than one 1 MiB chunk
+    (tmp_path / "f").write_bytes(data)
+    assert sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()

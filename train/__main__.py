@@ -7,31 +7,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
-from runtime.console import Terminated, quiet_console, sigterm_as_interrupt
+from runtime.cli import Parser, exit_code, one_line, positive_int, signals_as_interrupts
+from runtime.console import quiet_console
 from train.data import ENV_VAR, DataError
 from train.training import ARCH_NAMES, ARCHS, SEED_MAX, OutputError, TrainingDivergedError, train
-EXIT_INTERRUPT, EXIT_SIGTERM = 130, 143
-
-
-class _ArgumentError(Exception):
-    """An argparse error, reported by ``main`` as one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise _ArgumentError(message)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from e
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _positive_float(text: str) -> float:
@@ -61,7 +41,7 @@ def _per_arch(field: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m train``; errors raise instead of exiting (see main)."""
-    parser = _Parser(
+    parser = Parser(
         prog="python -m train",
         description="Train a built-in Fashion-MNIST model: the MLP of Hands-On ML ch. 10 (default) "
         "or a small microcontroller-sized CNN.",
@@ -69,15 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--arch", choices=ARCH_NAMES, default="mlp",
                         help="mlp: 784-300-100-10 MLP; cnn: <100k-parameter Conv2D/MaxPool/Dense net "
                         "(default: mlp)")
-    parser.add_argument("--epochs", type=_positive_int, default=None,
+    parser.add_argument("--epochs", type=positive_int, default=None,
                         help=f"training epochs (default: {_per_arch('epochs')})")
-    parser.add_argument("--batch-size", type=_positive_int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"batch size (default: {_per_arch('batch_size')})")
     parser.add_argument("--learning-rate", type=_positive_float, default=None,
                         help=f"learning rate (default: {_per_arch('learning_rate')}; optimizer: "
                         f"{', '.join(f'{n} {d.optimizer}' for n, d in ARCHS.items())})")
     parser.add_argument("--seed", type=_seed, default=42, help=f"random seed, 0..{SEED_MAX} (default: 42)")
-    parser.add_argument("--limit", type=_positive_int, default=None,
+    parser.add_argument("--limit", type=positive_int, default=None,
                         help="train on the first N training images only, for smoke tests (default: all)")
     parser.add_argument(
         "--data-dir",
@@ -93,58 +73,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _data_source(data_dir: str | None) -> str:
     if data_dir:
         return "--data-dir: "
     return f"${ENV_VAR}: " if os.environ.get(ENV_VAR) else ""
 
 
+def _in_context(e: BaseException, data_dir: str | None) -> BaseException:
+    """``e``, or the same kind of error with the flag or hint the user needs in its message."""
+    if isinstance(e, DataError):
+        return DataError(f"{_data_source(data_dir)}{one_line(e)}")
+    if isinstance(e, OutputError):
+        return OutputError(f"--output: {one_line(e)}")
+    if isinstance(e, TrainingDivergedError):
+        return TrainingDivergedError(f"{one_line(e)} (try a smaller --learning-rate)")
+    return e
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 failed, 2 bad input, 130/143 interrupted)."""
     try:
         args = build_parser().parse_args(argv)
-    except _ArgumentError as e:
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 2
+    except Exception as e:  # noqa: BLE001  (exit_code reports it: one line, or a bug's traceback)
+        return exit_code(e)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    try:
-        with sigterm_as_interrupt(), quiet_console(args.verbose):  # before TensorFlow is imported
-            result = train(
-                arch=args.arch,
-                data_dir=args.data_dir,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                learning_rate=args.learning_rate,
-                seed=args.seed,
-                output=args.output,
-                verbose=0,  # per-epoch progress goes through logging instead
-                limit=args.limit,
-            )
-    except DataError as e:
-        print(f"error: {_data_source(args.data_dir)}{_one_line(e)}", file=sys.stderr)
-        return 2
-    except OutputError as e:
-        print(f"error: --output: {_one_line(e)}", file=sys.stderr)
-        return 2
-    except TrainingDivergedError as e:
-        print(f"error: {_one_line(e)} (try a smaller --learning-rate)", file=sys.stderr)
-        return 1
-    except OSError as e:  # files that cannot be read or written: input/usage, as in every CLI
-        print(f"error: {_one_line(e)}", file=sys.stderr)
-        return 2
-    except Terminated:
-        print("error: terminated (SIGTERM)", file=sys.stderr)
-        return EXIT_SIGTERM
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPT
+    with signals_as_interrupts() as received:
+        try:
+            with quiet_console(args.verbose):  # before TensorFlow is imported
+                result = train(
+                    arch=args.arch,
+                    data_dir=args.data_dir,
+                    epochs=args.epochs,
+                    batch_size=args.batch_size,
+                    learning_rate=args.learning_rate,
+                    seed=args.seed,
+                    output=args.output,
+                    verbose=0,  # per-epoch progress goes through logging instead
+                    limit=args.limit,
+                )
+        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143)
+            return exit_code(_in_context(e, args.data_dir), received)
     print(f"arch:          {result.arch} ({result.parameters:,} parameters)")
     print(f"epochs:        {result.epochs} ({result.train_seconds:.0f} s of training)")
     print(f"test loss:     {result.test_loss:.4f}")

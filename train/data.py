@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.cli import one_line
 from train.errors import DataError  # noqa: F401  (raised here; importable from train.data too)
 
 ENV_VAR = "FASHION_MNIST_DIR"
@@ -75,10 +76,6 @@ def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path | None:
     return path
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _read_gz(path: Path) -> bytes:
     """Decompress a whole gzip file, mapping every failure to a DataError."""
     try:
@@ -88,14 +85,14 @@ def _read_gz(path: Path) -> bytes:
         raise DataError(f"{path}: file not found: expected the Fashion-MNIST file {path.name}") from e
     except EOFError as e:
         raise DataError(
-            f"{path}: truncated gzip stream: expected a complete gzip file, got {_one_line(e)}"
+            f"{path}: truncated gzip stream: expected a complete gzip file, got {one_line(e)}"
         ) from e
     except gzip.BadGzipFile as e:
-        raise DataError(f"{path}: not a valid gzip file: {_one_line(e)}") from e
+        raise DataError(f"{path}: not a valid gzip file: {one_line(e)}") from e
     except zlib.error as e:
-        raise DataError(f"{path}: corrupt gzip data: {_one_line(e)}") from e
+        raise DataError(f"{path}: corrupt gzip data: {one_line(e)}") from e
     except OSError as e:
-        raise DataError(f"{path}: cannot read file: {_one_line(e.strerror or e)}") from e
+        raise DataError(f"{path}: cannot read file: {one_line(e.strerror or e)}") from e
 
 
 def _parse_idx(path: Path, magic: int, dims: tuple[int, ...], count: int) -> np.ndarray:
@@ -146,7 +143,7 @@ def _load_keras() -> dict[str, tuple[np.ndarray, np.ndarray]]:
         (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
     except Exception as e:  # keras.utils.get_file raises a plain Exception on network errors
         raise DataError(
-            f"keras.datasets.fashion_mnist: download failed ({_one_line(e)}); "
+            f"keras.datasets.fashion_mnist: download failed ({one_line(e)}); "
             f"pass a data directory or set {ENV_VAR}"
         ) from e
     return {"train": (x_train, y_train), "test": (x_test, y_test)}

@@ -80,7 +80,7 @@ def _check_output(output: str | os.PathLike[str]) -> Path:
         raise OutputError(f"{out}: output path exists and is not a directory")
     if out.is_dir():
         try:
-            fd, probe = tempfile.mkstemp(dir=out, prefix=".probe.")
+            fd, probe = tempfile.mkstemp(dir=out, prefix=f"{temporary_path(out / 'probe').name}.")
             os.close(fd)
             os.unlink(probe)
         except OSError as e:

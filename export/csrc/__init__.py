@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
+
+from runtime.files import write_files_atomic
 
 from .errors import CCompileError, CPrefixError, UnsupportedOpError
 from .names import DEFAULT_PREFIX, check_prefix
@@ -51,23 +51,8 @@ def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFA
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = (out_dir / f"{base_name}.c", out_dir / f"{base_name}.h")
-    temps = []
-    try:
-        for path, text in zip(paths, (c_text, h_text)):
-            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{path.name}.", suffix=".tmp")
-            temps.append(tmp)
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-        # header first: a .c is never in place without the header it includes
-        for path, tmp in sorted(zip(paths, temps), key=lambda p: p[0].suffix != ".h"):
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-            os.replace(tmp, path)
-    finally:
-        for tmp in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    # header first: a .c is never in place without the header it includes
+    write_files_atomic([(paths[1], h_text.encode("ascii")), (paths[0], c_text.encode("ascii"))])
     return paths
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConversionError
 from .host import HostCModel, read_api
 
 FP32_TOLERANCE = 1e-5  # same as the fp32 artifacts' tolerance against Keras (export/validate.py)
@@ -39,28 +40,9 @@ class CValidationReport:
 
 
 def _reference(tflite_path: Path, x: np.ndarray, quantized: bool) -> np.ndarray:
-    if quantized:
-        from tflite_micro.python.tflite_micro import runtime as tflm
+    from ..tflite_source import litert_outputs, tflm_outputs
 
-        interp = tflm.Interpreter.from_file(str(tflite_path))
-        outs = []
-        for row in x:
-            interp.set_input(row[None], 0)
-            interp.invoke()
-            outs.append(np.array(interp.get_output(0)).reshape(-1))
-        return np.stack(outs)
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_path=str(tflite_path))
-    (inp,), (out,) = interp.get_input_details(), interp.get_output_details()
-    interp.resize_tensor_input(inp["index"], [1, *x.shape[1:]])
-    interp.allocate_tensors()
-    outs = []
-    for row in x:
-        interp.set_tensor(inp["index"], row[None])
-        interp.invoke()
-        outs.append(interp.get_tensor(out["index"]).reshape(-1).copy())
-    return np.stack(outs)
+    return tflm_outputs(Path(tflite_path), x) if quantized else litert_outputs(Path(tflite_path).read_bytes(), x)
 
 
 def computes_in_int8(tflite_path: Path) -> bool:
@@ -89,7 +71,7 @@ def _model_inputs(images: np.ndarray, api: dict, tflite_path: Path) -> np.ndarra
     if want is np.float32:
         return pixels
     if api["INPUT_SCALE"] is None:
-        raise ValueError(f"{tflite_path}: the C header gives no input scale to quantize raw pixels with")
+        raise ConversionError(f"{tflite_path}: the C header gives no input scale to quantize raw pixels with")
     q = np.round(pixels / np.float32(api["INPUT_SCALE"])) + api["INPUT_ZERO_POINT"]
     return np.clip(q, np.iinfo(want).min, np.iinfo(want).max).astype(want)
 
