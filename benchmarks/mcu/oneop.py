@@ -1,0 +1,162 @@
+"""Single-op int8 .tflite models built directly as flatbuffers (no TensorFlow).
+
+Kernel tests and the kernel benchmark run TFLite Micro on these to get the reference bytes for
+one CONV_2D, DEPTHWISE_CONV_2D, ADD or AVERAGE_POOL_2D with chosen shapes and quantization.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UsageError
+from .macs import HINT
+
+PADDINGS = {"SAME": 0, "VALID": 1}
+ACTIVATIONS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
+
+
+@dataclass(frozen=True)
+class Quant:
+    """Scale(s) and zero point(s) of an int8 tensor; several scales mean per-channel (axis ``axis``)."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int = 0
+
+
+def _schema():
+    try:
+        import flatbuffers
+        from ai_edge_litert import schema_py_generated as schema
+    except ImportError as e:
+        raise UsageError(HINT) from e
+    return flatbuffers, schema
+
+
+class _Builder:
+    def __init__(self) -> None:
+        _, self.s = _schema()
+        self.tensors: list = []
+        self.buffers = [self.s.BufferT()]  # buffer 0: the empty sentinel
+
+    def tensor(self, name: str, shape, dtype: str, q: Quant | None = None, data: np.ndarray | None = None) -> int:
+        s = self.s
+        t = s.TensorT()
+        t.name = name
+        t.shape = np.array(shape, dtype=np.int32)
+        t.type = {"int8": s.TensorType.INT8, "int32": s.TensorType.INT32}[dtype]
+        t.buffer = 0
+        if data is not None:
+            b = s.BufferT()
+            b.data = np.frombuffer(np.ascontiguousarray(data).astype(dtype).tobytes(), dtype=np.uint8)
+            self.buffers.append(b)
+            t.buffer = len(self.buffers) - 1
+        if q is not None:
+            qp = s.QuantizationParametersT()
+            qp.scale = np.array(q.scale, dtype=np.float32)
+            qp.zeroPoint = np.array(q.zero_point, dtype=np.int64)
+            qp.quantizedDimension = q.axis
+            t.quantization = qp
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def finish(self, opcode: int, inputs: list[int], outputs: list[int], options_type: int, options) -> bytes:
+        flatbuffers, s = _schema()
+        code = s.OperatorCodeT()
+        code.builtinCode = opcode
+        code.deprecatedBuiltinCode = min(opcode, 127)
+        code.version = 1
+        op = s.OperatorT()
+        op.opcodeIndex = 0
+        op.inputs = np.array(inputs, dtype=np.int32)
+        op.outputs = np.array(outputs, dtype=np.int32)
+        op.builtinOptionsType = options_type
+        op.builtinOptions = options
+        graph = s.SubGraphT()
+        graph.tensors = self.tensors
+        graph.inputs = np.array([i for i in inputs if self.tensors[i].buffer == 0], dtype=np.int32)
+        graph.outputs = np.array(outputs, dtype=np.int32)
+        graph.operators = [op]
+        graph.name = "main"
+        model = s.ModelT()
+        model.version = 3
+        model.operatorCodes = [code]
+        model.subgraphs = [graph]
+        model.buffers = self.buffers
+        model.description = "edgeport single-op test model"
+        builder = flatbuffers.Builder(4096)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def _check(name: str, value: str, allowed: dict) -> None:
+    if value not in allowed:
+        raise UsageError(f"{name} {value!r}; expected one of {', '.join(allowed)}")
+
+
+def conv_model(x_shape: tuple[int, int, int], weights: np.ndarray, bias: np.ndarray, x_q: Quant, w_scales,
+               y_q: Quant, y_shape: tuple[int, int, int], *, stride=(1, 1), padding="SAME", activation="NONE",
+               depthwise: bool = False) -> bytes:
+    """CONV_2D (weights [oc][kh][kw][ic]) or DEPTHWISE_CONV_2D (weights [1][kh][kw][c]), batch 1."""
+    _check("padding", padding, PADDINGS)
+    _check("activation", activation, ACTIVATIONS)
+    b = _Builder()
+    s = b.s
+    scales = tuple(float(v) for v in np.atleast_1d(w_scales))
+    x = b.tensor("x", (1, *x_shape), "int8", x_q)
+    w = b.tensor("w", weights.shape, "int8", Quant(scales, (0,) * len(scales), 3 if depthwise else 0), weights)
+    bias_scales = tuple(float(np.float32(x_q.scale[0]) * np.float32(v)) for v in scales)
+    bt = b.tensor("b", bias.shape, "int32", Quant(bias_scales, (0,) * len(scales)), bias)
+    y = b.tensor("y", (1, *y_shape), "int8", y_q)
+    if depthwise:
+        opt = s.DepthwiseConv2DOptionsT()
+        opt.depthMultiplier = weights.shape[3] // x_shape[2]
+        kind, code = s.BuiltinOptions.DepthwiseConv2DOptions, s.BuiltinOperator.DEPTHWISE_CONV_2D
+    else:
+        opt = s.Conv2DOptionsT()
+        kind, code = s.BuiltinOptions.Conv2DOptions, s.BuiltinOperator.CONV_2D
+    opt.padding = PADDINGS[padding]
+    opt.strideH, opt.strideW = stride
+    opt.dilationHFactor = opt.dilationWFactor = 1
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    return b.finish(code, [x, w, bt], [y], kind, opt)
+
+
+def add_model(shape: tuple[int, ...], a_q: Quant, b_q: Quant, y_q: Quant, *, activation="NONE") -> bytes:
+    """ADD of two int8 tensors of the same shape."""
+    _check("activation", activation, ACTIVATIONS)
+    b = _Builder()
+    s = b.s
+    x1, x2 = b.tensor("a", shape, "int8", a_q), b.tensor("b", shape, "int8", b_q)
+    y = b.tensor("y", shape, "int8", y_q)
+    opt = s.AddOptionsT()
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    return b.finish(s.BuiltinOperator.ADD, [x1, x2], [y], s.BuiltinOptions.AddOptions, opt)
+
+
+def avgpool_model(x_shape: tuple[int, int, int], y_shape: tuple[int, int, int], q: Quant, *, filter_hw=(2, 2),
+                  stride=(2, 2), padding="VALID", activation="NONE") -> bytes:
+    """AVERAGE_POOL_2D, batch 1, the same quantization in and out (as the converter makes it)."""
+    _check("padding", padding, PADDINGS)
+    _check("activation", activation, ACTIVATIONS)
+    b = _Builder()
+    s = b.s
+    x, y = b.tensor("x", (1, *x_shape), "int8", q), b.tensor("y", (1, *y_shape), "int8", q)
+    opt = s.Pool2DOptionsT()
+    opt.padding = PADDINGS[padding]
+    opt.strideH, opt.strideW = stride
+    opt.filterHeight, opt.filterWidth = filter_hw
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    return b.finish(s.BuiltinOperator.AVERAGE_POOL_2D, [x], [y], s.BuiltinOptions.Pool2DOptions, opt)
+
+
+def tflm_outputs(tflite: bytes, inputs: list[np.ndarray]) -> np.ndarray:
+    """Run TFLite Micro (the reference kernels of the tflite-micro wheel) once on ``inputs``."""
+    from tflite_micro.python.tflite_micro import runtime as tflm
+
+    interp = tflm.Interpreter.from_bytes(tflite, arena_size=1 << 22)
+    for i, x in enumerate(inputs):
+        interp.set_input(x, i)
+    interp.invoke()
+    return np.array(interp.get_output(0)).copy()

@@ -1,0 +1,62 @@
+"""CONV_2D onto ep_conv1x1_s8 / ep_conv_s8: weight rows packed in words, channel constants."""
+from __future__ import annotations
+
+import numpy as np
+
+from .call import KernelCall, Table
+from .channels import acc_bound, channel_table
+
+PIXELS = 4  # EP_PIXELS: output pixels per block
+
+
+def pack_rows(matrix: np.ndarray) -> np.ndarray:
+    """[rows][k] int8 -> uint32 words, each row zero-padded to a multiple of 4 values (little-endian)."""
+    rows, k = matrix.shape
+    k4 = -(-k // 4) * 4
+    padded = np.zeros((rows, k4), dtype=np.int8)
+    padded[:, :k] = matrix
+    return np.ascontiguousarray(padded).view("<u4").reshape(-1).astype(np.uint32)
+
+
+def conv_work_bytes(k: int, in_c: int) -> int:
+    """Scratch of the patch buffer (4 pixels x k4 int16) plus the int8 stage when in_c % 4 != 0."""
+    k4 = -(-k // 4) * 4
+    return PIXELS * 2 * k4 + (k4 if in_c % 4 else 0)
+
+
+def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], weights: np.ndarray,
+              bias: np.ndarray, multipliers, shifts, *, in_offset: int, in_u8: bool, out_zero_point: int,
+              act_min: int, act_max: int, stride: tuple[int, int], pad: tuple[int, int]) -> KernelCall:
+    """CONV_2D, NHWC batch 1, weights [out_c][k_h][k_w][in_c] int8, per-channel quantization.
+
+    ``in_offset`` is added to every input value (-input zero point); ``pad`` is (top, left)."""
+    in_h, in_w, in_c = in_shape
+    out_h, out_w, out_c = out_shape
+    oc, k_h, k_w, ic = weights.shape
+    if (oc, ic) != (out_c, in_c):
+        raise ValueError(f"weights {weights.shape} for {in_c} -> {out_c} channels")
+    matrix = weights.reshape(out_c, -1)
+    k = matrix.shape[1]
+    bounds = acc_bound(bias, np.abs(matrix.astype(np.int64)).sum(axis=1), in_offset, in_u8)
+    channels, fast = channel_table(f"{tag}_channels", bias, multipliers, shifts, out_zero_point, bounds,
+                                   "CONV_2D bias")
+    tables = [Table(f"{tag}_weights", "uint32_t", pack_rows(matrix),
+                    f"{list(weights.shape)} as {out_c} rows of {k} int8, zero-padded to 4"), channels]
+    ch = f"(const struct ep_channel *){tag}_channels"
+    quant = f"{in_offset}, {int(in_u8)}, {out_zero_point}, {act_min}, {act_max}, {int(fast)}"
+    pointwise = (k_h, k_w, stride, pad) == (1, 1, (1, 1), (0, 0)) and (out_h, out_w) == (in_h, in_w)
+    if pointwise:
+        body = [f"ep_conv1x1_s8(in, out, (int16_t *)work, {tag}_weights, {ch},",
+                f"              {in_h * in_w}, {in_c}, {out_c}, {quant});"]
+        work = PIXELS * 2 * (-(-k // 4) * 4)
+    else:
+        k4 = -(-k // 4) * 4
+        stage = f"(int8_t *)work + {PIXELS * 2 * k4}" if in_c % 4 else "NULL"
+        body = [f"ep_conv_s8(in, out, (int16_t *)work, {stage}, {tag}_weights, {ch},",
+                f"           {in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {k_h}, {k_w}, {stride[0]}, {stride[1]},"
+                f" {pad[0]}, {pad[1]},",
+                f"           {quant});"]
+        work = conv_work_bytes(k, in_c)
+    requant = "DSP requantization" if fast else "exact requantization"
+    comment = f"{'1x1 ' if pointwise else ''}conv as 4-pixel matrix blocks, {requant}"
+    return KernelCall("conv.c", body, tables, work, comment)

@@ -1,0 +1,47 @@
+"""DEPTHWISE_CONV_2D 3x3 onto ep_dwconv3x3_s8: input offset folded into the bias."""
+from __future__ import annotations
+
+import numpy as np
+
+from .call import KernelCall, Table
+from .channels import acc_bound, channel_table
+
+
+def depthwise_supported(k_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+                        depth_multiplier: int, pad: tuple[int, int], in_hw: tuple[int, int],
+                        out_hw: tuple[int, int]) -> bool:
+    """The shapes ep_dwconv3x3_s8 takes: 3x3, equal strides 1 or 2, no dilation, multiplier 1,
+    at most one padding row/column on each side."""
+    if k_hw != (3, 3) or dilation != (1, 1) or depth_multiplier != 1 or stride[0] != stride[1]:
+        return False
+    if stride[0] not in (1, 2) or min(pad) < 0 or max(pad) > 1:
+        return False
+    for size_in, size_out, p in zip(in_hw, out_hw, pad):
+        far = (size_out - 1) * stride[0] - p + 2  # last input row/column the window reaches
+        if far > size_in:  # more than one padding row/column at the far side
+            return False
+    return True
+
+
+def depthwise_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], weights: np.ndarray,
+                   bias: np.ndarray, multipliers, shifts, *, in_offset: int, in_u8: bool, out_zero_point: int,
+                   act_min: int, act_max: int, stride: tuple[int, int], pad: tuple[int, int]) -> KernelCall:
+    """3x3 depthwise, NHWC batch 1, weights [1][3][3][channels] int8, per-channel quantization."""
+    in_h, in_w, channels = in_shape
+    out_h, out_w, out_c = out_shape
+    if weights.shape != (1, 3, 3, channels) or out_c != channels or in_u8:
+        raise ValueError(f"ep_dwconv3x3_s8 takes int8 input and weights [1][3][3][{channels}], got {weights.shape}")
+    if not depthwise_supported((3, 3), stride, (1, 1), 1, pad, (in_h, in_w), (out_h, out_w)):
+        raise ValueError(f"ep_dwconv3x3_s8 does not take stride {stride}, padding {pad}")
+    taps = weights.reshape(9, channels).astype(np.int64)
+    bias = np.asarray(bias, dtype=np.int64)
+    folded = bias + in_offset * taps.sum(axis=0)
+    bounds = acc_bound(bias, np.abs(taps).sum(axis=0), in_offset, False)
+    channels_table, fast = channel_table(f"{tag}_channels", folded, multipliers, shifts, out_zero_point, bounds,
+                                         "DEPTHWISE_CONV_2D bias")
+    tables = [Table(f"{tag}_weights", "int8_t", weights.reshape(-1), f"[3][3][{channels}]"), channels_table]
+    body = [f"ep_dwconv3x3_s8(in, out, {tag}_weights, (const struct ep_channel *){tag}_channels,",
+            f"                {in_h}, {in_w}, {channels}, {out_h}, {out_w}, {stride[0]}, {pad[0]}, {pad[1]},",
+            f"                {in_offset}, {out_zero_point}, {act_min}, {act_max}, {int(fast)});"]
+    requant = "DSP requantization" if fast else "exact requantization"
+    return KernelCall("depthwise.c", body, tables, 0, f"3x3 depthwise, sliding window per channel, {requant}")

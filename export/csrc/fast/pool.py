@@ -1,0 +1,20 @@
+"""AVERAGE_POOL_2D onto ep_avgpool_s8."""
+from __future__ import annotations
+
+from .call import KernelCall
+
+SIMD_MAX_COUNT = 256  # 16-bit lanes hold a sum of at most 256 int8 values
+
+
+def avgpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
+                 stride: tuple[int, int], pad: tuple[int, int], act_min: int, act_max: int) -> KernelCall:
+    """Average pooling, NHWC batch 1, the same quantization in and out."""
+    in_h, in_w, c = in_shape
+    out_h, out_w, out_c = out_shape
+    if out_c != c:
+        raise ValueError(f"average pooling keeps the channels: {c} -> {out_c}")
+    simd = int(k_hw[0] * k_hw[1] <= SIMD_MAX_COUNT)
+    body = [f"ep_avgpool_s8(in, out, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {k_hw[0]}, {k_hw[1]}, {stride[0]}, "
+            f"{stride[1]}, {pad[0]}, {pad[1]}, {act_min}, {act_max}, {simd});"]
+    how = "4 channels per SXTAB16" if simd else "one channel at a time"
+    return KernelCall("avgpool.c", body, [], 0, f"average pooling, {how}")
