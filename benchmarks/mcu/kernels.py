@@ -39,7 +39,11 @@ class Case:
     call: object  # export.csrc.fast.KernelCall
     out_size: int
     macs: int = 0
+    kernel_inputs: list[np.ndarray] | None = None  # the bytes the kernel reads, when not ``inputs``
     expected: np.ndarray | None = field(default=None, repr=False)
+
+    def c_inputs(self) -> list[np.ndarray]:
+        return self.inputs if self.kernel_inputs is None else self.kernel_inputs
 
     def reference(self) -> np.ndarray:
         """TFLite Micro's output bytes (computed once)."""
@@ -108,7 +112,7 @@ def suite_inputs(cases: list[Case]) -> np.ndarray:
     width = 4 + max(sum(x.size for x in c.inputs) for c in cases)
     rows = np.zeros((len(cases), width), dtype=np.int8)
     for i, c in enumerate(cases):
-        flat = np.concatenate([x.reshape(-1) for x in c.inputs]).astype(np.int8)
+        flat = np.concatenate([x.reshape(-1).view(np.int8) for x in c.c_inputs()])
         rows[i, 0] = i
         rows[i, 4:4 + flat.size] = flat
     return rows
@@ -147,8 +151,13 @@ def _out_size(size_in: int, stride: int, k: int, padding: str) -> int:
 
 def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int], out_c: int, kernel=(1, 1),
               stride=(1, 1), padding="SAME", activation="NONE", *, depthwise: bool = False,
-              in_zero_point: int | None = None) -> Case:
-    """A CONV_2D (or DEPTHWISE_CONV_2D) with random int8 weights and plausible per-channel quantization."""
+              in_zero_point: int | None = None, out_scale: float = 1.0, bias_offset: int = 0,
+              in_u8: bool = False) -> Case:
+    """A CONV_2D (or DEPTHWISE_CONV_2D) with random int8 weights and plausible per-channel quantization.
+
+    ``out_scale`` scales the output scale (below ~0.02 the multipliers exceed 1: left shifts);
+    ``bias_offset`` is added to every bias; ``in_u8`` feeds the kernel uint8 bytes (x + 128), as
+    for a folded uint8 -> int8 QUANTIZE."""
     from export.csrc.quant import activation_range, conv_multipliers
 
     from .oneop import Quant, conv_model
@@ -166,8 +175,8 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
         taps = k_h * k_w * in_c
     sw = rng.uniform(0.002, 0.02, size=out_c)
     acc_std = np.sqrt(taps) * 74.0 * 73.0  # std of (uniform int8 - zero point) * uniform int8 weight
-    bias = np.round(rng.normal(0, acc_std, size=out_c) * 0.5).astype(np.int32)
-    sy = float(np.median(acc_std * sx * sw) / 40.0)
+    bias = (np.round(rng.normal(0, acc_std, size=out_c) * 0.5) + bias_offset).astype(np.int32)
+    sy = float(np.median(acc_std * sx * sw) / 40.0) * out_scale
     zy = -128 if activation in ("RELU", "RELU6") else int(rng.integers(-20, 21))
     x_q, y_q = Quant((sx,), (zx,)), Quant((sy,), (zy,))
     tflite = conv_model(in_shape, w, bias, x_q, sw, y_q, (out_h, out_w, out_c), stride=stride, padding=padding,
@@ -176,7 +185,7 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
     mult, shift = conv_multipliers(np.float32(sx), sw.astype(np.float32), np.float32(sy), out_c)
     lo, hi = activation_range(activation, np.float32(sy), zy)
     pad = (_same_pad(in_h, out_h, stride[0], k_h), _same_pad(in_w, out_w, stride[1], k_w)) if padding == "SAME" else (0, 0)
-    common = dict(in_offset=-zx, in_u8=False, out_zero_point=zy, act_min=lo, act_max=hi, stride=stride, pad=pad)
+    common = dict(in_offset=-zx - (128 if in_u8 else 0), in_u8=in_u8, out_zero_point=zy, act_min=lo, act_max=hi, stride=stride, pad=pad)
     if depthwise:
         from export.csrc.fast.depthwise import depthwise_call
 
@@ -187,7 +196,8 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
 
         call = conv_call("k", in_shape, (out_h, out_w, out_c), w, bias, mult, shift, **common)
         macs = k_h * k_w * in_c * out_h * out_w * out_c
-    return Case(name, tflite, [x], call, out_h * out_w * out_c, macs)
+    kernel_x = [(x.astype(np.int16) + 128).astype(np.uint8)] if in_u8 else None
+    return Case(name, tflite, [x], call, out_h * out_w * out_c, macs, kernel_x)
 
 
 def add_case(rng: np.random.Generator, name: str, shape: tuple[int, ...], activation="NONE") -> Case:

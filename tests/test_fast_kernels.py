@@ -1,0 +1,163 @@
+"""The fast int8 kernels (export/csrc/kernels/fast/) against TFLite Micro, byte for byte.
+
+Each grid is one suite of single-op models (built as flatbuffers, run by the tflite-micro
+interpreter for the reference bytes). The same C runs on the host (portable path), and on QEMU's
+Cortex-M4 twice: the DSP path and, built with -DEDGEPORT_PORTABLE, the portable path. Without the
+ARM tools the QEMU half skips, except in CI.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from benchmarks.mcu import cross_compile, missing_tools, run_qemu
+from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, outputs_match, suite_inputs,
+                                    write_suite)
+from export.csrc.fast.channels import fast_requant_ok, rounds
+from export.csrc.fast.fixedpoint import mbqm
+from export.csrc.host import HostCModel
+
+
+def _conv_grid() -> list[Case]:
+    rng = np.random.default_rng(17)
+    c = conv_case
+    return [
+        c(rng, "1x1 5x5x64->64 (KWS pointwise)", (5, 5, 64), 64, activation="RELU"),
+        c(rng, "1x1 3x3x13->7, odd channels, 9 pixels", (3, 3, 13), 7),
+        c(rng, "1x1 2x3x8->16, pixels < 4, RELU6", (2, 3, 8), 16, activation="RELU6"),
+        c(rng, "1x1 s2 7x7x16->12", (7, 7, 16), 12, (1, 1), (2, 2)),
+        c(rng, "3x3 same 6x6x16->16", (6, 6, 16), 16, (3, 3), activation="RELU"),
+        c(rng, "3x3 same s2 9x9x3->8 (VWW first)", (9, 9, 3), 8, (3, 3), (2, 2), activation="RELU"),
+        c(rng, "10x4 same s2 13x6x1->20 (KWS first)", (13, 6, 1), 20, (10, 4), (2, 2), activation="RELU"),
+        c(rng, "3x3 valid 7x6x5->6", (7, 6, 5), 6, (3, 3), padding="VALID"),
+        c(rng, "2x5 same s(1,2) 5x9x4->3", (5, 9, 4), 3, (2, 5), (1, 2)),
+        c(rng, "1x1 zero point -128", (4, 4, 12), 8, in_zero_point=-128),
+        c(rng, "3x3 zero point 127", (5, 5, 4), 4, (3, 3), in_zero_point=127),
+        c(rng, "1x1 left shifts (multipliers >= 0.5)", (3, 3, 8), 8, out_scale=0.002),
+        c(rng, "3x3 huge bias: exact requantization", (4, 4, 4), 4, (3, 3), bias_offset=1_200_000_000),
+        c(rng, "1x1 uint8 input (folded QUANTIZE)", (3, 5, 8), 8, in_u8=True),
+        c(rng, "3x3 s2 uint8 input, 3 channels", (6, 6, 3), 8, (3, 3), (2, 2), in_u8=True),
+    ]
+
+
+def _depthwise_grid() -> list[Case]:
+    rng = np.random.default_rng(18)
+
+    def d(*args, **kwargs) -> Case:
+        return conv_case(rng, *args, depthwise=True, **kwargs)
+
+    return [
+        d("s1 same 25x5x64 (KWS)", (25, 5, 64), 64, (3, 3), activation="RELU"),
+        d("s1 same 6x7x8", (6, 7, 8), 8, (3, 3), activation="RELU6"),
+        d("s2 same 8x8x16 (pad only bottom/right)", (8, 8, 16), 16, (3, 3), (2, 2), activation="RELU"),
+        d("s2 same 7x7x5 (pad all sides)", (7, 7, 5), 5, (3, 3), (2, 2)),
+        d("s1 valid 6x5x3", (6, 5, 3), 3, (3, 3), padding="VALID"),
+        d("s2 valid 7x8x3", (7, 8, 3), 3, (3, 3), (2, 2), padding="VALID"),
+        d("s1 same 1x4x3 (one row)", (1, 4, 3), 3, (3, 3)),
+        d("s1 same 4x1x3 (one column)", (4, 1, 3), 3, (3, 3)),
+        d("s2 same 2x2x3", (2, 2, 3), 3, (3, 3), (2, 2)),
+        d("s1 zero point 127", (4, 4, 4), 4, (3, 3), in_zero_point=127),
+        d("s1 left shifts", (4, 4, 4), 4, (3, 3), out_scale=0.002),
+        d("s1 huge bias: exact requantization", (3, 3, 4), 4, (3, 3), bias_offset=1_500_000_000),
+    ]
+
+
+def _elementwise_grid() -> list[Case]:
+    rng = np.random.default_rng(19)
+    return [
+        add_case(rng, "add 8x8x16", (8, 8, 16)),
+        add_case(rng, "add RELU 4x4x32", (4, 4, 32), "RELU"),
+        add_case(rng, "add RELU6 1x3x5", (1, 3, 5), "RELU6"),
+        add_case(rng, "add 7 values", (7,)),
+        avgpool_case(rng, "avgpool global 25x5x64 (KWS)", (25, 5, 64), (25, 5), (1, 1)),
+        avgpool_case(rng, "avgpool 2x2 s2 6x6x8", (6, 6, 8)),
+        avgpool_case(rng, "avgpool 3x3 s2 same 7x7x6", (7, 7, 6), (3, 3), (2, 2), "SAME"),
+        avgpool_case(rng, "avgpool 17x17 RELU 18x18x5 (> 256 values: scalar)", (18, 18, 5), (17, 17), (1, 1),
+                     activation="RELU"),
+    ]
+
+
+GRIDS = {"conv": _conv_grid, "depthwise": _depthwise_grid, "elementwise": _elementwise_grid}
+
+
+@pytest.fixture(scope="module", params=list(GRIDS))
+def suite(request, tmp_path_factory):
+    cases = GRIDS[request.param]()
+    folder = tmp_path_factory.mktemp(f"suite-{request.param}")
+    return cases, write_suite(cases, folder), suite_inputs(cases)
+
+
+def test_portable_path_on_host_equals_tflite_micro(suite):
+    cases, c_path, inputs = suite
+    model = HostCModel(c_path)
+    try:
+        got = model.predict_raw(inputs)
+    finally:
+        model.close()
+    assert not outputs_match(cases, got)
+
+
+def _toolchain() -> None:
+    missing = missing_tools()
+    if missing:
+        reason = f"ARM toolchain/QEMU missing ({', '.join(missing)})"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.mark.parametrize("path", ["dsp", "portable"])
+def test_cortex_m4_equals_tflite_micro(suite, path):
+    _toolchain()
+    cases, c_path, inputs = suite
+    flags = ("-O2",) if path == "dsp" else ("-O2", "-DEDGEPORT_PORTABLE")
+    build = cross_compile(c_path, c_path.parent / f"arm-{path}", opt_flags=flags)
+    run = run_qemu(build.elf, inputs)
+    assert not outputs_match(cases, run.outputs)
+    assert np.all(run.instructions > 0)
+
+
+def test_grids_reach_both_requantizations():
+    """The grids hold layers on the DSP requantization and layers that must stay exact-only."""
+    fast = [c.call.body[-1].rstrip(");").split(",")[-1].strip() for c in _conv_grid() + _depthwise_grid()]
+    assert "1" in fast and "0" in fast
+
+
+def _dsp_requant(acc: int, multiplier: int, shift: int, zero_point: int) -> int:
+    """ep_requant's DSP form on Python ints: (SMMLAR(2 acc, M, round + [acc < 0]) >> -shift)."""
+    rnd = int(rounds(np.array([shift]), zero_point)[0])
+    high = (2 * acc * multiplier + (1 << 31)) >> 32
+    return (rnd - (1 if acc < 0 else 0) + high) >> -shift
+
+
+def test_dsp_requantization_equals_tflite_arithmetic():
+    """Where fast_requant_ok holds, the DSP form equals MultiplyByQuantizedMultiplier + zero point,
+    including accumulators on exact rounding ties of either rounding step."""
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(300):
+        multiplier = int(rng.integers(1 << 30, 1 << 31))
+        shift = -int(rng.integers(1, 20))
+        zero_point = int(rng.integers(-128, 128))
+        bound = int(rng.integers(1, 1 << 24))
+        assert fast_requant_ok(np.array([shift]), np.array([bound]), zero_point)
+        accs = list(rng.integers(-bound, bound + 1, size=200))
+        # accumulators whose SRDHM lands on a tie of the second rounding (x = k * 2^r +- 2^(r-1))
+        for k in rng.integers(-50, 50, size=20):
+            for sign in (-1, 1):
+                x = int(k) * (1 << -shift) + sign * (1 << (-shift - 1))
+                accs.append(max(-bound, min(bound, round(x * 2**31 / multiplier))))
+        for acc in accs:
+            acc = int(acc)
+            assert _dsp_requant(acc, multiplier, shift, zero_point) == mbqm(acc, multiplier, shift) + zero_point
+            checked += 1
+    assert checked > 60_000
+
+
+def test_fast_requant_refuses_what_it_cannot_prove():
+    assert not fast_requant_ok(np.array([-3, 0]), np.array([10, 10]), 0)  # a shift >= 0
+    assert not fast_requant_ok(np.array([-3]), np.array([1 << 30]), 0)  # 2 * acc overflows
+    assert not fast_requant_ok(np.array([-25]), np.array([1000]), 127)  # round overflows
+    assert fast_requant_ok(np.array([-3, -9]), np.array([1 << 29, 5]), -128)
