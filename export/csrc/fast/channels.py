@@ -53,10 +53,12 @@ def fast_requant_ok(shifts: np.ndarray, bounds: np.ndarray, out_zero_point: int)
 def channel_table(name: str, bias: np.ndarray, multipliers, shifts, out_zero_point: int, bounds: np.ndarray,
                   what: str) -> tuple[Table, bool]:
     """The ``struct ep_channel`` array (bias, multiplier, shift, round per channel) as int32 words,
-    and whether the kernel may take the DSP requantization."""
+    and whether the kernel may take the DSP requantization; then the table holds -shift (the
+    right shift) and the rounding constant."""
     shifts = np.asarray(shifts, dtype=np.int64)
     fast = fast_requant_ok(shifts, bounds, out_zero_point)
-    words = np.stack([np.asarray(bias, dtype=np.int64), np.asarray(multipliers, dtype=np.int64), shifts,
+    words = np.stack([np.asarray(bias, dtype=np.int64), np.asarray(multipliers, dtype=np.int64),
+                      -shifts if fast else shifts,
                       rounds(shifts, out_zero_point) if fast else np.zeros(len(shifts), dtype=np.int64)], axis=1)
     table = Table(name, "int32_t", check_int32(words.reshape(-1), what),
                   f"{len(shifts)} channels x (bias, multiplier, shift, round): struct ep_channel")

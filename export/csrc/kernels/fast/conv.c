@@ -68,6 +68,19 @@ EP_INLINE void ep_zero(int16_t *buf, int p, int first, int n)
 #endif
 }
 
+/* n bytes from src to dst (inlined for the small constant runs of a patch) */
+EP_INLINE void ep_copy(int8_t *dst, const int8_t *src, int n)
+{
+#if defined(__GNUC__)
+    __builtin_memcpy(dst, src, (size_t)n);
+#else
+    int i;
+    for (i = 0; i < n; i++) {
+        dst[i] = src[i];
+    }
+#endif
+}
+
 /* Weight byte t of a packed word, signed */
 EP_INLINE int32_t ep_byte(uint32_t w, int t)
 {
@@ -103,14 +116,25 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const struc
     const uint32_t *wp = weights;
     int oc, i;
     for (oc = 0; oc < out_c; oc++) {
-        int32_t a0 = ch[oc].bias, a1 = a0, a2 = a0, a3 = a0;
 #if USE_DSP
+        /* the first word starts the four sums from the bias */
         const uint32_t *xp = (const uint32_t *)buf;
+        const int32_t bias = ch[oc].bias;
+        int32_t a0, a1, a2, a3;
+        uint32_t w = *wp++, w02 = __sxtb16(w), w13 = ep_sxtb16_ror8(w), x02, x13;
+        ep_ldrd(&xp, &x02, &x13);
+        a0 = __smlad(x13, w13, __smlad(x02, w02, bias));
+        ep_ldrd(&xp, &x02, &x13);
+        a1 = __smlad(x13, w13, __smlad(x02, w02, bias));
+        ep_ldrd(&xp, &x02, &x13);
+        a2 = __smlad(x13, w13, __smlad(x02, w02, bias));
+        ep_ldrd(&xp, &x02, &x13);
+        a3 = __smlad(x13, w13, __smlad(x02, w02, bias));
         EP_UNROLL2
-        for (i = 0; i < words; i++) {
-            const uint32_t w = *wp++;
-            const uint32_t w02 = __sxtb16(w), w13 = ep_sxtb16_ror8(w);
-            uint32_t x02, x13;
+        for (i = 1; i < words; i++) {
+            w = *wp++;
+            w02 = __sxtb16(w);
+            w13 = ep_sxtb16_ror8(w);
             ep_ldrd(&xp, &x02, &x13);
             a0 = __smlad(x02, w02, a0);
             a0 = __smlad(x13, w13, a0);
@@ -125,6 +149,7 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const struc
             a3 = __smlad(x13, w13, a3);
         }
 #else
+        int32_t a0 = ch[oc].bias, a1 = a0, a2 = a0, a3 = a0;
         const int16_t *xp = buf;
         for (i = 0; i < words; i++, xp += 16) {
             const uint32_t w = *wp++;
@@ -172,13 +197,32 @@ EP_INLINE void ep_conv1x1_s8(const int8_t *in, int8_t *out, int16_t *buf, const 
     }
 }
 
-/* The patch of output pixel (oy, ox) into slot p: taps outside the input are 0 after the offset */
+/*
+ * The patch of output pixel (oy, ox) into slot p. A window inside the input is k_h runs of
+ * k_w * in_c contiguous bytes: expanded run by run when in_c is a multiple of 4, else copied to
+ * stage first. At the borders taps outside the input get the zero point (0 after the offset).
+ */
 EP_INLINE void ep_gather(int16_t *buf, int8_t *stage, int p, const int8_t *in, int oy, int ox, int in_h, int in_w,
                          int in_c, int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w,
                          int32_t in_offset, int in_u8)
 {
     const int iy0 = oy * stride_h - pad_h, ix0 = ox * stride_w - pad_w;
+    const int run = k_w * in_c;
     int ky, kx, c, t = 0;
+    if (iy0 >= 0 && iy0 + k_h <= in_h && ix0 >= 0 && ix0 + k_w <= in_w) {
+        const int8_t *x = in + ((size_t)iy0 * in_w + ix0) * in_c;
+        if ((in_c & 3) == 0) {
+            for (ky = 0; ky < k_h; ky++, x += (size_t)in_w * in_c) {
+                ep_expand(buf, p, ky * run, x, run, in_offset, in_u8);
+            }
+        } else {
+            for (ky = 0; ky < k_h; ky++, x += (size_t)in_w * in_c) {
+                ep_copy(stage + ky * run, x, run);
+            }
+            ep_expand(buf, p, 0, stage, (k_h * run + 3) & ~3, in_offset, in_u8); /* stage ends in zero points */
+        }
+        return;
+    }
     if ((in_c & 3) == 0) {
         for (ky = 0; ky < k_h; ky++) {
             for (kx = 0; kx < k_w; kx++, t += in_c) {
@@ -207,7 +251,7 @@ EP_INLINE void ep_gather(int16_t *buf, int8_t *stage, int p, const int8_t *in, i
             }
         }
     }
-    ep_expand(buf, p, 0, stage, t, in_offset, in_u8);
+    ep_expand(buf, p, 0, stage, (t + 3) & ~3, in_offset, in_u8);
 }
 
 /* General 2-D convolution (NHWC, batch 1, weights [out_c][k_h][k_w][in_c]) */
@@ -217,9 +261,14 @@ EP_INLINE void ep_conv_s8(const int8_t *in, int8_t *out, int16_t *buf, int8_t *s
                           int32_t in_offset, int in_u8, int32_t zero_point, int32_t act_min, int32_t act_max,
                           int fast)
 {
-    const int k4 = (k_h * k_w * in_c + 3) & ~3;
+    const int k = k_h * k_w * in_c, k4 = (k + 3) & ~3;
     int oy, ox, slot = 0;
     int8_t *o = out;
+    if ((in_c & 3) != 0) { /* the stage's last group is padded with zero points, once */
+        for (oy = k; oy < k4; oy++) {
+            stage[oy] = (int8_t)(-in_offset);
+        }
+    }
     for (oy = 0; oy < out_h; oy++) {
         for (ox = 0; ox < out_w; ox++) {
             ep_gather(buf, stage, slot, in, oy, ox, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w, pad_h, pad_w,

@@ -52,75 +52,115 @@ EP_INLINE int32_t ep_dot2(int32_t x, int32_t w, int32_t acc)
 /* Weights of one channel for one combination of input rows: pairs (a, b) per column, then row c */
 struct ep_dw_weights {
     int32_t ab0, ab1, ab2; /* (w[a][k], w[b][k]) */
-    int32_t c01, c2;       /* (w[c][0], w[c][1]) and (w[c][2], 0) */
+    int32_t c01, c2;       /* (w[c][0], w[c][1]) and (0, w[c][2]) */
 };
 
+/* One input column: the (row a, row b) pair and row c, or the zero point outside the input */
+EP_INLINE void ep_dw_col(const int8_t *a, const int8_t *b, const int8_t *c, int j, int step, int in_w,
+                         int32_t in_zero_point, int32_t *pair, int32_t *single)
+{
+    if (j < 0 || j >= in_w) {
+        *pair = ep_pair(in_zero_point, in_zero_point);
+        *single = in_zero_point;
+    } else {
+        *pair = ep_pair(a[j * step], b[j * step]);
+        *single = c[j * step];
+    }
+}
+
+/* acc + column contribution through filter column k (0, 1, 2) */
+EP_INLINE int32_t ep_dw_mac(int32_t acc, int32_t pair, int32_t single, const struct ep_dw_weights *w, int k)
+{
+    if (k == 0) {
+        return ep_mla_bb(single, w->c01, ep_dot2(pair, w->ab0, acc));
+    }
+    if (k == 1) {
+        return ep_mla_bt(single, w->c01, ep_dot2(pair, w->ab1, acc));
+    }
+    return ep_mla_bt(single, w->c2, ep_dot2(pair, w->ab2, acc));
+}
+
 /*
- * One output row of one channel. a, b, c point at input rows (channel already added; b may equal a
- * when only one row is inside, with its weights zero; c is NULL when two or fewer rows are
- * inside). Columns advance by `step` bytes (the channel count).
+ * Requantized output of one channel. On the DSP path the right shift rides in the bottom byte of
+ * c2_shift (the w[c][2] register, whose bottom halfword is otherwise 0): ASR by a register reads
+ * only that byte, SMLABT only the top halfword. One register less in the inner loop.
  */
-EP_INLINE void ep_dw_row(const int8_t *a, const int8_t *b, const int8_t *c, int8_t *out, int step, int in_w,
-                         int out_w, int stride, int pad_w, const struct ep_dw_weights *wt, int32_t bias,
+EP_INLINE int8_t ep_dw_out(int32_t acc, const struct ep_channel *q, int32_t c2_shift, int32_t zero_point,
+                           int32_t act_min, int32_t act_max, int fast)
+{
+#if USE_DSP
+    if (fast) {
+        int32_t v = ep_smmlar((int32_t)((uint32_t)acc << 1), q->multiplier, q->round + (acc >> 31));
+        __asm__("asr %0, %0, %1" : "+r"(v) : "r"(c2_shift));
+        return (int8_t)ep_clamp(v, act_min, act_max);
+    }
+#endif
+    (void)c2_shift;
+    return (int8_t)ep_clamp(ep_requant(acc, q, zero_point, fast), act_min, act_max);
+}
+
+/*
+ * One output row of one channel. a points at the first input row (channel added), rows b and c
+ * are db and dc bytes further; when fewer than three rows are inside, the caller repeats one and
+ * gives it zero weights. Each input column is loaded once and added to the (at most two) outputs
+ * still open; an output is stored as soon as its third column is in. Columns advance by `step`
+ * bytes (the channel count).
+ */
+EP_INLINE void ep_dw_row(const int8_t *a, ptrdiff_t db, ptrdiff_t dc, int8_t *out, int step, int in_w, int out_w,
+                         int stride, int pad_w, const struct ep_dw_weights *wt, int32_t bias,
                          const struct ep_channel *ch, int32_t in_zero_point, int32_t zero_point, int32_t act_min,
                          int32_t act_max, int fast)
 {
-    const struct ep_dw_weights w = *wt;
+    struct ep_dw_weights w = *wt;
     const struct ep_channel q = *ch;
-    const int32_t zp_pair = ep_pair(in_zero_point, in_zero_point);
-    int32_t pl, pm, sl, sm; /* left and middle columns of the window: row pair, row c */
-    int ox, ix = -pad_w;    /* input column of the window's left edge */
-    if (ix < 0) {
-        pl = zp_pair;
-        sl = in_zero_point;
-    } else {
-        pl = ep_pair(a[ix * step], b[ix * step]);
-        sl = c != NULL ? c[ix * step] : 0;
+    const int x0 = -pad_w; /* input column under filter column 0 of output 0 */
+    const int8_t *p;
+    int32_t pair, single, open0, open1, done;
+    int ox, j;
+#if USE_DSP
+    if (fast) {
+        w.c2 |= q.shift & 0xff;
     }
-    if (ix + 1 < in_w) {
-        pm = ep_pair(a[(ix + 1) * step], b[(ix + 1) * step]);
-        sm = c != NULL ? c[(ix + 1) * step] : 0;
-    } else {
-        pm = zp_pair;
-        sm = in_zero_point;
+#endif
+    ep_dw_col(a, a + db, a + dc, x0, step, in_w, in_zero_point, &pair, &single);
+    open0 = ep_dw_mac(bias, pair, single, &w, 0);
+    if (stride == 1) {
+        /* open0: output ox with 1 column in, open1: output ox - 1 with 2 columns in */
+        ep_dw_col(a, a + db, a + dc, x0 + 1, step, in_w, in_zero_point, &pair, &single);
+        open1 = ep_dw_mac(open0, pair, single, &w, 1);
+        open0 = ep_dw_mac(bias, pair, single, &w, 0);
+        p = a + (x0 + 2) * step;
+        for (ox = 0; ox < out_w - 1; ox++, p += step, out += step) { /* columns inside the input */
+            pair = ep_pair(p[0], p[db]);
+            single = p[dc];
+            done = ep_dw_mac(open1, pair, single, &w, 2);
+            open1 = ep_dw_mac(open0, pair, single, &w, 1);
+            open0 = ep_dw_mac(bias, pair, single, &w, 0);
+            *out = ep_dw_out(done, &q, w.c2, zero_point, act_min, act_max, fast);
+        }
+        ep_dw_col(a, a + db, a + dc, x0 + 1 + out_w, step, in_w, in_zero_point, &pair, &single);
+        done = ep_dw_mac(open1, pair, single, &w, 2);
+        *out = ep_dw_out(done, &q, w.c2, zero_point, act_min, act_max, fast);
+        return;
     }
-    for (ox = 0; ox < out_w; ox++, ix += stride) {
-        int32_t pr, sr, acc;
-        if (ix + 2 < in_w) {
-            pr = ep_pair(a[(ix + 2) * step], b[(ix + 2) * step]);
-            sr = c != NULL ? c[(ix + 2) * step] : 0;
-        } else {
-            pr = zp_pair;
-            sr = in_zero_point;
-        }
-        acc = ep_dot2(pl, w.ab0, bias);
-        acc = ep_dot2(pm, w.ab1, acc);
-        acc = ep_dot2(pr, w.ab2, acc);
-        if (c != NULL) {
-            acc = ep_mla_bb(sl, w.c01, acc);
-            acc = ep_mla_bt(sm, w.c01, acc);
-            acc = ep_mla_bb(sr, w.c2, acc);
-        }
-        out[ox * step] = (int8_t)ep_clamp(ep_requant(acc, &q, zero_point, fast), act_min, act_max);
-        if (stride == 1) {
-            pl = pm;
-            sl = sm;
-            pm = pr;
-            sm = sr;
-        } else { /* stride 2: the right column becomes the left one, the next middle one is loaded */
-            pl = pr;
-            sl = sr;
-            if (ox + 1 < out_w) {
-                if (ix + 3 < in_w) {
-                    pm = ep_pair(a[(ix + 3) * step], b[(ix + 3) * step]);
-                    sm = c != NULL ? c[(ix + 3) * step] : 0;
-                } else {
-                    pm = zp_pair;
-                    sm = in_zero_point;
-                }
-            }
-        }
+    /* stride 2: open0 is output ox with its first column in */
+    p = a + (x0 + 1) * step;
+    for (ox = 0; ox < out_w - 1; ox++, p += 2 * step, out += step) { /* columns inside the input */
+        pair = ep_pair(p[0], p[db]);
+        single = p[dc];
+        open0 = ep_dw_mac(open0, pair, single, &w, 1);
+        pair = ep_pair(p[step], p[step + db]);
+        single = p[step + dc];
+        done = ep_dw_mac(open0, pair, single, &w, 2);
+        open0 = ep_dw_mac(bias, pair, single, &w, 0);
+        *out = ep_dw_out(done, &q, w.c2, zero_point, act_min, act_max, fast);
     }
+    j = x0 + 1 + 2 * ox;
+    ep_dw_col(a, a + db, a + dc, j, step, in_w, in_zero_point, &pair, &single);
+    open0 = ep_dw_mac(open0, pair, single, &w, 1);
+    ep_dw_col(a, a + db, a + dc, j + 1, step, in_w, in_zero_point, &pair, &single);
+    done = ep_dw_mac(open0, pair, single, &w, 2);
+    *out = ep_dw_out(done, &q, w.c2, zero_point, act_min, act_max, fast);
 }
 
 /* Weight of row r, column k of channel ch */
@@ -153,7 +193,7 @@ EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weig
         full.ab1 = ep_pair(wr[0][1], wr[1][1]);
         full.ab2 = ep_pair(wr[0][2], wr[1][2]);
         full.c01 = ep_pair(wr[2][0], wr[2][1]);
-        full.c2 = wr[2][2];
+        full.c2 = ep_pair(0, wr[2][2]);
         for (oy = 0; oy < out_h; oy++) {
             const int iy = oy * stride - pad_h;
             int first = iy < 0 ? -iy : 0, last = in_h - 1 - iy; /* rows [first, last] of the 3 are inside */
@@ -162,9 +202,8 @@ EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weig
             int8_t *o = out + (size_t)oy * out_w * channels + c;
             last = last > 2 ? 2 : last;
             if (first == 0 && last == 2) {
-                const int8_t *a = base + (size_t)iy * row;
-                ep_dw_row(a, a + row, a + 2 * row, o, channels, in_w, out_w, stride, pad_w, &full, bias, &ch[c],
-                          -in_offset, zero_point, act_min, act_max, fast);
+                ep_dw_row(base + (size_t)iy * row, row, 2 * row, o, channels, in_w, out_w, stride, pad_w, &full, bias,
+                          &ch[c], -in_offset, zero_point, act_min, act_max, fast);
                 continue;
             }
             for (r = 0; r < 3; r++) {
@@ -172,13 +211,13 @@ EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weig
                     bias -= row_sum[r];
                 }
             }
-            /* rows first and last (the same row when only one is inside, its pair weight 0) */
+            /* rows first and last (the same row when only one is inside, its second weight 0) */
             two.ab0 = ep_pair(wr[first][0], last > first ? wr[last][0] : 0);
             two.ab1 = ep_pair(wr[first][1], last > first ? wr[last][1] : 0);
             two.ab2 = ep_pair(wr[first][2], last > first ? wr[last][2] : 0);
             two.c01 = two.c2 = 0;
-            ep_dw_row(base + (size_t)(iy + first) * row, base + (size_t)(iy + last) * row, NULL, o, channels, in_w,
-                      out_w, stride, pad_w, &two, bias, &ch[c], -in_offset, zero_point, act_min, act_max, fast);
+            ep_dw_row(base + (size_t)(iy + first) * row, (ptrdiff_t)(last - first) * row, 0, o, channels, in_w, out_w,
+                      stride, pad_w, &two, bias, &ch[c], -in_offset, zero_point, act_min, act_max, fast);
         }
     }
 }

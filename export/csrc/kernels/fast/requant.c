@@ -7,8 +7,8 @@
 struct ep_channel {
     int32_t bias;       /* the op's bias (plus input offset x filter sum where the kernel folds it) */
     int32_t multiplier; /* Q0.31 */
-    int32_t shift;      /* > 0: left, < 0: right */
-    int32_t round;      /* DSP form: 2^(-shift-1) + out_zero_point * 2^(-shift), when shift < 0 */
+    int32_t shift;      /* > 0: left, < 0: right; the right shift itself (> 0) where the kernel is told fast */
+    int32_t round;      /* fast: 2^(right shift - 1) + out_zero_point * 2^(right shift) */
 };
 
 /* gemmlowp SaturatingRoundingDoublingHighMul: (a * b * 2) / 2^32, rounded, saturated */
@@ -57,7 +57,7 @@ EP_INLINE int32_t ep_clamp(int32_t v, int32_t lo, int32_t hi)
 
 /*
  * MultiplyByQuantizedMultiplier(acc) + zero_point. With fast set, the generator has proved for
- * every channel that shift < 0 and that 2 * acc and x + round below fit in int32; then
+ * every channel that TFLite's shift is < 0 (the table holds -shift) and that 2 * acc and x + round below fit in int32; then
  *   SRDHM(acc, M) = (2 acc M + 2^31) >> 32 = SMMULR(2 acc, M), and
  *   RDBPOT(x, r) + zp = (x + 2^(r-1) + zp 2^r - [x < 0]) >> r, where acc < 0 can stand for x < 0
  *   (they differ only when x = 0, and then both give 0).
@@ -66,10 +66,8 @@ EP_INLINE int32_t ep_requant(int32_t acc, const struct ep_channel *c, int32_t ze
 {
 #if USE_DSP
     if (fast) {
-        return ep_smmlar((int32_t)((uint32_t)acc << 1), c->multiplier, c->round + (acc >> 31)) >> -c->shift;
+        return ep_smmlar((int32_t)((uint32_t)acc << 1), c->multiplier, c->round + (acc >> 31)) >> c->shift;
     }
-#else
-    (void)fast;
 #endif
-    return ep_mbqm(acc, c->multiplier, c->shift) + zero_point;
+    return ep_mbqm(acc, c->multiplier, fast ? -c->shift : c->shift) + zero_point;
 }
