@@ -9,9 +9,10 @@ import tempfile
 from pathlib import Path
 
 from .errors import CCompileError, CPrefixError, UnsupportedOpError
+from .ops import SHAPE_OPS, SUPPORTED_OPS
 
-__all__ = ["export_c", "generate_c", "HostCModel", "validate_c", "CPrefixError", "UnsupportedOpError",
-           "CCompileError", "DEFAULT_PREFIX"]
+__all__ = ["export_c", "generate_c", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
+           "UnsupportedOpError", "CCompileError", "DEFAULT_PREFIX", "SUPPORTED_OPS", "SHAPE_OPS", "count_macs"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_PREFIX = "edgeport_model"
@@ -33,15 +34,20 @@ def check_prefix(prefix: str) -> str:
 def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8") -> tuple[str, str]:
     """(C source, header) text for ``tflite_path``; raises ConversionError subclasses."""
     from .emit import c_header, c_source
-    from .graph import read_graph
-    from .plan import build_plan
+    from .lower import check_graph, lower
+    from .plan import plan
+    from .reader import read_graph
+    from .simplify import drop_shape_ops
 
     check_prefix(prefix)
     graph = read_graph(tflite_path)
-    plan = build_plan(graph)
-    names = _class_names(graph.metadata, plan.output.size)
+    check_graph(graph)
+    program = lower(drop_shape_ops(graph))
+    layout = plan(program)
+    names = _class_names(graph.metadata, program.output.size)
     source = Path(tflite_path).name
-    return c_source(plan, prefix, f"{base_name}.h", names, source), c_header(plan, prefix, source)
+    return (c_source(program, layout, prefix, f"{base_name}.h", names, source),
+            c_header(program, layout, prefix, source))
 
 
 def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFAULT_PREFIX,
@@ -69,6 +75,15 @@ def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFA
             if os.path.exists(tmp):
                 os.unlink(tmp)
     return paths
+
+
+def count_macs(tflite_path: str | Path) -> int:
+    """Multiply-accumulates of one inference of ``tflite_path``: the sum of each op module's count."""
+    from .ops import macs
+    from .reader import read_graph
+
+    graph = read_graph(tflite_path)
+    return sum(macs(graph, op) for op in graph.ops)
 
 
 def _class_names(metadata: dict[str, bytes], count: int) -> list[str]:

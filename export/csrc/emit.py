@@ -1,94 +1,28 @@
-"""Write the C source and header of a plan."""
+"""Write the one C source and the header of a lowered, planned model.
+
+The source is: the prelude and the kernel units the steps call (from ``kernels/``, in dependency
+order), the CRC helpers, the constant tables, one static function per op, ``<prefix>_invoke``,
+``<prefix>_verify`` and the class names.
+"""
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
+from string import Template
 
 import numpy as np
 
-from .helpers import collect
-from .kernels_ops import CTYPE, DSP_PRELUDE
-from .plan import Plan, Table
+from .ir import CTYPE
+from .library import KernelLibraryError, library
+from .lower import Program
+from .ops import REGISTRY
+from .plan import INPUT, OUTPUT, Plan
+from .program import Arg, Step, Table
 
 _PER_LINE = {"int8_t": 32, "int32_t": 12, "uint32_t": 12, "float": 8}
 _CRC_FUNC = {"int8_t": "crc32_bytes", "int32_t": "crc32_ints", "uint32_t": "crc32_words", "float": "crc32_floats"}
-
-CRC_STEP = """\
-/* One byte into a CRC-32 (IEEE 802.3, reflected), four bits at a time */
-static inline uint32_t crc32_step(uint32_t crc, uint32_t byte)
-{
-    static const uint32_t nibble[16] = {
-        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u, 0x4db26158u, 0x5005713cu,
-        0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu, 0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu
-    };
-    crc ^= byte & 0xffu;
-    crc = (crc >> 4) ^ nibble[crc & 15u];
-    return (crc >> 4) ^ nibble[crc & 15u];
-}
-"""
-
-CRC_HELPERS = {
-    "crc32_bytes": """\
-/* CRC-32 (IEEE 802.3) of n bytes; volatile so the compiler cannot fold it at build time */
-static uint32_t crc32_bytes(const volatile uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        crc = crc32_step(crc, p[i]);
-    }
-    return ~crc;
-}
-""",
-    "crc32_words": """\
-/* CRC-32 of n 32-bit words taken least significant byte first, on any byte order */
-static uint32_t crc32_words(const volatile uint32_t *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    size_t i;
-    int b;
-    for (i = 0; i < n; i++) {
-        const uint32_t w = p[i];
-        for (b = 0; b < 32; b += 8) {
-            crc = crc32_step(crc, w >> b);
-        }
-    }
-    return ~crc;
-}
-""",
-    "crc32_ints": """\
-/* CRC-32 of n 32-bit signed integers taken least significant byte first */
-static uint32_t crc32_ints(const volatile int32_t *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    size_t i;
-    int b;
-    for (i = 0; i < n; i++) {
-        const uint32_t w = (uint32_t)p[i];
-        for (b = 0; b < 32; b += 8) {
-            crc = crc32_step(crc, w >> b);
-        }
-    }
-    return ~crc;
-}
-""",
-    "crc32_floats": """\
-/* CRC-32 of the IEEE-754 bit patterns of n floats */
-static uint32_t crc32_floats(const volatile float *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    size_t i;
-    int b;
-    for (i = 0; i < n; i++) {
-        union { float f; uint32_t u; } v;
-        v.f = p[i];
-        for (b = 0; b < 32; b += 8) {
-            crc = crc32_step(crc, v.u >> b);
-        }
-    }
-    return ~crc;
-}
-""",
-}
+_MATH = frozenset({"expf", "tanhf", "logf", "sqrtf", "fabsf", "roundf", "floorf", "fmaxf", "fminf"})
+HEADER_TEMPLATE = Path(__file__).parent / "templates" / "model.h"
 
 
 def table_crc(t: Table) -> int:
@@ -98,7 +32,7 @@ def table_crc(t: Table) -> int:
 
 def _literal(ctype: str, v) -> str:
     if ctype == "float":
-        return f"{float(v)!r}f".replace("inf", "INFINITY") if np.isfinite(v) else ("INFINITY" if v > 0 else "-INFINITY")
+        return f"{float(v)!r}f" if np.isfinite(v) else ("INFINITY" if v > 0 else "-INFINITY")
     if ctype == "uint32_t":
         return f"0x{int(v):08x}u"
     if ctype == "int32_t" and int(v) == -(2**31):
@@ -114,53 +48,76 @@ def _table_text(t: Table) -> str:
     return f"/* {t.comment} */\nstatic const {t.ctype} {t.name}[{max(len(vals), 1)}] = {{\n    {body}\n}};\n"
 
 
-def _ptr(plan: Plan, view, const: bool) -> str:
-    ctype = CTYPE[view.dtype]
-    qual = "const " if const else ""
-    if view.buffer == "input":
-        return "input" if const else f"({ctype} *)input"
-    if view.buffer == "output":
-        return "output"
-    return f"({qual}{ctype} *)(s + {plan.offsets[view.buffer]})"
+def _check_kernels(step: Step) -> None:
+    """A step may call only functions of the kernel files its op module declares."""
+    files = REGISTRY[step.op_kind].kernel_files if step.op_kind in REGISTRY else ()
+    for name in step.kernels:
+        unit = library().unit(name)
+        if unit.file not in files:
+            raise KernelLibraryError(f"{step.op_kind} calls {name} from kernels/{unit.file}, "
+                                     f"not among its kernel_files {files}")
 
 
-def c_source(plan: Plan, prefix: str, header_name: str, class_names: list[str], source: str) -> str:
-    keys = [h for s in plan.steps for h in s.helpers]
-    tables = [t for s in plan.steps for t in s.tables]
-    plain, dsp = collect(keys)
+def _pointer(program: Program, plan: Plan, arg: Arg) -> str:
+    ctype = CTYPE[arg.dtype]
+    where = plan.storage[program.views[arg.tensor].base]
+    if where == INPUT:
+        same = ctype == CTYPE[program.input.dtype]
+        return "input" if same and not arg.output else f"({'' if arg.output else 'const '}{ctype} *)input"
+    if where == OUTPUT:
+        return "output" if ctype == CTYPE[program.output.dtype] else f"({ctype} *)output"
+    return f"({'' if arg.output else 'const '}{ctype} *)(s + {where})"
+
+
+def _signature(step: Step) -> str:
+    params = [f"{'' if a.output else 'const '}{CTYPE[a.dtype]} *{a.name}" for a in step.args]
+    if step.work_bytes:
+        params.append(f"{step.work_ctype} *work")
+    return f"static void {step.func}({', '.join(params)})"
+
+
+def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_names: list[str],
+             source: str) -> str:
+    """The generated .c text."""
+    for step in program.steps:
+        _check_kernels(step)
+    tables = program.tables
     crc_kinds = sorted({_CRC_FUNC[t.ctype] for t in tables})
-    out = [f"/* Generated by edgeport from {source}. Do not edit: edgeport_verify() checks the tables. */",
+    units = library().collect([k for s in program.steps for k in s.kernels] + crc_kinds)
+    uses_math = any(u.uses & _MATH for u in units)
+    out = [f"/* Generated by edgeport from {source}. Do not edit: {prefix}_verify() checks the tables. */",
            f'#include "{header_name}"', "", "#include <stddef.h>", "#include <stdint.h>"]
-    if not plan.quantized:
+    if uses_math:
         out.append("#include <math.h>")
-    out += ["", DSP_PRELUDE, "#if USE_DSP", *dsp, "#endif", "", *plain, CRC_STEP, *[CRC_HELPERS[k] for k in crc_kinds]]
+    out.append("")
+    out += [u.text for u in units]
     out.append("/* ---- constant tables (flash) ---- */\n")
     out += [_table_text(t) for t in tables]
     out.append("/* ---- one function per op ---- */\n")
-    for s in plan.steps:
-        patch = f", {CTYPE[s.src.dtype]} *patch" if s.work_bytes else ""
-        sig = f"static void {s.func}(const {CTYPE[s.src.dtype]} *in, {CTYPE[s.dst.dtype]} *out{patch})"
-        out.append(f"/* {s.comment} */\n{sig}\n{{\n" + "".join(f"    {line}\n" for line in s.body) + "}\n")
-    out.append(_invoke(plan, prefix))
+    for s in program.steps:
+        out.append(f"/* {s.comment} */\n{_signature(s)}\n{{\n" + "".join(f"    {line}\n" for line in s.body) + "}\n")
+    out.append(_invoke(program, plan, prefix))
     out.append(_verify(tables, prefix))
     names = ",\n".join(f"    {_c_string(n)}" for n in class_names)
     out.append(f"const char *const {prefix}_class_names[{prefix.upper()}_OUTPUT_SIZE] = {{\n{names}\n}};\n")
     return "\n".join(out)
 
 
-def _invoke(plan: Plan, prefix: str) -> str:
+def _invoke(program: Program, plan: Plan, prefix: str) -> str:
     P = prefix.upper()
     lines = [f"int {prefix}_invoke(const {prefix}_input_t *input, {prefix}_output_t *output, void *scratch)", "{",
              "    unsigned char *const s = (unsigned char *)scratch;",
              f"    if (input == NULL || output == NULL || (scratch == NULL && {P}_SCRATCH_BYTES > 0)) {{",
              "        return -1;", "    }"]
-    if not plan.quantized:
+    if plan.aligned:
         lines += ["    if (((uintptr_t)scratch & 3u) != 0) {",
                   "        return -2; /* float scratch must be 4-byte aligned */", "    }"]
     lines.append("    (void)s;")
-    for st in plan.steps:
-        work = f", ({CTYPE[st.src.dtype]} *)(s + {plan.work_offset})" if st.work_bytes else ""
-        lines.append(f"    {st.func}({_ptr(plan, st.src, True)}, {_ptr(plan, st.dst, False)}{work});")
+    for k, st in enumerate(program.steps):
+        args = [_pointer(program, plan, a) for a in st.args]
+        if st.work_bytes:
+            args.append(f"({st.work_ctype} *)(s + {plan.work[k]})")
+        lines.append(f"    {st.func}({', '.join(args)});")
     return "\n".join(lines + ["    return 0;", "}\n"])
 
 
@@ -168,7 +125,8 @@ def _verify(tables: list[Table], prefix: str) -> str:
     lines = [f"int {prefix}_verify(void)", "{", "    int bad = 0;"]
     for t in tables:
         cast = {"int8_t": "(const volatile uint8_t *)"}.get(t.ctype, "")
-        lines.append(f"    bad += {_CRC_FUNC[t.ctype]}({cast}{t.name}, sizeof {t.name} / sizeof {t.name}[0]) != 0x{table_crc(t):08x}u;")
+        lines.append(f"    bad += {_CRC_FUNC[t.ctype]}({cast}{t.name}, sizeof {t.name} / sizeof {t.name}[0]) "
+                     f"!= 0x{table_crc(t):08x}u;")
     return "\n".join(lines + ["    return bad;", "}\n"])
 
 
@@ -185,52 +143,21 @@ def _c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def c_header(plan: Plan, prefix: str, source: str) -> str:
+def c_header(program: Program, plan: Plan, prefix: str, source: str) -> str:
+    """The generated .h text."""
     P = prefix.upper()
-    i, o = plan.input, plan.output
-    guard = f"{P}_H"
+    i, o = program.input, program.output
 
     def quant(t) -> tuple[str, int]:
-        return (f"{float(t.scale[0])!r}f", int(t.zero_point[0])) if t.scale is not None else ("1.0f", 0)
+        return (f"{t.qscale!r}f", t.qzero) if t.quantized and t.dtype != "float32" else ("1.0f", 0)
 
     (i_scale, i_zero), (o_scale, o_zero) = quant(i), quant(o)
-    return f"""\
-/* Generated by edgeport from {source}: dependency-free C99 inference. */
-#ifndef {guard}
-#define {guard}
-
-#include <stdint.h>
-
-#ifdef __cplusplus
-extern "C" {{
-#endif
-
-#define {P}_INPUT_SIZE {i.size} /* elements, shape {'x'.join(map(str, i.shape))} */
-#define {P}_OUTPUT_SIZE {o.size} /* elements, shape {'x'.join(map(str, o.shape))} */
-#define {P}_SCRATCH_BYTES {plan.scratch_bytes} /* caller-owned working memory{', 4-byte aligned' if not plan.quantized else ''} */
-
-/* real value = scale * (q - zero_point){' (float model: scale 1, zero point 0)' if not plan.quantized else ''} */
-#define {P}_INPUT_SCALE {i_scale}
-#define {P}_INPUT_ZERO_POINT {i_zero}
-#define {P}_OUTPUT_SCALE {o_scale}
-#define {P}_OUTPUT_ZERO_POINT {o_zero}
-
-typedef {CTYPE[i.dtype]} {prefix}_input_t;
-typedef {CTYPE[o.dtype]} {prefix}_output_t;
-
-/* Run one inference. Reentrant: all state lives in scratch ({P}_SCRATCH_BYTES bytes).
-   Returns 0, or a negative code on a NULL argument. */
-int {prefix}_invoke(const {prefix}_input_t *input, {prefix}_output_t *output, void *scratch);
-
-/* 0 if the CRC-32 of every constant table matches the value generated with it. */
-int {prefix}_verify(void);
-
-/* One name per output element. */
-extern const char *const {prefix}_class_names[{P}_OUTPUT_SIZE];
-
-#ifdef __cplusplus
-}}
-#endif
-
-#endif /* {guard} */
-"""
+    floats = i.dtype == "float32" and o.dtype == "float32"
+    return Template(HEADER_TEMPLATE.read_text(encoding="ascii")).substitute(
+        source=source, guard=f"{P}_H", P=P, prefix=prefix,
+        input_size=i.size, input_shape="x".join(map(str, i.shape)),
+        output_size=o.size, output_shape="x".join(map(str, o.shape)),
+        scratch_bytes=plan.scratch_bytes, aligned_note=", 4-byte aligned" if plan.aligned else "",
+        float_note=" (float model: scale 1, zero point 0)" if floats else "",
+        input_scale=i_scale, input_zero_point=i_zero, output_scale=o_scale, output_zero_point=o_zero,
+        input_ctype=CTYPE[i.dtype], output_ctype=CTYPE[o.dtype])

@@ -1,141 +1,158 @@
-"""Lower a graph to C steps, and plan the scratch buffer.
+"""Where every tensor lives at run time: the caller's input or output buffer, or an offset in scratch.
 
-A step is one op's static C function plus its const tables. Tensors live in the caller's input
-or output buffer, or in the scratch buffer: a chain only needs each op's input and output at the
-same time, so consecutive activations alternate between the bottom and the top of the scratch.
+Scratch is planned from lifetimes over the step sequence: two buffers may share bytes only when no
+step needs both. Several placement strategies are tried and the smallest valid plan wins:
+- two-sided: each op's output goes to the side (bottom or top) opposite its input, first fit on
+  that side. On a chain this is the classic ping-pong, optimal there: the largest pair of
+  consecutive activations;
+- greedy by size, largest first (TFLite Micro's GreedyMemoryPlanner), and greedy in order of
+  first use.
+Per-step work buffers (the im2col patch) are buffers too, live during their step only. Every offset
+is a multiple of 4, and the result is checked before it is used.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 
-import numpy as np
+from .lower import Program
 
-from ..errors import ConversionError
-from .errors import UnsupportedOpError
-from .graph import Graph, Tensor
+logger = logging.getLogger(__name__)
 
-
-@dataclass
-class Table:
-    name: str
-    ctype: str  # int8_t, int32_t, uint32_t or float
-    values: np.ndarray
-    comment: str
-
-
-@dataclass
-class View:
-    """Where an op reads a tensor: a buffer key ('input', 'output' or a scratch tensor index)."""
-
-    buffer: object
-    dtype: str
-    offset_adjust: int = 0  # added to the input offset (the folded uint8 -> int8 QUANTIZE)
-
-
-@dataclass
-class Step:
-    func: str
-    comment: str
-    body: list[str]
-    helpers: list[str]
-    src: View
-    dst: View
-    tables: list[Table] = field(default_factory=list)
-    work_bytes: int = 0  # im2col patch (input element type) in the scratch's work region
-
-
-@dataclass
-class Plan:
-    steps: list[Step]
-    input: Tensor
-    output: Tensor
-    scratch_bytes: int
-    offsets: dict  # scratch tensor index -> byte offset
-    quantized: bool
-    work_offset: int = 0  # start of the im2col work region, after the activations
+INPUT, OUTPUT = "input", "output"
 
 
 def align4(n: int) -> int:
     return (n + 3) // 4 * 4
 
 
-def build_plan(graph: Graph) -> Plan:
-    """Lower every op; fold RESHAPE into aliasing and the uint8 QUANTIZE into the first layer."""
-    from . import lower_f, lower_q
+@dataclass(frozen=True)
+class Buffer:
+    """A block of scratch: its key (a tensor index, or ("work", step)), size, and live steps [first, last]."""
 
-    inp, out = graph.t(graph.input), graph.t(graph.output)
-    quantized = inp.dtype in ("int8", "uint8")
-    if not quantized and inp.dtype != "float32":
-        raise UnsupportedOpError("input", f"tensor type {inp.dtype}; expected int8, uint8 or float32")
-    lower = lower_q.lower_op if quantized else lower_f.lower_op
-    views = {graph.input: View("input", inp.dtype)}
-    steps: list[Step] = []
-    ops = graph.ops
-    for n, op in enumerate(ops):
-        src = views[op.inputs[0]]
-        dst_index = op.outputs[0]
-        if op.kind == "RESHAPE":
-            if dst_index == graph.output:
-                raise UnsupportedOpError("RESHAPE", "as the model's last op")
-            views[dst_index] = src
-            continue
-        if quantized and n == 0 and _foldable_quantize(graph, op, ops[1:]):
-            views[dst_index] = View("input", "uint8", -128)
-            continue
-        dst_t = graph.t(dst_index)
-        dst = View("output" if dst_index == graph.output else dst_index, dst_t.dtype)
-        steps.append(lower(graph, op, n, src, dst))
-        views[dst_index] = dst
-    offsets, activations = _plan_scratch(graph, steps)
-    work = align4(max([s.work_bytes for s in steps] + [0]))
-    return Plan(steps, inp, out, activations + work, offsets, quantized, work_offset=activations)
+    key: object
+    size: int
+    first: int
+    last: int
+    after: object = None   # the buffer its producer reads (the two-sided strategy's hint)
+
+    def overlaps_in_time(self, other: "Buffer") -> bool:
+        return self.first <= other.last and other.first <= self.last
 
 
-def _foldable_quantize(graph: Graph, op, rest) -> bool:
-    """uint8 -> int8 QUANTIZE with the same scale and zero point - 128, feeding a conv or dense."""
-    from .quant import quantize_multiplier
+@dataclass
+class Plan:
+    """Storage of every tensor base: INPUT, OUTPUT, or a scratch offset; work buffer offset per step."""
 
-    if op.kind != "QUANTIZE":
-        return False
-    src, dst = graph.t(op.inputs[0]), graph.t(op.outputs[0])
-    if (src.dtype, dst.dtype) != ("uint8", "int8") or dst.zero_point is None:
-        return False
-    same = quantize_multiplier(float(src.scale[0]) / float(dst.scale[0])) == (1 << 30, 1)
-    nxt = next((o for o in rest if o.kind != "RESHAPE"), None)
-    return (same and dst.qzero == src.qzero - 128 and nxt is not None
-            and nxt.kind in ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"))
+    storage: dict            # tensor base index -> INPUT | OUTPUT | int offset
+    work: dict               # step position -> int offset
+    scratch_bytes: int
+    lower_bound: int         # the most bytes live at once: no plan can be smaller
+    aligned: bool            # scratch holds 4-byte types (float, int32): the caller's buffer must be aligned
 
 
-def _plan_scratch(graph: Graph, steps: list[Step]) -> tuple[dict, int]:
-    """Even-numbered scratch tensors at offset 0, odd ones at the top: only neighbours overlap in time."""
-    produced = [s.dst.buffer for s in steps if isinstance(s.dst.buffer, int)]
-    sizes = {i: align4(graph.t(i).size * (4 if graph.t(i).dtype == "float32" else 1)) for i in produced}
-    total = max([sizes[i] for i in produced] + [sizes[a] + sizes[b] for a, b in zip(produced, produced[1:])] + [0])
-    offsets = {i: (0 if k % 2 == 0 else total - sizes[i]) for k, i in enumerate(produced)}
-    return offsets, total
+def buffers_of(program: Program) -> tuple[dict, list[Buffer]]:
+    """Fixed storage (caller's buffers) and the scratch buffers with their lifetimes."""
+    graph = program.graph
+    fixed = {graph.input: INPUT, program.views[graph.output].base: OUTPUT}
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    hint: dict[int, object] = {}
+    sizes: dict[int, int] = {}
+    for k, step in enumerate(program.steps):
+        for arg in step.inputs:
+            base = program.views[arg.tensor].base
+            last[base] = max(last.get(base, k), k)
+        for arg in step.outputs:
+            base = program.views[arg.tensor].base
+            first.setdefault(base, k)
+            last.setdefault(base, k)
+            sizes[base] = graph.t(base).nbytes
+            if step.inputs:
+                hint[base] = program.views[step.inputs[0].tensor].base
+    buffers = [Buffer(b, align4(sizes[b]), first[b], last[b], hint.get(b)) for b in first if b not in fixed]
+    buffers += [Buffer(("work", k), align4(s.work_bytes), k, k) for k, s in enumerate(program.steps) if s.work_bytes]
+    return fixed, buffers
 
 
-def check_int32(values: np.ndarray, what: str) -> np.ndarray:
-    if values.size and (values.min() < -(2**31) or values.max() > 2**31 - 1):
-        raise ConversionError(f"{what} overflows int32 after folding the input zero point")
-    return values.astype(np.int32)
+def _first_fit(buf: Buffer, placed: list[tuple[Buffer, int]]) -> int:
+    """Lowest offset where ``buf`` overlaps no placed buffer that is live at the same time."""
+    offset = 0
+    for other, at in sorted((p for p in placed if p[0].overlaps_in_time(buf)), key=lambda p: p[1]):
+        if at >= offset + buf.size:
+            break
+        offset = max(offset, at + other.size)
+    return offset
 
 
-def conv_geometry(op, x: Tensor, y: Tensor, k_h: int, k_w: int) -> dict:
-    """Explicit dims, strides and padding of a CONV/DEPTHWISE/POOL op (TFLite SAME/VALID rules)."""
-    o = op.options
-    if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != 1:
-        raise UnsupportedOpError(op.kind, f"input shape {x.shape}; expected NHWC with batch 1")
-    dil_h, dil_w = getattr(o, "dilationHFactor", 1) or 1, getattr(o, "dilationWFactor", 1) or 1
-    geo = {"in_h": x.shape[1], "in_w": x.shape[2], "in_c": x.shape[3], "out_h": y.shape[1],
-           "out_w": y.shape[2], "out_c": y.shape[3], "k_h": k_h, "k_w": k_w, "stride_h": o.strideH,
-           "stride_w": o.strideW, "dilation_h": dil_h, "dilation_w": dil_w}
-    for axis, stride, dil, k in (("h", o.strideH, dil_h, k_h), ("w", o.strideW, dil_w, k_w)):
-        size_in, size_out = geo[f"in_{axis}"], geo[f"out_{axis}"]
-        eff = (k - 1) * dil + 1
-        same = o.padding == 0
-        expect = (size_in + stride - 1) // stride if same else (size_in + stride - eff) // stride
-        if expect != size_out:
-            raise ConversionError(f"{op.kind}: output {axis} {size_out} does not match padding rules ({expect})")
-        geo[f"pad_{axis}"] = max(0, ((size_out - 1) * stride + eff - size_in) // 2) if same else 0
-    return geo
+def greedy(buffers: list[Buffer], order) -> dict:
+    placed: list[tuple[Buffer, int]] = []
+    for buf in sorted(buffers, key=order):
+        placed.append((buf, _first_fit(buf, placed)))
+    return {b.key: at for b, at in placed}
+
+
+def two_sided(buffers: list[Buffer]) -> dict:
+    """Activations alternate between the bottom and the top of scratch; work buffers fit in after."""
+    sides: dict[object, str] = {}
+    placed = {"bottom": [], "top": []}
+    acts = [b for b in buffers if not _is_work(b)]
+    for buf in sorted(acts, key=lambda b: (b.first, str(b.key))):
+        side = "top" if sides.get(buf.after) == "bottom" else "bottom"
+        sides[buf.key] = side
+        placed[side].append((buf, _first_fit(buf, placed[side])))
+    total = max([at + b.size for side in placed.values() for b, at in side] + [0])
+    for b, at in placed["bottom"]:
+        for t, dist in placed["top"]:
+            if b.overlaps_in_time(t):
+                total = max(total, at + b.size + dist + t.size)
+    offsets = {b.key: at for b, at in placed["bottom"]}
+    offsets.update({t.key: total - dist - t.size for t, dist in placed["top"]})
+    return _fit_work(buffers, offsets)
+
+
+def _fit_work(buffers: list[Buffer], offsets: dict) -> dict:
+    placed = [(b, offsets[b.key]) for b in buffers if b.key in offsets]
+    for buf in sorted((b for b in buffers if b.key not in offsets), key=lambda b: (-b.size, b.first)):
+        at = _first_fit(buf, placed)
+        placed.append((buf, at))
+        offsets[buf.key] = at
+    return offsets
+
+
+def _is_work(buf: Buffer) -> bool:
+    return isinstance(buf.key, tuple)
+
+
+def check_plan(buffers: list[Buffer], offsets: dict) -> int:
+    """Raise if two buffers live at the same time share a byte or an offset is misaligned; return the size."""
+    for i, a in enumerate(buffers):
+        if offsets[a.key] % 4:
+            raise AssertionError(f"scratch plan: {a.key} at misaligned offset {offsets[a.key]}")
+        for b in buffers[i + 1:]:
+            if a.overlaps_in_time(b) and a.size and b.size:
+                lo_a, lo_b = offsets[a.key], offsets[b.key]
+                if lo_a < lo_b + b.size and lo_b < lo_a + a.size:
+                    raise AssertionError(f"scratch plan: {a.key} and {b.key} overlap while both are live")
+    return max([offsets[b.key] + b.size for b in buffers] + [0])
+
+
+def plan(program: Program) -> Plan:
+    """Place every scratch buffer; the smallest of the strategies wins (ties: the first listed)."""
+    fixed, buffers = buffers_of(program)
+    candidates = [
+        two_sided(buffers),
+        greedy(buffers, lambda b: (-b.size, b.first, str(b.key))),
+        _fit_work(buffers, greedy([b for b in buffers if not _is_work(b)], lambda b: (-b.size, b.first, str(b.key)))),
+        greedy(buffers, lambda b: (b.first, -b.size, str(b.key))),
+    ]
+    sized = [(check_plan(buffers, c), n, c) for n, c in enumerate(candidates)]
+    total, _, offsets = min(sized, key=lambda s: (s[0], s[1]))
+    steps = max([b.last for b in buffers] + [-1]) + 1
+    bound = max([sum(b.size for b in buffers if b.first <= k <= b.last) for k in range(steps)] + [0])
+    logger.debug("scratch plan: %d bytes (strategies %s), live peak %d", total, [s[0] for s in sized], bound)
+    storage = dict(fixed)
+    storage.update({b.key: offsets[b.key] for b in buffers if not _is_work(b)})
+    work = {b.key[1]: offsets[b.key] for b in buffers if _is_work(b)}
+    aligned = any(program.graph.t(b.key).dtype in ("float32", "int32") for b in buffers if not _is_work(b))
+    return Plan(storage, work, total, bound, aligned)

@@ -70,9 +70,11 @@ def _model_inputs(images: np.ndarray, api: dict, tflite_path: Path) -> np.ndarra
         return images
     if images.dtype != np.uint8:
         raise TypeError(f"images must be raw uint8 pixels or {np.dtype(want)}, got {images.dtype}")
-    from runtime._litert import read_tflite_metadata
+    from runtime.metadata import METADATA_KEY
 
-    meta = read_tflite_metadata(tflite_path.read_bytes(), str(tflite_path)).get("edgeport")
+    from .reader import read_metadata
+
+    meta = read_metadata(tflite_path).get(METADATA_KEY)
     pixels = images.astype(np.float32) * np.float32(json.loads(meta).get("pixel_scale", 1 / 255) if meta else 1 / 255)
     if want is np.float32:
         return pixels

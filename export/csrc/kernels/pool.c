@@ -1,0 +1,129 @@
+/* MAX_POOL_2D and AVERAGE_POOL_2D over int8 or float32, as TFLite Micro's reference kernels. */
+
+/* Max pooling over the in-bounds part of each window, int8 */
+static void maxpool_s8(const int8_t *in, int8_t *out, const struct conv_params *params)
+{
+    const struct conv_params p = *params; /* local copy of the shapes */
+    int oy, ox, c, ky, kx;
+    for (oy = 0; oy < p.out_h; oy++) {
+        for (ox = 0; ox < p.out_w; ox++) {
+            for (c = 0; c < p.in_c; c++) {
+                int32_t acc = -128, v;
+                int count = 0;
+                for (ky = 0; ky < p.k_h; ky++) {
+                    const int iy = oy * p.stride_h - p.pad_h + ky;
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        const int ix = ox * p.stride_w - p.pad_w + kx;
+                        int32_t x;
+                        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
+                            continue;
+                        }
+                        x = in[((size_t)iy * p.in_w + ix) * p.in_c + c];
+                        acc = x > acc ? x : acc;
+                        count++;
+                    }
+                }
+                v = count > 0 ? acc : 0;
+                v = v < p.act_min ? p.act_min : v;
+                v = v > p.act_max ? p.act_max : v;
+                out[((size_t)oy * p.out_w + ox) * p.in_c + c] = (int8_t)v;
+            }
+        }
+    }
+}
+
+/* Average pooling over the in-bounds part of each window, int8, rounding half away from zero */
+static void avgpool_s8(const int8_t *in, int8_t *out, const struct conv_params *params)
+{
+    const struct conv_params p = *params; /* local copy of the shapes */
+    int oy, ox, c, ky, kx;
+    for (oy = 0; oy < p.out_h; oy++) {
+        for (ox = 0; ox < p.out_w; ox++) {
+            for (c = 0; c < p.in_c; c++) {
+                int32_t acc = 0, v;
+                int count = 0;
+                for (ky = 0; ky < p.k_h; ky++) {
+                    const int iy = oy * p.stride_h - p.pad_h + ky;
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        const int ix = ox * p.stride_w - p.pad_w + kx;
+                        int32_t x;
+                        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
+                            continue;
+                        }
+                        x = in[((size_t)iy * p.in_w + ix) * p.in_c + c];
+                        acc += x;
+                        count++;
+                    }
+                }
+                v = count > 0 ? acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count : 0;
+                v = v < p.act_min ? p.act_min : v;
+                v = v > p.act_max ? p.act_max : v;
+                out[((size_t)oy * p.out_w + ox) * p.in_c + c] = (int8_t)v;
+            }
+        }
+    }
+}
+
+/* Max pooling over the in-bounds part of each window, float32 */
+static void maxpool_f32(const float *in, float *out, const struct fconv_params *params)
+{
+    const struct fconv_params p = *params; /* local copy of the shapes */
+    int oy, ox, c, ky, kx;
+    for (oy = 0; oy < p.out_h; oy++) {
+        for (ox = 0; ox < p.out_w; ox++) {
+            for (c = 0; c < p.in_c; c++) {
+                float acc = -3.402823466e+38f, v;
+                int count = 0;
+                for (ky = 0; ky < p.k_h; ky++) {
+                    const int iy = oy * p.stride_h - p.pad_h + ky;
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        const int ix = ox * p.stride_w - p.pad_w + kx;
+                        float x;
+                        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
+                            continue;
+                        }
+                        x = in[((size_t)iy * p.in_w + ix) * p.in_c + c];
+                        acc = x > acc ? x : acc;
+                        count++;
+                    }
+                }
+                v = count > 0 ? acc : 0;
+                v = v < p.act_min_f ? p.act_min_f : v;
+                v = v > p.act_max_f ? p.act_max_f : v;
+                out[((size_t)oy * p.out_w + ox) * p.in_c + c] = v;
+            }
+        }
+    }
+}
+
+/* Average pooling over the in-bounds part of each window, float32 */
+static void avgpool_f32(const float *in, float *out, const struct fconv_params *params)
+{
+    const struct fconv_params p = *params; /* local copy of the shapes */
+    int oy, ox, c, ky, kx;
+    for (oy = 0; oy < p.out_h; oy++) {
+        for (ox = 0; ox < p.out_w; ox++) {
+            for (c = 0; c < p.in_c; c++) {
+                float acc = 0, v;
+                int count = 0;
+                for (ky = 0; ky < p.k_h; ky++) {
+                    const int iy = oy * p.stride_h - p.pad_h + ky;
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        const int ix = ox * p.stride_w - p.pad_w + kx;
+                        float x;
+                        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
+                            continue;
+                        }
+                        x = in[((size_t)iy * p.in_w + ix) * p.in_c + c];
+                        acc += x;
+                        count++;
+                    }
+                }
+                v = count > 0 ? acc / (float)count : 0;
+                v = v < p.act_min_f ? p.act_min_f : v;
+                v = v > p.act_max_f ? p.act_max_f : v;
+                out[((size_t)oy * p.out_w + ox) * p.in_c + c] = v;
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+"""The op registry: one module per op, registered here and nowhere else.
+
+``SUPPORTED_OPS`` is the closed set of TFLite builtin ops the C generator emits. ``SHAPE_OPS`` are
+taken only where they compute a RESHAPE's shape (a dynamic batch), and folded away.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import conv_2d, depthwise_conv_2d, fully_connected, logistic, pool, quantize, reshape, softmax
+from .base import OpDef
+
+_MODULES = (fully_connected, conv_2d, depthwise_conv_2d, pool, reshape, softmax, logistic, quantize)
+
+REGISTRY: dict[str, OpDef] = {name: m.OP for m in _MODULES for name in m.OP.names}
+SUPPORTED_OPS: frozenset[str] = frozenset(REGISTRY)
+SHAPE_OPS: frozenset[str] = frozenset({"SHAPE", "STRIDED_SLICE", "PACK"})
+
+
+def parse_attrs(kind: str, options: Any) -> Any:
+    """The typed attributes of an op of ``kind`` (None for ops no module handles)."""
+    opdef = REGISTRY.get(kind)
+    return opdef.parse(options) if opdef is not None else None
+
+
+def macs(graph, op) -> int:
+    """Multiply-accumulates of one inference of ``op`` (0 for ops without a module)."""
+    opdef = REGISTRY.get(op.kind)
+    return opdef.macs(graph, op) if opdef is not None else 0

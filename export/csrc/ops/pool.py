@@ -1,0 +1,72 @@
+"""MAX_POOL_2D and AVERAGE_POOL_2D, int8 and float32."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UnsupportedOpError
+from ..quant import activation_range
+from .base import (PADDING, OpDef, Window, activation, check_activation, conv_geometry, expect, geometry_text,
+                   struct_init)
+from .common import F32_RANGE
+
+
+@dataclass(frozen=True)
+class Attrs:
+    window: Window
+    filter_h: int
+    filter_w: int
+    activation: str
+
+
+def parse(options) -> Attrs:
+    o = options
+    return Attrs(Window(PADDING.get(o.padding, "?"), o.strideH, o.strideW), o.filterHeight, o.filterWidth,
+                 activation(o))
+
+
+def check(graph, op, quantized: bool) -> None:
+    check_activation(op, op.attrs.activation)
+    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    conv_geometry(op, op.attrs.window, x, y, op.attrs.filter_h, op.attrs.filter_w)
+    if x.shape[3] != y.shape[3]:
+        raise UnsupportedOpError(op.kind, f"{x.shape[3]} input channels, {y.shape[3]} output channels")
+    if quantized:
+        expect(op, x, "int8")
+        expect(op, y, "int8")
+        if (x.qscale, x.qzero) != (y.qscale, y.qzero):
+            raise UnsupportedOpError(op.kind, "input and output quantization differ")
+    else:
+        expect(op, x, "float32")
+        expect(op, y, "float32")
+
+
+def _kind(op) -> str:
+    return "max" if op.kind == "MAX_POOL_2D" else "avg"
+
+
+def lower_int8(ctx, op):
+    x, y = ctx.t(op.inputs[0]), ctx.t(op.outputs[0])
+    a = op.attrs
+    geo = conv_geometry(op, a.window, x, y, a.filter_h, a.filter_w)
+    lo, hi = activation_range(a.activation, y.qscale, y.qzero)
+    fields = {**geo, "depth_multiplier": 1, "in_offset": 0, "out_zero_point": y.qzero, "act_min": lo, "act_max": hi}
+    kernel = f"{_kind(op)}pool_s8"
+    body = struct_init("conv_params", fields) + [f"{kernel}(in, out, &params);"]
+    comment = (f"{op.kind} {a.filter_h}x{a.filter_w}, stride {a.window.stride_h}x{a.window.stride_w}, "
+               f"{geometry_text(geo)}")
+    return ctx.step(op, comment, body, [kernel])
+
+
+def lower_fp32(ctx, op):
+    x, y = ctx.t(op.inputs[0]), ctx.t(op.outputs[0])
+    a = op.attrs
+    geo = conv_geometry(op, a.window, x, y, a.filter_h, a.filter_w)
+    lo, hi = F32_RANGE[a.activation]
+    kernel = f"{_kind(op)}pool_f32"
+    body = struct_init("fconv_params", {**geo, "depth_multiplier": 1, "act_min_f": lo, "act_max_f": hi}) + [
+        f"{kernel}(in, out, &params);"]
+    comment = f"{op.kind} {a.filter_h}x{a.filter_w}, stride {a.window.stride_h}x{a.window.stride_w}"
+    return ctx.step(op, comment, body, [kernel])
+
+
+OP = OpDef(("MAX_POOL_2D", "AVERAGE_POOL_2D"), parse, check, lower_int8, lower_fp32, ("pool.c",))

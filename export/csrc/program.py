@@ -1,0 +1,60 @@
+"""What lowering produces: one C step per op, with its constant tables, and aliases for ops that move no data."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Table:
+    """A constant array in flash, checked by ``verify()``."""
+
+    name: str
+    ctype: str  # int8_t, int32_t, uint32_t or float
+    values: np.ndarray
+    comment: str
+
+
+@dataclass
+class Arg:
+    """One pointer parameter of a step function: a tensor seen with an element type."""
+
+    name: str      # C parameter name: in, in1, out, ...
+    tensor: int    # tensor index in the graph
+    dtype: str     # element type the step reads or writes ("uint8" for a folded uint8 input)
+    output: bool = False
+
+
+@dataclass
+class Step:
+    """One op as a static C function: ``comment``, ``body`` lines, the kernels it calls, its tables."""
+
+    func: str
+    comment: str
+    body: list[str]
+    kernels: list[str]             # kernel functions the body calls (defined in kernels/*.c)
+    args: list[Arg]
+    tables: list[Table] = field(default_factory=list)
+    work_bytes: int = 0            # a work buffer in scratch for this step only (e.g. the im2col patch)
+    work_ctype: str = "int8_t"
+    op_kind: str = ""
+    macs: int = 0
+
+    @property
+    def inputs(self) -> list[Arg]:
+        return [a for a in self.args if not a.output]
+
+    @property
+    def outputs(self) -> list[Arg]:
+        return [a for a in self.args if a.output]
+
+
+@dataclass(frozen=True)
+class Alias:
+    """An op that moves no data: its output is ``source`` seen with ``dtype`` (RESHAPE, or the
+    uint8 -> int8 QUANTIZE folded into its consumers, whose values are ``offset_adjust`` off)."""
+
+    source: int
+    dtype: str | None = None
+    offset_adjust: int = 0
