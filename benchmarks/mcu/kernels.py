@@ -17,15 +17,6 @@ from ..errors import UsageError
 
 PREFIX = "kbench"
 HEADER = f"{PREFIX}.h"
-DSP_PRELUDE = """\
-/* Cortex-M4/M7 SIMD path: little-endian ARM with the DSP extension, unless EDGEPORT_PORTABLE */
-#if defined(__ARM_FEATURE_DSP) && !defined(__ARM_BIG_ENDIAN) && !defined(EDGEPORT_PORTABLE)
-#define USE_DSP 1
-#include <arm_acle.h>
-#else
-#define USE_DSP 0
-#endif
-"""
 _LITERAL = {"int8_t": str, "int32_t": str, "uint32_t": lambda v: f"0x{int(v):08x}u"}
 
 
@@ -64,38 +55,40 @@ def _table(name: str, ctype: str, values: np.ndarray, comment: str) -> str:
 
 
 def suite_source(cases: list[Case]) -> tuple[str, str]:
-    """(C source, header) running ``cases``; tables and calls are renamed c<i>_..."""
-    from export.csrc.fast.call import kernel_files, kernel_source
+    """(C source, header) running ``cases``; each case's tables are renamed c<i>_..."""
+    from export.csrc.library import library
 
     if not cases or len(cases) > 127:
         raise UsageError(f"a suite takes 1 to 127 cases, got {len(cases)}")
     in_size = 4 + max(sum(x.size for x in c.inputs) for c in cases)
     out_size = max(c.out_size for c in cases)
     work = max(c.call.work_bytes for c in cases)
-    files = kernel_files(sorted({c.call.kernel for c in cases}))
+    units = library().collect(sorted({k for c in cases for k in c.call.kernels}))
     out = [f"/* edgeport fast-kernel suite: {len(cases)} cases, one per invoke (input[0]) */",
-           f'#include "{HEADER}"', "", "#include <stddef.h>", "#include <stdint.h>", "", DSP_PRELUDE]
-    out += [kernel_source(f) for f in files]
-    funcs = []
+           f'#include "{HEADER}"', "", "#include <stddef.h>", "#include <stdint.h>", ""]
+    out += [u.text for u in units]
+    calls = []
     for i, c in enumerate(cases):
         tag = f"c{i}"
         body = "\n".join(c.call.body)
         for t in c.call.tables:
             out.append(_table(f"{tag}_{t.name}", t.ctype, t.values, t.comment))
             body = body.replace(t.name, f"{tag}_{t.name}")
-        funcs.append(f"/* {c.name}: {c.call.comment} */\n"
-                     f"static void case{i}(const int8_t *in, const int8_t *in2, int8_t *out, void *work)\n{{\n"
-                     "    (void)in2;\n    (void)work;\n" + "".join(f"    {line}\n" for line in body.splitlines()) + "}\n")
-    out += funcs
+        names = ["in"] if len(c.inputs) == 1 else [f"in{k}" for k in range(len(c.inputs))]
+        params = [f"const int8_t *{n}" for n in names] + ["int8_t *out", f"{c.call.work_ctype} *work"]
+        out.append(f"/* {c.name}: {c.call.comment} */\nstatic void case{i}({', '.join(params)})\n{{\n"
+                   "    (void)work;\n" + "".join(f"    {line}\n" for line in body.splitlines()) + "}\n")
+        offsets, at = [], 4
+        for x in c.inputs:
+            offsets.append(f"input + {at}")
+            at += x.size
+        calls += [f"    case {i}:", f"        case{i}({', '.join(offsets)}, output, ({c.call.work_ctype} *)scratch);",
+                  "        break;"]
     lines = [f"int {PREFIX}_invoke(const {PREFIX}_input_t *input, {PREFIX}_output_t *output, void *scratch)", "{",
              "    if (input == NULL || output == NULL || scratch == NULL) {", "        return -1;", "    }",
-             "    switch (input[0]) {"]
-    for i, c in enumerate(cases):
-        sizes = [x.size for x in c.inputs]
-        second = f"input + {4 + sizes[0]}" if len(sizes) > 1 else "NULL"
-        lines += [f"    case {i}:", f"        case{i}(input + 4, {second}, output, scratch);", "        break;"]
-    lines += ["    default:", "        return -2;", "    }", "    return 0;", "}", "",
-              f"int {PREFIX}_verify(void)", "{", "    return 0;", "}", ""]
+             "    switch (input[0]) {", *calls,
+             "    default:", "        return -2;", "    }", "    return 0;", "}", "",
+             f"int {PREFIX}_verify(void)", "{", "    return 0;", "}", ""]
     out.append("\n".join(lines))
     P = PREFIX.upper()
     header = (f"#ifndef {P}_H\n#define {P}_H\n#include <stdint.h>\n"

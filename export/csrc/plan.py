@@ -48,7 +48,8 @@ class Plan:
     work: dict               # step position -> int offset
     scratch_bytes: int
     lower_bound: int         # the most bytes live at once: no plan can be smaller
-    aligned: bool            # scratch holds 4-byte types (float, int32): the caller's buffer must be aligned
+    aligned: bool            # scratch holds 4-byte types (float, int32, word-read work buffers): the caller's
+                             # buffer must be aligned
 
 
 def buffers_of(program: Program) -> tuple[dict, list[Buffer]]:
@@ -154,5 +155,6 @@ def plan(program: Program) -> Plan:
     storage = dict(fixed)
     storage.update({b.key: offsets[b.key] for b in buffers if not _is_work(b)})
     work = {b.key[1]: offsets[b.key] for b in buffers if _is_work(b)}
-    aligned = any(program.graph.t(b.key).dtype in ("float32", "int32") for b in buffers if not _is_work(b))
+    aligned = (any(program.graph.t(b.key).dtype in ("float32", "int32") for b in buffers if not _is_work(b))
+               or any(s.work_bytes and s.work_ctype != "int8_t" for s in program.steps))
     return Plan(storage, work, total, bound, aligned)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..quant import quantize_multiplier
-from .call import KernelCall, Table
+from ..program import Table
+from .call import KernelCall
 from .channels import check_int32, fast_requant_ok, rounds
 from .fixedpoint import rdbpot, srdhm
 
@@ -38,7 +39,7 @@ def add_call(tag: str, size: int, a_quant: tuple[float, int], b_quant: tuple[flo
     rnd = int(rounds(np.array([so]), zp)[0]) if fast else 0
     tables = [Table(f"{tag}_a", "int32_t", check_int32(ta, "ADD table"), "2 x rescaled input a, for a = -128 .. 127"),
               Table(f"{tag}_b", "int32_t", check_int32(tb, "ADD table"), "2 x rescaled input b, for b = -128 .. 127")]
-    body = [f"ep_add_s8(in, in2, out, {size}, {tag}_a, {tag}_b, {mo}, {so}, {rnd}, {zp}, {act_min}, {act_max}, "
+    body = [f"ep_add_s8(in0, in1, out, {size}, {tag}_a, {tag}_b, {mo}, {so}, {rnd}, {zp}, {act_min}, {act_max}, "
             f"{int(fast)});"]
     requant = "DSP requantization" if fast else "exact requantization"
-    return KernelCall("add.c", body, tables, 0, f"element-wise ADD through two 256-entry tables, {requant}")
+    return KernelCall(["ep_add_s8"], body, tables, comment=f"element-wise, two 256-entry tables, {requant}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConversionError
-from .call import Table
+from ..program import Table
 
 INT32_MAX = 2**31 - 1
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .call import KernelCall, Table
+from ..program import Table
+from .call import KernelCall
 from .channels import acc_bound, channel_table
 
 PIXELS = 4  # EP_PIXELS: output pixels per block
@@ -22,6 +23,11 @@ def conv_work_bytes(k: int, in_c: int) -> int:
     """Scratch of the patch buffer (4 pixels x k4 int16) plus the int8 stage when in_c % 4 != 0."""
     k4 = -(-k // 4) * 4
     return PIXELS * 2 * k4 + (k4 if in_c % 4 else 0)
+
+
+def conv_supported(dilation: tuple[int, int]) -> bool:
+    """ep_conv_s8 takes any kernel size, stride and padding, without dilation."""
+    return tuple(dilation) == (1, 1)
 
 
 def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], weights: np.ndarray,
@@ -43,20 +49,23 @@ def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, in
     tables = [Table(f"{tag}_weights", "uint32_t", pack_rows(matrix),
                     f"{list(weights.shape)} as {out_c} rows of {k} int8, zero-padded to 4"), channels]
     ch = f"(const struct ep_channel *){tag}_channels"
+    x = "(const int8_t *)in" if in_u8 else "in"
     quant = f"{in_offset}, {int(in_u8)}, {out_zero_point}, {act_min}, {act_max}, {int(fast)}"
     pointwise = (k_h, k_w, stride, pad) == (1, 1, (1, 1), (0, 0)) and (out_h, out_w) == (in_h, in_w)
+    k4 = -(-k // 4) * 4
     if pointwise:
-        body = [f"ep_conv1x1_s8(in, out, (int16_t *)work, {tag}_weights, {ch},",
+        kernel = "ep_conv1x1_s8"
+        body = [f"{kernel}({x}, out, work, {tag}_weights, {ch},",
                 f"              {in_h * in_w}, {in_c}, {out_c}, {quant});"]
-        work = PIXELS * 2 * (-(-k // 4) * 4)
+        work = PIXELS * 2 * k4
     else:
-        k4 = -(-k // 4) * 4
+        kernel = "ep_conv_s8"
         stage = f"(int8_t *)work + {PIXELS * 2 * k4}" if in_c % 4 else "NULL"
-        body = [f"ep_conv_s8(in, out, (int16_t *)work, {stage}, {tag}_weights, {ch},",
+        body = [f"{kernel}({x}, out, work, {stage}, {tag}_weights, {ch},",
                 f"           {in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {k_h}, {k_w}, {stride[0]}, {stride[1]},"
                 f" {pad[0]}, {pad[1]},",
                 f"           {quant});"]
         work = conv_work_bytes(k, in_c)
     requant = "DSP requantization" if fast else "exact requantization"
     comment = f"{'1x1 ' if pointwise else ''}conv as 4-pixel matrix blocks, {requant}"
-    return KernelCall("conv.c", body, tables, work, comment)
+    return KernelCall([kernel], body, tables, work, "int16_t", comment)

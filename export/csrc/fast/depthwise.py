@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .call import KernelCall, Table
+from ..program import Table
+from .call import KernelCall
 from .channels import acc_bound, channel_table
 
 
@@ -44,4 +45,4 @@ def depthwise_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[in
             f"                {in_h}, {in_w}, {channels}, {out_h}, {out_w}, {stride[0]}, {pad[0]}, {pad[1]},",
             f"                {in_offset}, {out_zero_point}, {act_min}, {act_max}, {int(fast)});"]
     requant = "DSP requantization" if fast else "exact requantization"
-    return KernelCall("depthwise.c", body, tables, 0, f"3x3 depthwise, sliding window per channel, {requant}")
+    return KernelCall(["ep_dwconv3x3_s8"], body, tables, comment=f"3x3 depthwise, one channel at a time, {requant}")

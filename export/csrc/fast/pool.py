@@ -17,4 +17,4 @@ def avgpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int]
     body = [f"ep_avgpool_s8(in, out, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {k_hw[0]}, {k_hw[1]}, {stride[0]}, "
             f"{stride[1]}, {pad[0]}, {pad[1]}, {act_min}, {act_max}, {simd});"]
     how = "4 channels per SXTAB16" if simd else "one channel at a time"
-    return KernelCall("avgpool.c", body, [], 0, f"average pooling, {how}")
+    return KernelCall(["ep_avgpool_s8"], body, comment=f"{how}")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import conv_2d, depthwise_conv_2d, fully_connected, logistic, pool, quantize, reshape, softmax
+from . import add, conv_2d, depthwise_conv_2d, fully_connected, logistic, pool, quantize, reshape, softmax
 from .base import OpDef
 
-_MODULES = (fully_connected, conv_2d, depthwise_conv_2d, pool, reshape, softmax, logistic, quantize)
+_MODULES = (fully_connected, conv_2d, depthwise_conv_2d, pool, add, reshape, softmax, logistic, quantize)
 
 REGISTRY: dict[str, OpDef] = {name: m.OP for m in _MODULES for name in m.OP.names}
 SUPPORTED_OPS: frozenset[str] = frozenset(REGISTRY)

@@ -1,4 +1,5 @@
-"""CONV_2D: int8 as im2col + the packed fully connected kernel, and float32."""
+"""CONV_2D: int8 on the fast matrix kernel (kernels/fast/conv.c; im2col + the packed fully connected
+kernel with dilation), and float32."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UnsupportedOpError
+from ..fast import conv_call, conv_supported
 from ..program import Table
-from ..quant import activation_range
+from ..quant import activation_range, conv_multipliers
 from .base import (PADDING, OpDef, Window, activation, check_activation, check_int32, conv_geometry, expect,
                    expect_const, geometry_text, pack_rows4, struct_init)
 from .common import F32_RANGE, bias_values, quant_tables
@@ -55,6 +57,8 @@ def lower_int8(ctx, op):
     src = ctx.view(op.inputs[0])
     geo = conv_geometry(op, op.attrs.window, x, y, w.shape[1], w.shape[2])
     lo, hi = activation_range(op.attrs.activation, y.qscale, y.qzero)
+    if conv_supported((geo["dilation_h"], geo["dilation_w"])):
+        return _lower_fast(ctx, op, geo, lo, hi)
     # the im2col patch holds int8 values: uint8 input is moved to int8 on the copy, so the offset
     # is that of the int8 tensor whether or not the uint8 -> int8 QUANTIZE was folded in
     in_offset = -x.qzero
@@ -75,6 +79,20 @@ def lower_int8(ctx, op):
     return ctx.step(op, _comment(op, geo, w) + ", im2col", body, [kernel], tables=tables, work_bytes=cols)
 
 
+def _lower_fast(ctx, op, geo, lo, hi):
+    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
+    src = ctx.view(op.inputs[0])
+    mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, geo["out_c"])
+    call = conv_call(ctx.tag(op), (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"]),
+                     w.data, bias_values(ctx, op, geo["out_c"]), mult, shift,
+                     in_offset=-x.qzero + src.offset_adjust, in_u8=src.dtype == "uint8", out_zero_point=y.qzero,
+                     act_min=lo, act_max=hi, stride=(geo["stride_h"], geo["stride_w"]), pad=(geo["pad_h"], geo["pad_w"]))
+    step = ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables,
+                    work_bytes=call.work_bytes)
+    step.work_ctype = call.work_ctype
+    return step
+
+
 def lower_fp32(ctx, op):
     tag = ctx.tag(op)
     x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
@@ -93,4 +111,4 @@ def macs(graph, op) -> int:
     return int(np.prod(w, dtype=np.int64)) * int(y[1]) * int(y[2]) if len(w) == 4 and len(y) == 4 else 0
 
 
-OP = OpDef(("CONV_2D",), parse, check, lower_int8, lower_fp32, ("conv_2d.c",), macs)
+OP = OpDef(("CONV_2D",), parse, check, lower_int8, lower_fp32, ("conv_2d.c", "fast/conv.c"), macs)
