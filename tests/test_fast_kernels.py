@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks.mcu import cross_compile, missing_tools, run_qemu
-from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, outputs_match, suite_inputs,
+from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, fc_case, outputs_match, suite_inputs,
                                     write_suite)
 from export.csrc.fast.channels import fast_requant_ok, rounds
 from export.csrc.fast.fixedpoint import mbqm
@@ -39,6 +39,7 @@ def _conv_grid() -> list[Case]:
         c(rng, "3x3 huge bias: exact requantization", (4, 4, 4), 4, (3, 3), bias_offset=1_200_000_000),
         c(rng, "1x1 uint8 input (folded QUANTIZE)", (3, 5, 8), 8, in_u8=True),
         c(rng, "3x3 s2 uint8 input, 3 channels", (6, 6, 3), 8, (3, 3), (2, 2), in_u8=True),
+        c(rng, "3x3 per-tensor weight scale", (5, 4, 8), 6, (3, 3), per_tensor=True),
     ]
 
 
@@ -61,10 +62,12 @@ def _depthwise_grid() -> list[Case]:
         d("s1 zero point 127", (4, 4, 4), 4, (3, 3), in_zero_point=127),
         d("s1 left shifts", (4, 4, 4), 4, (3, 3), out_scale=0.002),
         d("s1 huge bias: exact requantization", (3, 3, 4), 4, (3, 3), bias_offset=1_500_000_000),
+        d("s2 per-tensor weight scale", (6, 5, 6), 6, (3, 3), (2, 2), per_tensor=True),
     ]
 
 
 def _elementwise_grid() -> list[Case]:
+    """ADD, AVERAGE_POOL_2D and FULLY_CONNECTED."""
     rng = np.random.default_rng(19)
     return [
         add_case(rng, "add 8x8x16", (8, 8, 16)),
@@ -76,10 +79,15 @@ def _elementwise_grid() -> list[Case]:
         avgpool_case(rng, "avgpool 3x3 s2 same 7x7x6", (7, 7, 6), (3, 3), (2, 2), "SAME"),
         avgpool_case(rng, "avgpool 17x17 RELU 18x18x5 (> 256 values: scalar)", (18, 18, 5), (17, 17), (1, 1),
                      activation="RELU"),
+        fc_case(rng, "fc 64 -> 12", 64, 12),
+        fc_case(rng, "fc 30 -> 7 RELU, odd sizes", 30, 7, "RELU"),
+        fc_case(rng, "fc 3 -> 5, one partial block", 3, 5),
+        fc_case(rng, "fc 21 -> 6 uint8 input", 21, 6, in_u8=True),
+        fc_case(rng, "fc 16 -> 8 left shifts", 16, 8, out_scale=0.002),
     ]
 
 
-GRIDS = {"conv": _conv_grid, "depthwise": _depthwise_grid, "elementwise": _elementwise_grid}
+GRIDS = {"conv": _conv_grid, "depthwise": _depthwise_grid, "other": _elementwise_grid}
 
 
 @pytest.fixture(scope="module", params=list(GRIDS))

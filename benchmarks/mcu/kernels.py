@@ -145,12 +145,12 @@ def _out_size(size_in: int, stride: int, k: int, padding: str) -> int:
 def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int], out_c: int, kernel=(1, 1),
               stride=(1, 1), padding="SAME", activation="NONE", *, depthwise: bool = False,
               in_zero_point: int | None = None, out_scale: float = 1.0, bias_offset: int = 0,
-              in_u8: bool = False) -> Case:
+              in_u8: bool = False, per_tensor: bool = False) -> Case:
     """A CONV_2D (or DEPTHWISE_CONV_2D) with random int8 weights and plausible per-channel quantization.
 
     ``out_scale`` scales the output scale (below ~0.02 the multipliers exceed 1: left shifts);
     ``bias_offset`` is added to every bias; ``in_u8`` feeds the kernel uint8 bytes (x + 128), as
-    for a folded uint8 -> int8 QUANTIZE."""
+    for a folded uint8 -> int8 QUANTIZE; ``per_tensor`` gives the weights one scale."""
     from export.csrc.quant import activation_range, conv_multipliers
 
     from .oneop import Quant, conv_model
@@ -166,7 +166,7 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
     else:
         w = rng.integers(-127, 128, size=(out_c, k_h, k_w, in_c)).astype(np.int8)
         taps = k_h * k_w * in_c
-    sw = rng.uniform(0.002, 0.02, size=out_c)
+    sw = rng.uniform(0.002, 0.02, size=1 if per_tensor else out_c)
     acc_std = np.sqrt(taps) * 74.0 * 73.0  # std of (uniform int8 - zero point) * uniform int8 weight
     bias = (np.round(rng.normal(0, acc_std, size=out_c) * 0.5) + bias_offset).astype(np.int32)
     sy = float(np.median(acc_std * sx * sw) / 40.0) * out_scale
@@ -176,6 +176,7 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
                         activation=activation, depthwise=depthwise)
     x = rng.integers(-128, 128, size=(1, *in_shape)).astype(np.int8)
     mult, shift = conv_multipliers(np.float32(sx), sw.astype(np.float32), np.float32(sy), out_c)
+    sw = np.broadcast_to(sw, (out_c,))
     lo, hi = activation_range(activation, np.float32(sy), zy)
     pad = (_same_pad(in_h, out_h, stride[0], k_h), _same_pad(in_w, out_w, stride[1], k_w)) if padding == "SAME" else (0, 0)
     common = dict(in_offset=-zx - (128 if in_u8 else 0), in_u8=in_u8, out_zero_point=zy, act_min=lo, act_max=hi, stride=stride, pad=pad)
@@ -231,3 +232,28 @@ def avgpool_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, 
            if padding == "SAME" else (0, 0))
     call = avgpool_call(in_shape, (out_h, out_w, c), k_hw, stride, pad, lo, hi)
     return Case(name, tflite, [x], call, out_h * out_w * c)
+
+
+def fc_case(rng: np.random.Generator, name: str, cols: int, rows: int, activation="NONE", *, in_u8: bool = False,
+            out_scale: float = 1.0) -> Case:
+    """FULLY_CONNECTED with random int8 weights (one scale) and plausible quantization."""
+    from export.csrc.fast.fc import fc_call
+    from export.csrc.quant import activation_range, conv_multipliers
+
+    from .oneop import Quant, fc_model
+
+    zx, sx = int(rng.integers(-128, 128)), float(rng.uniform(0.01, 0.1))
+    w = rng.integers(-127, 128, size=(rows, cols)).astype(np.int8)
+    sw = float(rng.uniform(0.002, 0.02))
+    acc_std = np.sqrt(cols) * 74.0 * 73.0
+    bias = np.round(rng.normal(0, acc_std, size=rows) * 0.5).astype(np.int32)
+    sy = float(acc_std * sx * sw / 40.0) * out_scale
+    zy = -128 if activation in ("RELU", "RELU6") else int(rng.integers(-20, 21))
+    tflite = fc_model(cols, w, bias, Quant((sx,), (zx,)), sw, Quant((sy,), (zy,)), activation=activation)
+    x = rng.integers(-128, 128, size=(1, cols)).astype(np.int8)
+    mult, shift = conv_multipliers(np.float32(sx), np.array([sw], dtype=np.float32), np.float32(sy), rows)
+    lo, hi = activation_range(activation, np.float32(sy), zy)
+    call = fc_call("k", w, bias, mult, shift, in_offset=-zx - (128 if in_u8 else 0), in_u8=in_u8, out_zero_point=zy,
+                   act_min=lo, act_max=hi)
+    kernel_x = [(x.astype(np.int16) + 128).astype(np.uint8)] if in_u8 else None
+    return Case(name, tflite, [x], call, rows, rows * cols, kernel_x)

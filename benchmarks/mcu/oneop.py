@@ -160,3 +160,19 @@ def tflm_outputs(tflite: bytes, inputs: list[np.ndarray]) -> np.ndarray:
         interp.set_input(x, i)
     interp.invoke()
     return np.array(interp.get_output(0)).copy()
+
+
+def fc_model(cols: int, weights: np.ndarray, bias: np.ndarray, x_q: Quant, w_scale: float, y_q: Quant, *,
+             activation="NONE") -> bytes:
+    """FULLY_CONNECTED of a [1][cols] int8 vector, weights [rows][cols] with one scale."""
+    _check("activation", activation, ACTIVATIONS)
+    b = _Builder()
+    s = b.s
+    rows = weights.shape[0]
+    x = b.tensor("x", (1, cols), "int8", x_q)
+    w = b.tensor("w", weights.shape, "int8", Quant((float(w_scale),), (0,)), weights)
+    bt = b.tensor("b", (rows,), "int32", Quant((float(np.float32(x_q.scale[0]) * np.float32(w_scale)),), (0,)), bias)
+    y = b.tensor("y", (1, rows), "int8", y_q)
+    opt = s.FullyConnectedOptionsT()
+    opt.fusedActivationFunction = ACTIVATIONS[activation]
+    return b.finish(s.BuiltinOperator.FULLY_CONNECTED, [x, w, bt], [y], s.BuiltinOptions.FullyConnectedOptions, opt)

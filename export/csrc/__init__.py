@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import CCompileError, CPrefixError, UnsupportedOpError
 from .ops import SHAPE_OPS, SUPPORTED_OPS
 
-__all__ = ["export_c", "generate_c", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
+__all__ = ["export_c", "generate_c", "op_steps", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
            "UnsupportedOpError", "CCompileError", "DEFAULT_PREFIX", "SUPPORTED_OPS", "SHAPE_OPS", "count_macs"]
 
 logger = logging.getLogger(__name__)
@@ -31,23 +31,37 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8") -> tuple[str, str]:
-    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses."""
-    from .emit import c_header, c_source
+def _lowered(tflite_path: str | Path):
     from .lower import check_graph, lower
     from .plan import plan
     from .reader import read_graph
     from .simplify import drop_shape_ops
 
-    check_prefix(prefix)
     graph = read_graph(tflite_path)
     check_graph(graph)
     program = lower(drop_shape_ops(graph))
-    layout = plan(program)
+    return graph, program, plan(program)
+
+
+def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8",
+               profile: bool = False) -> tuple[str, str]:
+    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses. ``profile``
+    adds a call after every op for a measuring harness (``benchmarks.mcu.profile``), never shipped."""
+    from .emit import c_header, c_source
+
+    check_prefix(prefix)
+    graph, program, layout = _lowered(tflite_path)
     names = _class_names(graph.metadata, program.output.size)
     source = Path(tflite_path).name
-    return (c_source(program, layout, prefix, f"{base_name}.h", names, source),
+    return (c_source(program, layout, prefix, f"{base_name}.h", names, source, profile=profile),
             c_header(program, layout, prefix, source))
+
+
+def op_steps(tflite_path: str | Path) -> list[dict]:
+    """The C functions of the generated model in execution order: function name, op type, MACs
+    and comment (what ``generate_c(..., profile=True)`` numbers 0, 1, ...)."""
+    _, program, _ = _lowered(tflite_path)
+    return [{"function": s.func, "op": s.op_kind, "macs": s.macs, "comment": s.comment} for s in program.steps]
 
 
 def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFAULT_PREFIX,

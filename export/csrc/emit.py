@@ -76,9 +76,13 @@ def _signature(step: Step) -> str:
     return f"static void {step.func}({', '.join(params)})"
 
 
+PROFILE_HOOK = "edgeport_profile_step"
+
+
 def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_names: list[str],
-             source: str) -> str:
-    """The generated .c text."""
+             source: str, *, profile: bool = False) -> str:
+    """The generated .c text. ``profile`` (never in shipped code) makes invoke call
+    ``void edgeport_profile_step(int step)`` before the first step (-1) and after each step."""
     for step in program.steps:
         _check_kernels(step)
     tables = program.tables
@@ -90,20 +94,22 @@ def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_
     if uses_math:
         out.append("#include <math.h>")
     out.append("")
+    if profile:
+        out += ["/* Profiling build: the measuring harness defines this */", f"void {PROFILE_HOOK}(int step);", ""]
     out += [u.text for u in units]
     out.append("/* ---- constant tables (flash) ---- */\n")
     out += [_table_text(t) for t in tables]
     out.append("/* ---- one function per op ---- */\n")
     for s in program.steps:
         out.append(f"/* {s.comment} */\n{_signature(s)}\n{{\n" + "".join(f"    {line}\n" for line in s.body) + "}\n")
-    out.append(_invoke(program, plan, prefix))
+    out.append(_invoke(program, plan, prefix, profile))
     out.append(_verify(tables, prefix))
     names = ",\n".join(f"    {_c_string(n)}" for n in class_names)
     out.append(f"const char *const {prefix}_class_names[{prefix.upper()}_OUTPUT_SIZE] = {{\n{names}\n}};\n")
     return "\n".join(out)
 
 
-def _invoke(program: Program, plan: Plan, prefix: str) -> str:
+def _invoke(program: Program, plan: Plan, prefix: str, profile: bool = False) -> str:
     P = prefix.upper()
     lines = [f"int {prefix}_invoke(const {prefix}_input_t *input, {prefix}_output_t *output, void *scratch)", "{",
              "    unsigned char *const s = (unsigned char *)scratch;",
@@ -113,11 +119,15 @@ def _invoke(program: Program, plan: Plan, prefix: str) -> str:
         lines += ["    if (((uintptr_t)scratch & 3u) != 0) {",
                   "        return -2; /* float scratch must be 4-byte aligned */", "    }"]
     lines.append("    (void)s;")
+    if profile:
+        lines.append(f"    {PROFILE_HOOK}(-1);")
     for k, st in enumerate(program.steps):
         args = [_pointer(program, plan, a) for a in st.args]
         if st.work_bytes:
             args.append(f"({st.work_ctype} *)(s + {plan.work[k]})")
         lines.append(f"    {st.func}({', '.join(args)});")
+        if profile:
+            lines.append(f"    {PROFILE_HOOK}({k});")
     return "\n".join(lines + ["    return 0;", "}\n"])
 
 

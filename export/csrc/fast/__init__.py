@@ -8,10 +8,11 @@ when a fast kernel applies; these functions only take numbers.
 """
 from .add import add_call
 from .call import KernelCall
-from .channels import channel_table, fast_requant_ok
+from .channels import fast_requant_ok, requant_tables
 from .conv import conv_call, conv_supported, pack_rows
 from .depthwise import depthwise_call, depthwise_supported
+from .fc import fc_call
 from .pool import avgpool_call
 
-__all__ = ["KernelCall", "add_call", "avgpool_call", "channel_table", "conv_call", "conv_supported",
-           "depthwise_call", "depthwise_supported", "fast_requant_ok", "pack_rows"]
+__all__ = ["KernelCall", "add_call", "avgpool_call", "conv_call", "conv_supported",
+           "depthwise_call", "depthwise_supported", "fc_call", "fast_requant_ok", "pack_rows", "requant_tables"]

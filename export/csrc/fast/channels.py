@@ -1,4 +1,5 @@
-"""Per-output-channel constants (``struct ep_channel``) and the proof that the DSP requantization is exact."""
+"""Per-channel bias and requantization tables (``struct ep_requant``), and the proof that the DSP
+requantization is exact."""
 from __future__ import annotations
 
 import numpy as np
@@ -50,16 +51,23 @@ def fast_requant_ok(shifts: np.ndarray, bounds: np.ndarray, out_zero_point: int)
     return bool(np.all(2 * bounds <= INT32_MAX) and np.all(bounds + 2 + r <= INT32_MAX))
 
 
-def channel_table(name: str, bias: np.ndarray, multipliers, shifts, out_zero_point: int, bounds: np.ndarray,
-                  what: str) -> tuple[Table, bool]:
-    """The ``struct ep_channel`` array (bias, multiplier, shift, round per channel) as int32 words,
-    and whether the kernel may take the DSP requantization; then the table holds -shift (the
-    right shift) and the rounding constant."""
+def requant_tables(tag: str, bias: np.ndarray, multipliers, shifts, out_zero_point: int, bounds: np.ndarray,
+                   what: str) -> tuple[list[Table], str, bool]:
+    """The bias table and the ``struct ep_requant`` table (multiplier, shift, round per channel, or
+    one entry when every channel has the same scale), the C arguments naming them
+    (``bias, rq, rq_step``) and whether the kernel may take the DSP requantization; then the
+    table holds -shift (the right shift) and the rounding constant."""
+    mult = np.asarray(multipliers, dtype=np.int64)
     shifts = np.asarray(shifts, dtype=np.int64)
     fast = fast_requant_ok(shifts, bounds, out_zero_point)
-    words = np.stack([np.asarray(bias, dtype=np.int64), np.asarray(multipliers, dtype=np.int64),
-                      -shifts if fast else shifts,
-                      rounds(shifts, out_zero_point) if fast else np.zeros(len(shifts), dtype=np.int64)], axis=1)
-    table = Table(name, "int32_t", check_int32(words.reshape(-1), what),
-                  f"{len(shifts)} channels x (bias, multiplier, shift, round): struct ep_channel")
-    return table, fast
+    entries = np.stack([mult, -shifts if fast else shifts,
+                        rounds(shifts, out_zero_point) if fast else np.zeros(len(shifts), dtype=np.int64)], axis=1)
+    per_tensor = bool(np.all(entries == entries[0]))
+    if per_tensor:
+        entries = entries[:1]
+    scope = "every channel" if per_tensor else f"{len(shifts)} channels"
+    tables = [Table(f"{tag}_bias", "int32_t", check_int32(np.asarray(bias, dtype=np.int64), what), "bias"),
+              Table(f"{tag}_requant", "int32_t", check_int32(entries.reshape(-1), f"{what} requantization"),
+                    f"{scope}: multiplier, {'right shift, round' if fast else 'shift, unused'} (struct ep_requant)")]
+    args = f"{tag}_bias, (const struct ep_requant *){tag}_requant, {0 if per_tensor else 1}"
+    return tables, args, fast

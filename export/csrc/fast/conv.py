@@ -5,7 +5,7 @@ import numpy as np
 
 from ..program import Table
 from .call import KernelCall
-from .channels import acc_bound, channel_table
+from .channels import acc_bound, requant_tables
 
 PIXELS = 4  # EP_PIXELS: output pixels per block
 
@@ -44,11 +44,9 @@ def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, in
     matrix = weights.reshape(out_c, -1)
     k = matrix.shape[1]
     bounds = acc_bound(bias, np.abs(matrix.astype(np.int64)).sum(axis=1), in_offset, in_u8)
-    channels, fast = channel_table(f"{tag}_channels", bias, multipliers, shifts, out_zero_point, bounds,
-                                   "CONV_2D bias")
+    rq_tables, ch, fast = requant_tables(tag, bias, multipliers, shifts, out_zero_point, bounds, "CONV_2D bias")
     tables = [Table(f"{tag}_weights", "uint32_t", pack_rows(matrix),
-                    f"{list(weights.shape)} as {out_c} rows of {k} int8, zero-padded to 4"), channels]
-    ch = f"(const struct ep_channel *){tag}_channels"
+                    f"{list(weights.shape)} as {out_c} rows of {k} int8, zero-padded to 4"), *rq_tables]
     x = "(const int8_t *)in" if in_u8 else "in"
     quant = f"{in_offset}, {int(in_u8)}, {out_zero_point}, {act_min}, {act_max}, {int(fast)}"
     pointwise = (k_h, k_w, stride, pad) == (1, 1, (1, 1), (0, 0)) and (out_h, out_w) == (in_h, in_w)

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..program import Table
 from .call import KernelCall
-from .channels import acc_bound, channel_table
+from .channels import acc_bound, requant_tables
 
 
 def depthwise_supported(k_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
@@ -38,10 +38,11 @@ def depthwise_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[in
     bias = np.asarray(bias, dtype=np.int64)
     folded = bias + in_offset * taps.sum(axis=0)
     bounds = acc_bound(bias, np.abs(taps).sum(axis=0), in_offset, False)
-    channels_table, fast = channel_table(f"{tag}_channels", folded, multipliers, shifts, out_zero_point, bounds,
+    rq_tables, ch, fast = requant_tables(tag, folded, multipliers, shifts, out_zero_point, bounds,
                                          "DEPTHWISE_CONV_2D bias")
-    tables = [Table(f"{tag}_weights", "int8_t", weights.reshape(-1), f"[3][3][{channels}]"), channels_table]
-    body = [f"ep_dwconv3x3_s8(in, out, {tag}_weights, (const struct ep_channel *){tag}_channels,",
+    tables = [Table(f"{tag}_weights", "int8_t", weights.reshape(-1), f"[3][3][{channels}]"), *rq_tables]
+    tables[1].comment = "bias + input offset x the 9 weights (offset folded in)"
+    body = [f"ep_dwconv3x3_s8(in, out, {tag}_weights, {ch},",
             f"                {in_h}, {in_w}, {channels}, {out_h}, {out_w}, {stride[0]}, {pad[0]}, {pad[1]},",
             f"                {in_offset}, {out_zero_point}, {act_min}, {act_max}, {int(fast)});"]
     requant = "DSP requantization" if fast else "exact requantization"

@@ -8,10 +8,11 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..fast import conv_call, conv_supported
+from ..fast.fc import pack_rows4
 from ..program import Table
 from ..quant import activation_range, conv_multipliers
 from .base import (PADDING, OpDef, Window, activation, check_activation, check_int32, conv_geometry, expect,
-                   expect_const, geometry_text, pack_rows4, struct_init)
+                   expect_const, geometry_text, struct_init)
 from .common import F32_RANGE, bias_values, quant_tables
 
 

@@ -89,18 +89,18 @@ EP_INLINE int32_t ep_byte(uint32_t w, int t)
 
 /* Requantize and store up to 4 accumulators of one channel, EP_PIXELS rows apart */
 EP_INLINE void ep_store4(int8_t *out, int stride, int pixels, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                         const struct ep_channel *ch, int32_t zero_point, int32_t act_min, int32_t act_max, int fast)
+                         const struct ep_requant *rq, int32_t zero_point, int32_t act_min, int32_t act_max, int fast)
 {
-    const struct ep_channel c = *ch; /* read before the int8 stores, which may alias it */
-    out[0] = (int8_t)ep_clamp(ep_requant(a0, &c, zero_point, fast), act_min, act_max);
+    const struct ep_requant c = *rq; /* read before the int8 stores, which may alias it */
+    out[0] = (int8_t)ep_clamp(ep_requantize(a0, &c, zero_point, fast), act_min, act_max);
     if (pixels > 1) {
-        out[stride] = (int8_t)ep_clamp(ep_requant(a1, &c, zero_point, fast), act_min, act_max);
+        out[stride] = (int8_t)ep_clamp(ep_requantize(a1, &c, zero_point, fast), act_min, act_max);
     }
     if (pixels > 2) {
-        out[2 * stride] = (int8_t)ep_clamp(ep_requant(a2, &c, zero_point, fast), act_min, act_max);
+        out[2 * stride] = (int8_t)ep_clamp(ep_requantize(a2, &c, zero_point, fast), act_min, act_max);
     }
     if (pixels > 3) {
-        out[3 * stride] = (int8_t)ep_clamp(ep_requant(a3, &c, zero_point, fast), act_min, act_max);
+        out[3 * stride] = (int8_t)ep_clamp(ep_requantize(a3, &c, zero_point, fast), act_min, act_max);
     }
 }
 
@@ -108,7 +108,8 @@ EP_INLINE void ep_store4(int8_t *out, int stride, int pixels, int32_t a0, int32_
  * out[p * out_stride + oc] for the first `pixels` (1-4) slots of the patch buffer and every
  * output channel: requant(bias + patch . weight row).
  */
-EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const struct ep_channel *ch, int k4,
+EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const int32_t *bias_table,
+                        const struct ep_requant *rq, int rq_step, int k4,
                         int out_c, int8_t *out, int out_stride, int pixels, int32_t zero_point, int32_t act_min,
                         int32_t act_max, int fast)
 {
@@ -119,7 +120,7 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const struc
 #if USE_DSP
         /* the first word starts the four sums from the bias */
         const uint32_t *xp = (const uint32_t *)buf;
-        const int32_t bias = ch[oc].bias;
+        const int32_t bias = bias_table[oc];
         int32_t a0, a1, a2, a3;
         uint32_t w = *wp++, w02 = __sxtb16(w), w13 = ep_sxtb16_ror8(w), x02, x13;
         ep_ldrd(&xp, &x02, &x13);
@@ -149,7 +150,7 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const struc
             a3 = __smlad(x13, w13, a3);
         }
 #else
-        int32_t a0 = ch[oc].bias, a1 = a0, a2 = a0, a3 = a0;
+        int32_t a0 = bias_table[oc], a1 = a0, a2 = a0, a3 = a0;
         const int16_t *xp = buf;
         for (i = 0; i < words; i++, xp += 16) {
             const uint32_t w = *wp++;
@@ -160,7 +161,8 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const struc
             a3 += xp[12] * w0 + xp[13] * w2 + xp[14] * w1 + xp[15] * w3;
         }
 #endif
-        ep_store4(out + oc, out_stride, pixels, a0, a1, a2, a3, &ch[oc], zero_point, act_min, act_max, fast);
+        ep_store4(out + oc, out_stride, pixels, a0, a1, a2, a3, &rq[oc * rq_step], zero_point, act_min, act_max,
+                  fast);
     }
 }
 
@@ -175,7 +177,7 @@ EP_INLINE void ep_zero_slots(int16_t *buf, int from, int k4)
 
 /* 1x1 convolution, stride 1, no padding: `pixels` input rows of in_c values -> rows of out_c */
 EP_INLINE void ep_conv1x1_s8(const int8_t *in, int8_t *out, int16_t *buf, const uint32_t *weights,
-                             const struct ep_channel *ch, int pixels, int in_c, int out_c, int32_t in_offset,
+                             const int32_t *bias, const struct ep_requant *rq, int rq_step, int pixels, int in_c, int out_c, int32_t in_offset,
                              int in_u8, int32_t zero_point, int32_t act_min, int32_t act_max, int fast)
 {
     const int k4 = (in_c + 3) & ~3;
@@ -184,7 +186,7 @@ EP_INLINE void ep_conv1x1_s8(const int8_t *in, int8_t *out, int16_t *buf, const 
         for (j = 0; j < EP_PIXELS; j++) {
             ep_expand(buf, j, 0, in + (size_t)(p + j) * in_c, in_c, in_offset, in_u8);
         }
-        ep_block(buf, weights, ch, k4, out_c, out + (size_t)p * out_c, out_c, EP_PIXELS, zero_point, act_min,
+        ep_block(buf, weights, bias, rq, rq_step, k4, out_c, out + (size_t)p * out_c, out_c, EP_PIXELS, zero_point, act_min,
                  act_max, fast);
     }
     if (p < pixels) {
@@ -192,7 +194,7 @@ EP_INLINE void ep_conv1x1_s8(const int8_t *in, int8_t *out, int16_t *buf, const 
             ep_expand(buf, j, 0, in + (size_t)(p + j) * in_c, in_c, in_offset, in_u8);
         }
         ep_zero_slots(buf, j, k4);
-        ep_block(buf, weights, ch, k4, out_c, out + (size_t)p * out_c, out_c, pixels - p, zero_point, act_min,
+        ep_block(buf, weights, bias, rq, rq_step, k4, out_c, out + (size_t)p * out_c, out_c, pixels - p, zero_point, act_min,
                  act_max, fast);
     }
 }
@@ -256,7 +258,7 @@ EP_INLINE void ep_gather(int16_t *buf, int8_t *stage, int p, const int8_t *in, i
 
 /* General 2-D convolution (NHWC, batch 1, weights [out_c][k_h][k_w][in_c]) */
 EP_INLINE void ep_conv_s8(const int8_t *in, int8_t *out, int16_t *buf, int8_t *stage, const uint32_t *weights,
-                          const struct ep_channel *ch, int in_h, int in_w, int in_c, int out_h, int out_w,
+                          const int32_t *bias, const struct ep_requant *rq, int rq_step, int in_h, int in_w, int in_c, int out_h, int out_w,
                           int out_c, int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w,
                           int32_t in_offset, int in_u8, int32_t zero_point, int32_t act_min, int32_t act_max,
                           int fast)
@@ -274,7 +276,7 @@ EP_INLINE void ep_conv_s8(const int8_t *in, int8_t *out, int16_t *buf, int8_t *s
             ep_gather(buf, stage, slot, in, oy, ox, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w, pad_h, pad_w,
                       in_offset, in_u8);
             if (++slot == EP_PIXELS) {
-                ep_block(buf, weights, ch, k4, out_c, o, out_c, EP_PIXELS, zero_point, act_min, act_max, fast);
+                ep_block(buf, weights, bias, rq, rq_step, k4, out_c, o, out_c, EP_PIXELS, zero_point, act_min, act_max, fast);
                 o += EP_PIXELS * out_c;
                 slot = 0;
             }
@@ -282,6 +284,6 @@ EP_INLINE void ep_conv_s8(const int8_t *in, int8_t *out, int16_t *buf, int8_t *s
     }
     if (slot > 0) {
         ep_zero_slots(buf, slot, k4);
-        ep_block(buf, weights, ch, k4, out_c, o, out_c, slot, zero_point, act_min, act_max, fast);
+        ep_block(buf, weights, bias, rq, rq_step, k4, out_c, o, out_c, slot, zero_point, act_min, act_max, fast);
     }
 }

@@ -85,7 +85,7 @@ EP_INLINE int32_t ep_dw_mac(int32_t acc, int32_t pair, int32_t single, const str
  * c2_shift (the w[c][2] register, whose bottom halfword is otherwise 0): ASR by a register reads
  * only that byte, SMLABT only the top halfword. One register less in the inner loop.
  */
-EP_INLINE int8_t ep_dw_out(int32_t acc, const struct ep_channel *q, int32_t c2_shift, int32_t zero_point,
+EP_INLINE int8_t ep_dw_out(int32_t acc, const struct ep_requant *q, int32_t c2_shift, int32_t zero_point,
                            int32_t act_min, int32_t act_max, int fast)
 {
 #if USE_DSP
@@ -96,7 +96,7 @@ EP_INLINE int8_t ep_dw_out(int32_t acc, const struct ep_channel *q, int32_t c2_s
     }
 #endif
     (void)c2_shift;
-    return (int8_t)ep_clamp(ep_requant(acc, q, zero_point, fast), act_min, act_max);
+    return (int8_t)ep_clamp(ep_requantize(acc, q, zero_point, fast), act_min, act_max);
 }
 
 /*
@@ -108,11 +108,11 @@ EP_INLINE int8_t ep_dw_out(int32_t acc, const struct ep_channel *q, int32_t c2_s
  */
 EP_INLINE void ep_dw_row(const int8_t *a, ptrdiff_t db, ptrdiff_t dc, int8_t *out, int step, int in_w, int out_w,
                          int stride, int pad_w, const struct ep_dw_weights *wt, int32_t bias,
-                         const struct ep_channel *ch, int32_t in_zero_point, int32_t zero_point, int32_t act_min,
+                         const struct ep_requant *rq, int32_t in_zero_point, int32_t zero_point, int32_t act_min,
                          int32_t act_max, int fast)
 {
     struct ep_dw_weights w = *wt;
-    const struct ep_channel q = *ch;
+    const struct ep_requant q = *rq;
     const int x0 = -pad_w; /* input column under filter column 0 of output 0 */
     const int8_t *p;
     int32_t pair, single, open0, open1, done;
@@ -173,7 +173,8 @@ EP_INLINE int32_t ep_dw_w(const int8_t *weights, int channels, int ch, int r, in
  * 3x3 depthwise convolution, NHWC batch 1. ch[].bias holds bias + in_offset * (sum of the 9
  * weights); in_zero_point = -in_offset.
  */
-EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weights, const struct ep_channel *ch,
+EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weights, const int32_t *bias_table,
+                               const struct ep_requant *rq, int rq_step,
                                int in_h, int in_w, int channels, int out_h, int out_w, int stride, int pad_h,
                                int pad_w, int32_t in_offset, int32_t zero_point, int32_t act_min, int32_t act_max,
                                int fast)
@@ -197,13 +198,13 @@ EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weig
         for (oy = 0; oy < out_h; oy++) {
             const int iy = oy * stride - pad_h;
             int first = iy < 0 ? -iy : 0, last = in_h - 1 - iy; /* rows [first, last] of the 3 are inside */
-            int32_t bias = ch[c].bias;
+            int32_t bias = bias_table[c];
             const int8_t *base = in + c;
             int8_t *o = out + (size_t)oy * out_w * channels + c;
             last = last > 2 ? 2 : last;
             if (first == 0 && last == 2) {
                 ep_dw_row(base + (size_t)iy * row, row, 2 * row, o, channels, in_w, out_w, stride, pad_w, &full, bias,
-                          &ch[c], -in_offset, zero_point, act_min, act_max, fast);
+                          &rq[c * rq_step], -in_offset, zero_point, act_min, act_max, fast);
                 continue;
             }
             for (r = 0; r < 3; r++) {
@@ -217,7 +218,7 @@ EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weig
             two.ab2 = ep_pair(wr[first][2], last > first ? wr[last][2] : 0);
             two.c01 = two.c2 = 0;
             ep_dw_row(base + (size_t)(iy + first) * row, (ptrdiff_t)(last - first) * row, 0, o, channels, in_w, out_w,
-                      stride, pad_w, &two, bias, &ch[c], -in_offset, zero_point, act_min, act_max, fast);
+                      stride, pad_w, &two, bias, &rq[c * rq_step], -in_offset, zero_point, act_min, act_max, fast);
         }
     }
 }

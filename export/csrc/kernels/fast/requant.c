@@ -3,9 +3,12 @@
  * rounding (TFLITE_SINGLE_ROUNDING unset), plus the output zero point, clamped.
  */
 
-/* Constants of one output channel, computed by the generator as TFLite Micro's Prepare() does */
-struct ep_channel {
-    int32_t bias;       /* the op's bias (plus input offset x filter sum where the kernel folds it) */
+/*
+ * Requantization constants of one output channel (or of every channel: kernels take rq_step 0 for
+ * a per-tensor scale), computed by the generator as TFLite Micro's Prepare() does. Biases are a
+ * separate int32 table.
+ */
+struct ep_requant {
     int32_t multiplier; /* Q0.31 */
     int32_t shift;      /* > 0: left, < 0: right; the right shift itself (> 0) where the kernel is told fast */
     int32_t round;      /* fast: 2^(right shift - 1) + out_zero_point * 2^(right shift) */
@@ -62,7 +65,7 @@ EP_INLINE int32_t ep_clamp(int32_t v, int32_t lo, int32_t hi)
  *   RDBPOT(x, r) + zp = (x + 2^(r-1) + zp 2^r - [x < 0]) >> r, where acc < 0 can stand for x < 0
  *   (they differ only when x = 0, and then both give 0).
  */
-EP_INLINE int32_t ep_requant(int32_t acc, const struct ep_channel *c, int32_t zero_point, int fast)
+EP_INLINE int32_t ep_requantize(int32_t acc, const struct ep_requant *c, int32_t zero_point, int fast)
 {
 #if USE_DSP
     if (fast) {

@@ -12,6 +12,19 @@
 #define EP_UNROLL2
 #endif
 
+/* Four bytes as one little-endian word, at any alignment (one LDR on Cortex-M4) */
+EP_INLINE uint32_t ep_load_any(const int8_t *p)
+{
+#if USE_DSP && defined(__GNUC__)
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+#else
+    return (uint32_t)(uint8_t)p[0] | ((uint32_t)(uint8_t)p[1] << 8) | ((uint32_t)(uint8_t)p[2] << 16) |
+           ((uint32_t)(uint8_t)p[3] << 24);
+#endif
+}
+
 #if USE_DSP
 /* Four int8 values as one word, at any alignment (one LDR on Cortex-M4) */
 EP_INLINE uint32_t ep_load4(const void *p)
@@ -32,6 +45,14 @@ EP_INLINE uint32_t ep_sxtb16_ror8(uint32_t v)
 {
     uint32_t r;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* Bytes 1 and 3 of v, zero-extended to halfwords */
+EP_INLINE uint32_t ep_uxtb16_ror8(uint32_t v)
+{
+    uint32_t r;
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
 }
 

@@ -1,0 +1,79 @@
+/*
+ * FULLY_CONNECTED, int8 weights, int8 or uint8 input (batch 1), 4 output rows per pass over the
+ * input. Weights come packed in groups of 4 rows: for each block of 4 columns, one little-endian
+ * word per row, zero-padded at the ends. The input offset is folded into the bias, which is padded
+ * to a multiple of 4 rows.
+ */
+
+/* Input word of columns [k, k + 4), columns past n read as 0 */
+EP_INLINE uint32_t ep_fc_x4(const int8_t *in, int k, int n)
+{
+    uint32_t v = 0;
+    int b;
+    for (b = 0; b < 4 && k + b < n; b++) {
+        v |= (uint32_t)(uint8_t)in[k + b] << (8 * b);
+    }
+    return v;
+}
+
+/* Value t (0-3) of a 4-column input word, signed or unsigned */
+EP_INLINE int32_t ep_fc_value(uint32_t x, int t, int in_u8)
+{
+    return in_u8 ? (int32_t)((x >> (8 * t)) & 0xffu) : ep_byte(x, t);
+}
+
+/* Requantize and store up to 4 rows, each with its own channel constants */
+EP_INLINE void ep_fc_store(int8_t *out, int n, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                           const struct ep_requant *rq, int rq_step, int32_t zero_point, int32_t act_min,
+                           int32_t act_max, int fast)
+{
+    out[0] = (int8_t)ep_clamp(ep_requantize(a0, &rq[0], zero_point, fast), act_min, act_max);
+    if (n > 1) {
+        out[1] = (int8_t)ep_clamp(ep_requantize(a1, &rq[rq_step], zero_point, fast), act_min, act_max);
+    }
+    if (n > 2) {
+        out[2] = (int8_t)ep_clamp(ep_requantize(a2, &rq[2 * rq_step], zero_point, fast), act_min, act_max);
+    }
+    if (n > 3) {
+        out[3] = (int8_t)ep_clamp(ep_requantize(a3, &rq[3 * rq_step], zero_point, fast), act_min, act_max);
+    }
+}
+
+EP_INLINE void ep_fc_s8(const int8_t *in, int in_u8, int8_t *out, const uint32_t *weights, const int32_t *bias,
+                        const struct ep_requant *rq, int rq_step, int cols, int rows, int32_t zero_point, int32_t act_min, int32_t act_max, int fast)
+{
+    const int blocks = cols / 4, words = (cols + 3) / 4;
+    const uint32_t *wp = weights;
+    int r, b;
+    for (r = 0; r < rows; r += 4) {
+        int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
+        const int8_t *xp = in;
+        for (b = 0; b < words; b++, xp += 4, wp += 4) {
+            const uint32_t x = b < blocks ? ep_load_any(xp) : ep_fc_x4(in, 4 * b, cols);
+#if USE_DSP
+            const uint32_t x02 = in_u8 ? (uint32_t)__uxtb16(x) : (uint32_t)__sxtb16(x);
+            const uint32_t x13 = in_u8 ? ep_uxtb16_ror8(x) : ep_sxtb16_ror8(x);
+            const uint32_t w0 = wp[0], w1 = wp[1], w2 = wp[2], w3 = wp[3];
+            a0 = __smlad(__sxtb16(w0), x02, a0);
+            a0 = __smlad(ep_sxtb16_ror8(w0), x13, a0);
+            a1 = __smlad(__sxtb16(w1), x02, a1);
+            a1 = __smlad(ep_sxtb16_ror8(w1), x13, a1);
+            a2 = __smlad(__sxtb16(w2), x02, a2);
+            a2 = __smlad(ep_sxtb16_ror8(w2), x13, a2);
+            a3 = __smlad(__sxtb16(w3), x02, a3);
+            a3 = __smlad(ep_sxtb16_ror8(w3), x13, a3);
+#else
+            int t;
+            for (t = 0; t < 4; t++) {
+                const int32_t v = ep_fc_value(x, t, in_u8);
+                a0 += v * ep_byte(wp[0], t);
+                a1 += v * ep_byte(wp[1], t);
+                a2 += v * ep_byte(wp[2], t);
+                a3 += v * ep_byte(wp[3], t);
+            }
+#endif
+        }
+        ep_fc_store(out + r, rows - r, a0, a1, a2, a3, rq + r * rq_step, rq_step, zero_point, act_min, act_max,
+                    fast);
+    }
+}
