@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick] [--mcu]``."""
+"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick] [--mcu [--profile]]``."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mcu", action="store_true",
                    help="also cross-compile the generated C and measure it on QEMU's Cortex-M4F "
                    "(needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm)")
+    p.add_argument("--profile", action="store_true",
+                   help="with --mcu: also instructions per op of each int8 model's generated C (a profiling "
+                   "build; the shipped C has no timing code)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
     return p
@@ -72,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except _ArgumentError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    if args.profile and not args.mcu:
+        print("error: --profile needs --mcu", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
@@ -90,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 data_dir=args.data_dir,
                 allow_source_mismatch=args.allow_source_mismatch,
                 mcu=args.mcu,
+                profile=args.profile,
             )
     except (UsageError, OSError) as e:  # bad arguments, or files that cannot be read or written
         print(f"error: {_one_line(e)}", file=sys.stderr)

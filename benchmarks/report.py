@@ -277,7 +277,13 @@ def _mcu_section(result: dict[str, Any]) -> list[str]:
         return []
     from .mcu.table import mcu_markdown
 
-    return ["## Microcontroller: Cortex-M4F under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
+    lines = ["## Microcontroller: Cortex-M4F under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
+    if result.get("mcu_profile"):
+        from .mcu.profile import profile_markdown
+
+        lines += ["## Instructions per op on the Cortex-M4F (`--mcu --profile`)", "",
+                  profile_markdown(result["mcu_profile"]), ""]
+    return lines
 
 
 def _section(title: str, text: str, table: str | None) -> list[str]:

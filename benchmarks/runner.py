@@ -91,6 +91,7 @@ def run_benchmarks(
     cold_start_repeats: int | None = None,
     allow_source_mismatch: bool = False,
     mcu: bool = False,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Benchmark every artifact in ``model_dir`` and the baselines; return the report dict.
 
@@ -99,7 +100,8 @@ def run_benchmarks(
     SourceMismatchError if ``model.keras`` is not the artifacts' source (unless
     ``allow_source_mismatch``: then the report carries a warning), and BenchmarkError
     if a measuring subprocess fails. ``mcu=True`` adds the Cortex-M4F table
-    (``result["mcu"]``, see ``benchmarks.mcu.table``). The dict is
+    (``result["mcu"]``, see ``benchmarks.mcu.table``); ``profile=True`` with it adds instructions
+    per op (``result["mcu_profile"]``, see ``benchmarks.mcu.profile``). The dict is
     ``BenchmarkResult.to_dict()``.
     """
     started = time.perf_counter()
@@ -125,6 +127,9 @@ def run_benchmarks(
     if mcu:  # opt-in: generated C on QEMU's Cortex-M4F (benchmarks/mcu)
         from .mcu.table import mcu_table
         result.mcu = mcu_table([inp.model_dir], images=inp.images[:20])
+        if profile:
+            from .mcu.profile import profile_table
+            result.mcu_profile = profile_table([inp.model_dir])
     result.targets = compute_targets(result.subjects, result.cold_start, result.thread_defaults)
     result.wall_time_s = time.perf_counter() - started
     out = result.to_dict()
