@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from benchmarks.mcu import cross_compile, missing_tools, run_qemu
-from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, fc_case, outputs_match, suite_inputs,
-                                    write_suite)
+from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, fc_case, maxpool_case, outputs_match,
+                                    suite_inputs, write_suite)
 from export.csrc.fast.channels import fast_requant_ok, rounds
 from export.csrc.fast.fixedpoint import mbqm
 from export.csrc.host import HostCModel
@@ -67,7 +67,7 @@ def _depthwise_grid() -> list[Case]:
 
 
 def _elementwise_grid() -> list[Case]:
-    """ADD, AVERAGE_POOL_2D and FULLY_CONNECTED."""
+    """ADD, AVERAGE_POOL_2D, MAX_POOL_2D and FULLY_CONNECTED."""
     rng = np.random.default_rng(19)
     return [
         add_case(rng, "add 8x8x16", (8, 8, 16)),
@@ -79,6 +79,9 @@ def _elementwise_grid() -> list[Case]:
         avgpool_case(rng, "avgpool 3x3 s2 same 7x7x6", (7, 7, 6), (3, 3), (2, 2), "SAME"),
         avgpool_case(rng, "avgpool 17x17 RELU 18x18x5 (> 256 values: scalar)", (18, 18, 5), (17, 17), (1, 1),
                      activation="RELU"),
+        maxpool_case(rng, "maxpool 2x2 s2 6x6x16", (6, 6, 16)),
+        maxpool_case(rng, "maxpool 3x3 s2 same RELU6 7x7x6", (7, 7, 6), (3, 3), (2, 2), "SAME", "RELU6"),
+        maxpool_case(rng, "maxpool 2x2 s1 RELU 5x5x5", (5, 5, 5), (2, 2), (1, 1), activation="RELU"),
         fc_case(rng, "fc 64 -> 12", 64, 12),
         fc_case(rng, "fc 30 -> 7 RELU, odd sizes", 30, 7, "RELU"),
         fc_case(rng, "fc 3 -> 5, one partial block", 3, 5),

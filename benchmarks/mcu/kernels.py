@@ -257,3 +257,23 @@ def fc_case(rng: np.random.Generator, name: str, cols: int, rows: int, activatio
                    act_min=lo, act_max=hi)
     kernel_x = [(x.astype(np.int16) + 128).astype(np.uint8)] if in_u8 else None
     return Case(name, tflite, [x], call, rows, rows * cols, kernel_x)
+
+
+def maxpool_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int], k_hw=(2, 2), stride=(2, 2),
+                 padding="VALID", activation="NONE") -> Case:
+    """MAX_POOL_2D with random int8 input and quantization."""
+    from export.csrc.fast.pool import maxpool_call
+    from export.csrc.quant import activation_range
+
+    from .oneop import Quant, pool_model
+
+    in_h, in_w, c = in_shape
+    out_h, out_w = _out_size(in_h, stride[0], k_hw[0], padding), _out_size(in_w, stride[1], k_hw[1], padding)
+    q = (float(rng.uniform(0.02, 0.2)), int(rng.integers(-100, 100)))
+    tflite = pool_model("MAX_POOL_2D", in_shape, (out_h, out_w, c), Quant((q[0],), (q[1],)), filter_hw=k_hw,
+                        stride=stride, padding=padding, activation=activation)
+    x = rng.integers(-128, 128, size=(1, *in_shape)).astype(np.int8)
+    lo, hi = activation_range(activation, np.float32(q[0]), q[1])
+    pad = ((_same_pad(in_h, out_h, stride[0], k_hw[0]), _same_pad(in_w, out_w, stride[1], k_hw[1]))
+           if padding == "SAME" else (0, 0))
+    return Case(name, tflite, [x], maxpool_call(in_shape, (out_h, out_w, c), k_hw, stride, pad, lo, hi), out_h * out_w * c)

@@ -135,9 +135,14 @@ def add_model(shape: tuple[int, ...], a_q: Quant, b_q: Quant, y_q: Quant, *, act
     return b.finish(s.BuiltinOperator.ADD, [x1, x2], [y], s.BuiltinOptions.AddOptions, opt)
 
 
-def avgpool_model(x_shape: tuple[int, int, int], y_shape: tuple[int, int, int], q: Quant, *, filter_hw=(2, 2),
-                  stride=(2, 2), padding="VALID", activation="NONE") -> bytes:
+def avgpool_model(x_shape: tuple[int, int, int], y_shape: tuple[int, int, int], q: Quant, **kwargs) -> bytes:
     """AVERAGE_POOL_2D, batch 1, the same quantization in and out (as the converter makes it)."""
+    return pool_model("AVERAGE_POOL_2D", x_shape, y_shape, q, **kwargs)
+
+
+def pool_model(kind: str, x_shape: tuple[int, int, int], y_shape: tuple[int, int, int], q: Quant, *,
+               filter_hw=(2, 2), stride=(2, 2), padding="VALID", activation="NONE") -> bytes:
+    """AVERAGE_POOL_2D or MAX_POOL_2D, batch 1, the same quantization in and out."""
     _check("padding", padding, PADDINGS)
     _check("activation", activation, ACTIVATIONS)
     b = _Builder()
@@ -148,7 +153,8 @@ def avgpool_model(x_shape: tuple[int, int, int], y_shape: tuple[int, int, int], 
     opt.strideH, opt.strideW = stride
     opt.filterHeight, opt.filterWidth = filter_hw
     opt.fusedActivationFunction = ACTIVATIONS[activation]
-    return b.finish(s.BuiltinOperator.AVERAGE_POOL_2D, [x], [y], s.BuiltinOptions.Pool2DOptions, opt)
+    _check("pooling", kind, {"AVERAGE_POOL_2D": 0, "MAX_POOL_2D": 0})
+    return b.finish(getattr(s.BuiltinOperator, kind), [x], [y], s.BuiltinOptions.Pool2DOptions, opt)
 
 
 def tflm_outputs(tflite: bytes, inputs: list[np.ndarray]) -> np.ndarray:

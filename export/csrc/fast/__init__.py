@@ -12,7 +12,7 @@ from .channels import fast_requant_ok, requant_tables
 from .conv import conv_call, conv_supported, pack_rows
 from .depthwise import depthwise_call, depthwise_supported
 from .fc import fc_call
-from .pool import avgpool_call
+from .pool import avgpool_call, maxpool_call
 
 __all__ = ["KernelCall", "add_call", "avgpool_call", "conv_call", "conv_supported",
-           "depthwise_call", "depthwise_supported", "fc_call", "fast_requant_ok", "pack_rows", "requant_tables"]
+           "depthwise_call", "depthwise_supported", "fc_call", "fast_requant_ok", "maxpool_call", "pack_rows", "requant_tables"]

@@ -1,4 +1,4 @@
-"""AVERAGE_POOL_2D onto ep_avgpool_s8."""
+"""AVERAGE_POOL_2D and MAX_POOL_2D onto ep_avgpool_s8 / ep_maxpool_s8."""
 from __future__ import annotations
 
 from .call import KernelCall
@@ -18,3 +18,15 @@ def avgpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int]
             f"{stride[1]}, {pad[0]}, {pad[1]}, {act_min}, {act_max}, {simd});"]
     how = "4 channels per SXTAB16" if simd else "one channel at a time"
     return KernelCall(["ep_avgpool_s8"], body, comment=f"{how}")
+
+
+def maxpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
+                 stride: tuple[int, int], pad: tuple[int, int], act_min: int, act_max: int) -> KernelCall:
+    """Max pooling, NHWC batch 1, the same quantization in and out."""
+    in_h, in_w, c = in_shape
+    out_h, out_w, out_c = out_shape
+    if out_c != c:
+        raise ValueError(f"max pooling keeps the channels: {c} -> {out_c}")
+    body = [f"ep_maxpool_s8(in, out, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {k_hw[0]}, {k_hw[1]}, {stride[0]}, "
+            f"{stride[1]}, {pad[0]}, {pad[1]}, {act_min}, {act_max});"]
+    return KernelCall(["ep_maxpool_s8"], body, comment="4 channels per SSUB8/SEL")

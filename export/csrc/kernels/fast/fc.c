@@ -39,39 +39,46 @@ EP_INLINE void ep_fc_store(int8_t *out, int n, int32_t a0, int32_t a1, int32_t a
     }
 }
 
-EP_INLINE void ep_fc_s8(const int8_t *in, int in_u8, int8_t *out, const uint32_t *weights, const int32_t *bias,
-                        const struct ep_requant *rq, int rq_step, int cols, int rows, int32_t zero_point, int32_t act_min, int32_t act_max, int fast)
+/* The four sums of one block of 4 columns: x holds the 4 input values, w the 4 rows' weight words */
+EP_INLINE void ep_fc_block(uint32_t x, const uint32_t *w, int in_u8, int32_t *a0, int32_t *a1, int32_t *a2,
+                           int32_t *a3)
 {
-    const int blocks = cols / 4, words = (cols + 3) / 4;
+#if USE_DSP
+    const uint32_t x02 = in_u8 ? (uint32_t)__uxtb16(x) : (uint32_t)__sxtb16(x);
+    const uint32_t x13 = in_u8 ? ep_uxtb16_ror8(x) : ep_sxtb16_ror8(x);
+    const uint32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+    *a0 = __smlad(ep_sxtb16_ror8(w0), x13, __smlad(__sxtb16(w0), x02, *a0));
+    *a1 = __smlad(ep_sxtb16_ror8(w1), x13, __smlad(__sxtb16(w1), x02, *a1));
+    *a2 = __smlad(ep_sxtb16_ror8(w2), x13, __smlad(__sxtb16(w2), x02, *a2));
+    *a3 = __smlad(ep_sxtb16_ror8(w3), x13, __smlad(__sxtb16(w3), x02, *a3));
+#else
+    int t;
+    for (t = 0; t < 4; t++) {
+        const int32_t v = ep_fc_value(x, t, in_u8);
+        *a0 += v * ep_byte(w[0], t);
+        *a1 += v * ep_byte(w[1], t);
+        *a2 += v * ep_byte(w[2], t);
+        *a3 += v * ep_byte(w[3], t);
+    }
+#endif
+}
+
+EP_INLINE void ep_fc_s8(const int8_t *in, int in_u8, int8_t *out, const uint32_t *weights, const int32_t *bias,
+                        const struct ep_requant *rq, int rq_step, int cols, int rows, int32_t zero_point,
+                        int32_t act_min, int32_t act_max, int fast)
+{
+    const int blocks = cols / 4;
     const uint32_t *wp = weights;
     int r, b;
     for (r = 0; r < rows; r += 4) {
         int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
         const int8_t *xp = in;
-        for (b = 0; b < words; b++, xp += 4, wp += 4) {
-            const uint32_t x = b < blocks ? ep_load_any(xp) : ep_fc_x4(in, 4 * b, cols);
-#if USE_DSP
-            const uint32_t x02 = in_u8 ? (uint32_t)__uxtb16(x) : (uint32_t)__sxtb16(x);
-            const uint32_t x13 = in_u8 ? ep_uxtb16_ror8(x) : ep_sxtb16_ror8(x);
-            const uint32_t w0 = wp[0], w1 = wp[1], w2 = wp[2], w3 = wp[3];
-            a0 = __smlad(__sxtb16(w0), x02, a0);
-            a0 = __smlad(ep_sxtb16_ror8(w0), x13, a0);
-            a1 = __smlad(__sxtb16(w1), x02, a1);
-            a1 = __smlad(ep_sxtb16_ror8(w1), x13, a1);
-            a2 = __smlad(__sxtb16(w2), x02, a2);
-            a2 = __smlad(ep_sxtb16_ror8(w2), x13, a2);
-            a3 = __smlad(__sxtb16(w3), x02, a3);
-            a3 = __smlad(ep_sxtb16_ror8(w3), x13, a3);
-#else
-            int t;
-            for (t = 0; t < 4; t++) {
-                const int32_t v = ep_fc_value(x, t, in_u8);
-                a0 += v * ep_byte(wp[0], t);
-                a1 += v * ep_byte(wp[1], t);
-                a2 += v * ep_byte(wp[2], t);
-                a3 += v * ep_byte(wp[3], t);
-            }
-#endif
+        for (b = 0; b < blocks; b++, xp += 4, wp += 4) {
+            ep_fc_block(ep_load_any(xp), wp, in_u8, &a0, &a1, &a2, &a3);
+        }
+        if (cols % 4 != 0) { /* the last, partial block of columns */
+            ep_fc_block(ep_fc_x4(in, 4 * blocks, cols), wp, in_u8, &a0, &a1, &a2, &a3);
+            wp += 4;
         }
         ep_fc_store(out + r, rows - r, a0, a1, a2, a3, rq + r * rq_step, rq_step, zero_point, act_min, act_max,
                     fast);

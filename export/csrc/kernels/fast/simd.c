@@ -26,6 +26,12 @@ EP_INLINE uint32_t ep_load_any(const int8_t *p)
 }
 
 #if USE_DSP
+/* A word to four bytes at any alignment (one STR on Cortex-M4) */
+EP_INLINE void ep_store_any(int8_t *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, 4);
+}
+
 /* Four int8 values as one word, at any alignment (one LDR on Cortex-M4) */
 EP_INLINE uint32_t ep_load4(const void *p)
 {
