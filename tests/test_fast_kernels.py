@@ -40,6 +40,8 @@ def _conv_grid() -> list[Case]:
         c(rng, "1x1 uint8 input (folded QUANTIZE)", (3, 5, 8), 8, in_u8=True),
         c(rng, "3x3 s2 uint8 input, 3 channels", (6, 6, 3), 8, (3, 3), (2, 2), in_u8=True),
         c(rng, "3x3 per-tensor weight scale", (5, 4, 8), 6, (3, 3), per_tensor=True),
+        c(rng, "1x1 in place 5x3x16->16", (5, 3, 16), 16, in_place=True),
+        c(rng, "1x1 in place 3x3x24->8 (fewer channels out)", (3, 3, 24), 8, in_place=True),
     ]
 
 
@@ -63,6 +65,10 @@ def _depthwise_grid() -> list[Case]:
         d("s1 left shifts", (4, 4, 4), 4, (3, 3), out_scale=0.002),
         d("s1 huge bias: exact requantization", (3, 3, 4), 4, (3, 3), bias_offset=1_500_000_000),
         d("s2 per-tensor weight scale", (6, 5, 6), 6, (3, 3), (2, 2), per_tensor=True),
+        d("s1 in place 6x7x8", (6, 7, 8), 8, (3, 3), in_place=True),
+        d("s1 in place, taller than wide (columns) 9x4x8", (9, 4, 8), 8, (3, 3), in_place=True),
+        d("s1 in place valid 6x7x4", (6, 7, 4), 4, (3, 3), padding="VALID", in_place=True),
+        d("s2 in place 8x8x4", (8, 8, 4), 4, (3, 3), (2, 2), in_place=True),
     ]
 
 
@@ -74,6 +80,8 @@ def _elementwise_grid() -> list[Case]:
         add_case(rng, "add RELU 4x4x32", (4, 4, 32), "RELU"),
         add_case(rng, "add RELU6 1x3x5", (1, 3, 5), "RELU6"),
         add_case(rng, "add 7 values", (7,)),
+        add_case(rng, "add in place of a 4x4x8", (4, 4, 8), in_place=0),
+        add_case(rng, "add in place of b 4x4x8", (4, 4, 8), "RELU", in_place=1),
         avgpool_case(rng, "avgpool global 25x5x64 (KWS)", (25, 5, 64), (25, 5), (1, 1)),
         avgpool_case(rng, "avgpool 2x2 s2 6x6x8", (6, 6, 8)),
         avgpool_case(rng, "avgpool 3x3 s2 same 7x7x6", (7, 7, 6), (3, 3), (2, 2), "SAME"),
@@ -82,6 +90,8 @@ def _elementwise_grid() -> list[Case]:
         maxpool_case(rng, "maxpool 2x2 s2 6x6x16", (6, 6, 16)),
         maxpool_case(rng, "maxpool 3x3 s2 same RELU6 7x7x6", (7, 7, 6), (3, 3), (2, 2), "SAME", "RELU6"),
         maxpool_case(rng, "maxpool 2x2 s1 RELU 5x5x5", (5, 5, 5), (2, 2), (1, 1), activation="RELU"),
+        maxpool_case(rng, "maxpool in place 2x2 s2 6x6x8", (6, 6, 8), in_place=True),
+        avgpool_case(rng, "avgpool in place global 5x5x8", (5, 5, 8), (5, 5), (1, 1), in_place=True),
         fc_case(rng, "fc 64 -> 12", 64, 12),
         fc_case(rng, "fc 30 -> 7 RELU, odd sizes", 30, 7, "RELU"),
         fc_case(rng, "fc 3 -> 5, one partial block", 3, 5),
@@ -128,6 +138,21 @@ def test_cortex_m4_equals_tflite_micro(suite, path):
     run = run_qemu(build.elf, inputs)
     assert not outputs_match(cases, run.outputs)
     assert np.all(run.instructions > 0)
+
+
+def test_in_place_cases_are_what_the_generator_allows():
+    """The in-place cases are shapes the lowering would run in place (and a refused one fails)."""
+    from export.csrc.fast import depthwise_in_place_ok, pool_in_place_ok
+
+    assert depthwise_in_place_ok((6, 7, 8), (6, 7, 8), (1, 1), (1, 1))
+    assert depthwise_in_place_ok((9, 4, 8), (9, 4, 8), (1, 1), (1, 1))
+    assert depthwise_in_place_ok((6, 7, 4), (4, 5, 4), (1, 1), (0, 0))
+    assert not depthwise_in_place_ok((7, 6, 4), (5, 4, 4), (1, 1), (0, 0))  # columns, not the same shape
+    assert depthwise_in_place_ok((8, 8, 4), (4, 4, 4), (2, 2), (0, 0))
+    assert not depthwise_in_place_ok((9, 4, 8), (5, 2, 8), (2, 2), (1, 1))  # columns, strided
+    assert pool_in_place_ok((6, 6, 8), (3, 3, 8), (2, 2), (2, 2), (0, 0))
+    assert pool_in_place_ok((5, 5, 8), (1, 1, 8), (5, 5), (1, 1), (0, 0))
+    assert not pool_in_place_ok((5, 5, 8), (5, 5, 8), (3, 3), (1, 1), (1, 1))  # SAME: reads behind
 
 
 def test_grids_reach_both_requantizations():

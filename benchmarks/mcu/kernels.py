@@ -31,6 +31,7 @@ class Case:
     out_size: int
     macs: int = 0
     kernel_inputs: list[np.ndarray] | None = None  # the bytes the kernel reads, when not ``inputs``
+    in_place: int | None = None   # run with the output written over this input
     expected: np.ndarray | None = field(default=None, repr=False)
 
     def c_inputs(self) -> list[np.ndarray]:
@@ -62,7 +63,8 @@ def suite_source(cases: list[Case]) -> tuple[str, str]:
         raise UsageError(f"a suite takes 1 to 127 cases, got {len(cases)}")
     in_size = 4 + max(sum(x.size for x in c.inputs) for c in cases)
     out_size = max(c.out_size for c in cases)
-    work = max(c.call.work_bytes for c in cases)
+    work = max((c.call.work_bytes + 3) // 4 * 4 + (c.inputs[c.in_place].size if c.in_place is not None else 0)
+               for c in cases)
     units = library().collect(sorted({k for c in cases for k in c.call.kernels}))
     out = [f"/* edgeport fast-kernel suite: {len(cases)} cases, one per invoke (input[0]) */",
            f'#include "{HEADER}"', "", "#include <stddef.h>", "#include <stdint.h>", ""]
@@ -76,8 +78,19 @@ def suite_source(cases: list[Case]) -> tuple[str, str]:
             body = body.replace(t.name, f"{tag}_{t.name}")
         names = ["in"] if len(c.inputs) == 1 else [f"in{k}" for k in range(len(c.inputs))]
         params = [f"const int8_t *{n}" for n in names] + ["int8_t *out", f"{c.call.work_ctype} *work"]
+        lines = ["(void)work;", *body.splitlines()]
+        if c.in_place is not None:  # copy the input behind the work buffer, run there, copy the output out
+            k, size = c.in_place, c.inputs[c.in_place].size
+            io = f"(int8_t *)work + {(c.call.work_bytes + 3) // 4 * 4}"
+            params[k] = f"const int8_t *{names[k]}_src"
+            params[len(names)] = "int8_t *result"
+            lines = [f"int8_t *const io = {io};", "int i;", f"for (i = 0; i < {size}; i++) {{",
+                     f"    io[i] = {names[k]}_src[i];", "}", "{",
+                     f"    const int8_t *{names[k]} = io;", "    int8_t *out = io;",
+                     *[f"    {line}" for line in lines], "}", f"for (i = 0; i < {c.out_size}; i++) {{",
+                     "    result[i] = io[i];", "}"]
         out.append(f"/* {c.name}: {c.call.comment} */\nstatic void case{i}({', '.join(params)})\n{{\n"
-                   "    (void)work;\n" + "".join(f"    {line}\n" for line in body.splitlines()) + "}\n")
+                   + "".join(f"    {line}\n" for line in lines) + "}\n")
         offsets, at = [], 4
         for x in c.inputs:
             offsets.append(f"input + {at}")
@@ -145,12 +158,13 @@ def _out_size(size_in: int, stride: int, k: int, padding: str) -> int:
 def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int], out_c: int, kernel=(1, 1),
               stride=(1, 1), padding="SAME", activation="NONE", *, depthwise: bool = False,
               in_zero_point: int | None = None, out_scale: float = 1.0, bias_offset: int = 0,
-              in_u8: bool = False, per_tensor: bool = False) -> Case:
+              in_u8: bool = False, per_tensor: bool = False, in_place: bool = False) -> Case:
     """A CONV_2D (or DEPTHWISE_CONV_2D) with random int8 weights and plausible per-channel quantization.
 
     ``out_scale`` scales the output scale (below ~0.02 the multipliers exceed 1: left shifts);
     ``bias_offset`` is added to every bias; ``in_u8`` feeds the kernel uint8 bytes (x + 128), as
-    for a folded uint8 -> int8 QUANTIZE; ``per_tensor`` gives the weights one scale."""
+    for a folded uint8 -> int8 QUANTIZE; ``per_tensor`` gives the weights one scale; ``in_place``
+    runs the kernel with its output over its input."""
     from export.csrc.quant import activation_range, conv_multipliers
 
     from .oneop import Quant, conv_model
@@ -183,7 +197,7 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
     if depthwise:
         from export.csrc.fast.depthwise import depthwise_call
 
-        call = depthwise_call("k", in_shape, (out_h, out_w, out_c), w, bias, mult, shift, **common)
+        call = depthwise_call("k", in_shape, (out_h, out_w, out_c), w, bias, mult, shift, in_place=in_place, **common)
         macs = k_h * k_w * out_h * out_w * out_c
     else:
         from export.csrc.fast.conv import conv_call
@@ -191,10 +205,11 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
         call = conv_call("k", in_shape, (out_h, out_w, out_c), w, bias, mult, shift, **common)
         macs = k_h * k_w * in_c * out_h * out_w * out_c
     kernel_x = [(x.astype(np.int16) + 128).astype(np.uint8)] if in_u8 else None
-    return Case(name, tflite, [x], call, out_h * out_w * out_c, macs, kernel_x)
+    return Case(name, tflite, [x], call, out_h * out_w * out_c, macs, kernel_x, 0 if in_place else None)
 
 
-def add_case(rng: np.random.Generator, name: str, shape: tuple[int, ...], activation="NONE") -> Case:
+def add_case(rng: np.random.Generator, name: str, shape: tuple[int, ...], activation="NONE",
+             in_place: int | None = None) -> Case:
     """ADD of two int8 tensors with different random quantizations."""
     from export.csrc.fast.add import add_call
     from export.csrc.quant import activation_range
@@ -210,11 +225,11 @@ def add_case(rng: np.random.Generator, name: str, shape: tuple[int, ...], activa
     b = rng.integers(-128, 128, size=(1, *shape)).astype(np.int8)
     lo, hi = activation_range(activation, np.float32(qo[0]), qo[1])
     size = int(np.prod(shape))
-    return Case(name, tflite, [a, b], add_call("k", size, qa, qb, qo, lo, hi), size)
+    return Case(name, tflite, [a, b], add_call("k", size, qa, qb, qo, lo, hi), size, in_place=in_place)
 
 
 def avgpool_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int], k_hw=(2, 2), stride=(2, 2),
-                 padding="VALID", activation="NONE") -> Case:
+                 padding="VALID", activation="NONE", in_place: bool = False) -> Case:
     """AVERAGE_POOL_2D with random int8 input and quantization."""
     from export.csrc.fast.pool import avgpool_call
     from export.csrc.quant import activation_range
@@ -231,7 +246,7 @@ def avgpool_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, 
     pad = ((_same_pad(in_h, out_h, stride[0], k_hw[0]), _same_pad(in_w, out_w, stride[1], k_hw[1]))
            if padding == "SAME" else (0, 0))
     call = avgpool_call(in_shape, (out_h, out_w, c), k_hw, stride, pad, lo, hi)
-    return Case(name, tflite, [x], call, out_h * out_w * c)
+    return Case(name, tflite, [x], call, out_h * out_w * c, in_place=0 if in_place else None)
 
 
 def fc_case(rng: np.random.Generator, name: str, cols: int, rows: int, activation="NONE", *, in_u8: bool = False,
@@ -260,7 +275,7 @@ def fc_case(rng: np.random.Generator, name: str, cols: int, rows: int, activatio
 
 
 def maxpool_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int], k_hw=(2, 2), stride=(2, 2),
-                 padding="VALID", activation="NONE") -> Case:
+                 padding="VALID", activation="NONE", in_place: bool = False) -> Case:
     """MAX_POOL_2D with random int8 input and quantization."""
     from export.csrc.fast.pool import maxpool_call
     from export.csrc.quant import activation_range
@@ -276,4 +291,5 @@ def maxpool_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, 
     lo, hi = activation_range(activation, np.float32(q[0]), q[1])
     pad = ((_same_pad(in_h, out_h, stride[0], k_hw[0]), _same_pad(in_w, out_w, stride[1], k_hw[1]))
            if padding == "SAME" else (0, 0))
-    return Case(name, tflite, [x], maxpool_call(in_shape, (out_h, out_w, c), k_hw, stride, pad, lo, hi), out_h * out_w * c)
+    call = maxpool_call(in_shape, (out_h, out_w, c), k_hw, stride, pad, lo, hi)
+    return Case(name, tflite, [x], call, out_h * out_w * c, in_place=0 if in_place else None)

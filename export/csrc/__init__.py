@@ -32,15 +32,15 @@ def check_prefix(prefix: str) -> str:
 
 
 def _lowered(tflite_path: str | Path):
-    from .lower import check_graph, lower
-    from .plan import plan
+    from .lower import check_graph
+    from .plan import lower_and_plan
     from .reader import read_graph
     from .simplify import drop_shape_ops
 
     graph = read_graph(tflite_path)
     check_graph(graph)
-    program = lower(drop_shape_ops(graph))
-    return graph, program, plan(program)
+    program, layout = lower_and_plan(drop_shape_ops(graph))
+    return graph, program, layout
 
 
 def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8",

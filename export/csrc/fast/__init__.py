@@ -10,9 +10,9 @@ from .add import add_call
 from .call import KernelCall
 from .channels import fast_requant_ok, requant_tables
 from .conv import conv_call, conv_supported, pack_rows
-from .depthwise import depthwise_call, depthwise_supported
+from .depthwise import depthwise_call, depthwise_in_place_ok, depthwise_supported
 from .fc import fc_call
-from .pool import avgpool_call, maxpool_call
+from .pool import avgpool_call, maxpool_call, pool_in_place_ok
 
 __all__ = ["KernelCall", "add_call", "avgpool_call", "conv_call", "conv_supported",
-           "depthwise_call", "depthwise_supported", "fc_call", "fast_requant_ok", "maxpool_call", "pack_rows", "requant_tables"]
+           "depthwise_call", "depthwise_in_place_ok", "depthwise_supported", "fc_call", "fast_requant_ok", "maxpool_call", "pack_rows", "pool_in_place_ok", "requant_tables"]

@@ -6,6 +6,20 @@ from .call import KernelCall
 SIMD_MAX_COUNT = 256  # 16-bit lanes hold a sum of at most 256 int8 values
 
 
+def pool_in_place_ok(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
+                     stride: tuple[int, int], pad: tuple[int, int]) -> bool:
+    """Whether a pooling kernel may write over its input: it stores output pixel q (channel group by
+    channel group) after reading its window, so no later output may read an input pixel below q."""
+    in_h, in_w, _ = in_shape
+    out_h, out_w, _ = out_shape
+    for oy in range(out_h):
+        for ox in range(out_w):
+            y0, x0 = max(0, oy * stride[0] - pad[0]), max(0, ox * stride[1] - pad[1])
+            if y0 * in_w + x0 < oy * out_w + ox:
+                return False
+    return True
+
+
 def avgpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
                  stride: tuple[int, int], pad: tuple[int, int], act_min: int, act_max: int) -> KernelCall:
     """Average pooling, NHWC batch 1, the same quantization in and out."""

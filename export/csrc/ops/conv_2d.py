@@ -88,8 +88,12 @@ def _lower_fast(ctx, op, geo, lo, hi):
                      w.data, bias_values(ctx, op, geo["out_c"]), mult, shift,
                      in_offset=-x.qzero + src.offset_adjust, in_u8=src.dtype == "uint8", out_zero_point=y.qzero,
                      act_min=lo, act_max=hi, stride=(geo["stride_h"], geo["stride_w"]), pad=(geo["pad_h"], geo["pad_w"]))
-    step = ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables,
-                    work_bytes=call.work_bytes)
+    # a 1x1 block of pixels is copied into the patch buffer before its outputs are stored, so the
+    # output may overwrite the input where it takes no more bytes per pixel
+    pointwise = call.kernels == ["ep_conv1x1_s8"] and geo["out_c"] <= geo["in_c"]
+    in_place = 0 if pointwise and ctx.can_overwrite(op) else None
+    step = ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}{', in place' if in_place == 0 else ''}", call.body,
+                    call.kernels, tables=call.tables, work_bytes=call.work_bytes, in_place=in_place)
     step.work_ctype = call.work_ctype
     return step
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...errors import ConversionError
 from ..errors import UnsupportedOpError
-from ..fast import depthwise_call, depthwise_supported
+from ..fast import depthwise_call, depthwise_in_place_ok, depthwise_supported
 from ..program import Table
 from ..quant import activation_range, conv_multipliers
 from .base import (PADDING, OpDef, Window, activation, check_activation, check_int32, conv_geometry, expect,
@@ -68,11 +68,14 @@ def lower_int8(ctx, op):
             op.attrs.depth_multiplier, (geo["pad_h"], geo["pad_w"]), (geo["in_h"], geo["in_w"]),
             (geo["out_h"], geo["out_w"])):
         mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, geo["out_c"])
-        call = depthwise_call(tag, (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"]),
-                              w.data, bias_values(ctx, op, geo["out_c"]), mult, shift, in_offset=in_offset,
-                              in_u8=False, out_zero_point=y.qzero, act_min=lo, act_max=hi,
-                              stride=(geo["stride_h"], geo["stride_w"]), pad=(geo["pad_h"], geo["pad_w"]))
-        return ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables)
+        shapes = (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"])
+        stride, pad = (geo["stride_h"], geo["stride_w"]), (geo["pad_h"], geo["pad_w"])
+        in_place = ctx.can_overwrite(op) and depthwise_in_place_ok(*shapes, stride, pad)
+        call = depthwise_call(tag, *shapes, w.data, bias_values(ctx, op, geo["out_c"]), mult, shift,
+                              in_offset=in_offset, in_u8=False, out_zero_point=y.qzero, act_min=lo, act_max=hi,
+                              stride=stride, pad=pad, in_place=in_place)
+        return ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables,
+                        work_bytes=call.work_bytes, in_place=0 if in_place else None, in_place_costs=True)
     tables = [Table(f"{tag}_weights", "int8_t", w.data.reshape(-1), f"[k_h][k_w][out_c] = {list(w.shape)}"),
               Table(f"{tag}_bias", "int32_t", check_int32(bias_values(ctx, op, geo["out_c"]), "bias"), "bias"),
               *quant_tables(tag, x, w, y, geo["out_c"])]

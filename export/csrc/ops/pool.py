@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UnsupportedOpError
-from ..fast import avgpool_call, maxpool_call
+from ..fast import avgpool_call, maxpool_call, pool_in_place_ok
 from ..quant import activation_range
 from .base import (PADDING, OpDef, Window, activation, check_activation, conv_geometry, expect, geometry_text,
                    struct_init)
@@ -53,10 +53,12 @@ def lower_int8(ctx, op):
     comment = (f"{op.kind} {a.filter_h}x{a.filter_w}, stride {a.window.stride_h}x{a.window.stride_w}, "
                f"{geometry_text(geo)}")
     lower_fast = avgpool_call if op.kind == "AVERAGE_POOL_2D" else maxpool_call
-    call = lower_fast((geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"]),
-                      (a.filter_h, a.filter_w), (a.window.stride_h, a.window.stride_w), (geo["pad_h"], geo["pad_w"]),
-                      lo, hi)
-    return ctx.step(op, f"{comment}, {call.comment}", call.body, call.kernels)
+    shapes = (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"])
+    window = (a.filter_h, a.filter_w), (a.window.stride_h, a.window.stride_w), (geo["pad_h"], geo["pad_w"])
+    call = lower_fast(*shapes, *window, lo, hi)
+    in_place = 0 if ctx.can_overwrite(op) and pool_in_place_ok(*shapes, *window) else None
+    where = ", in place" if in_place == 0 else ""
+    return ctx.step(op, f"{comment}, {call.comment}{where}", call.body, call.kernels, in_place=in_place)
 
 
 def lower_fp32(ctx, op):

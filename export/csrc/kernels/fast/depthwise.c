@@ -103,11 +103,11 @@ EP_INLINE int8_t ep_dw_out(int32_t acc, const struct ep_requant *q, int32_t c2_s
  * One output row of one channel. a points at the first input row (channel added), rows b and c
  * are db and dc bytes further; when fewer than three rows are inside, the caller repeats one and
  * gives it zero weights. Each input column is loaded once and added to the (at most two) outputs
- * still open; an output is stored as soon as its third column is in. Columns advance by `step`
- * bytes (the channel count).
+ * still open; an output is stored as soon as its third column is in. Input columns advance by
+ * `step` bytes (the channel count), outputs by out_step.
  */
-EP_INLINE void ep_dw_row(const int8_t *a, ptrdiff_t db, ptrdiff_t dc, int8_t *out, int step, int in_w, int out_w,
-                         int stride, int pad_w, const struct ep_dw_weights *wt, int32_t bias,
+EP_INLINE void ep_dw_row(const int8_t *a, ptrdiff_t db, ptrdiff_t dc, int8_t *out, int out_step, int step, int in_w,
+                         int out_w, int stride, int pad_w, const struct ep_dw_weights *wt, int32_t bias,
                          const struct ep_requant *rq, int32_t in_zero_point, int32_t zero_point, int32_t act_min,
                          int32_t act_max, int fast)
 {
@@ -130,7 +130,7 @@ EP_INLINE void ep_dw_row(const int8_t *a, ptrdiff_t db, ptrdiff_t dc, int8_t *ou
         open1 = ep_dw_mac(open0, pair, single, &w, 1);
         open0 = ep_dw_mac(bias, pair, single, &w, 0);
         p = a + (x0 + 2) * step;
-        for (ox = 0; ox < out_w - 1; ox++, p += step, out += step) { /* columns inside the input */
+        for (ox = 0; ox < out_w - 1; ox++, p += step, out += out_step) { /* columns inside the input */
             pair = ep_pair(p[0], p[db]);
             single = p[dc];
             done = ep_dw_mac(open1, pair, single, &w, 2);
@@ -145,7 +145,7 @@ EP_INLINE void ep_dw_row(const int8_t *a, ptrdiff_t db, ptrdiff_t dc, int8_t *ou
     }
     /* stride 2: open0 is output ox with its first column in */
     p = a + (x0 + 1) * step;
-    for (ox = 0; ox < out_w - 1; ox++, p += 2 * step, out += step) { /* columns inside the input */
+    for (ox = 0; ox < out_w - 1; ox++, p += 2 * step, out += out_step) { /* columns inside the input */
         pair = ep_pair(p[0], p[db]);
         single = p[dc];
         open0 = ep_dw_mac(open0, pair, single, &w, 1);
@@ -169,25 +169,45 @@ EP_INLINE int32_t ep_dw_w(const int8_t *weights, int channels, int ch, int r, in
     return weights[(r * 3 + k) * channels + ch];
 }
 
-/*
- * 3x3 depthwise convolution, NHWC batch 1. ch[].bias holds bias + in_offset * (sum of the 9
- * weights); in_zero_point = -in_offset.
- */
-EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weights, const int32_t *bias_table,
-                               const struct ep_requant *rq, int rq_step,
-                               int in_h, int in_w, int channels, int out_h, int out_w, int stride, int pad_h,
-                               int pad_w, int32_t in_offset, int32_t zero_point, int32_t act_min, int32_t act_max,
-                               int fast)
+/* Row r of one channel from the pending ring to its place in out (channel already added) */
+EP_INLINE void ep_dw_flush(int8_t *out, const int8_t *pending, int r, int n, int out_row, int out_col)
 {
-    const int row = in_w * channels;
+    const int8_t *src = pending + (r & 1) * n;
+    int8_t *dst = out + (size_t)r * out_row;
+    int k;
+    for (k = 0; k < n; k++, dst += out_col) {
+        *dst = src[k];
+    }
+}
+
+/*
+ * 3x3 depthwise convolution, NHWC batch 1. bias holds bias + in_offset * (sum of the 9 weights);
+ * in_zero_point = -in_offset. transposed: the window slides down the columns instead of along
+ * the rows (fewer, longer runs when the map is taller than wide; equal strides and paddings
+ * only). With pending (2 rows of output) the output may be the input itself: output row r of a
+ * channel waits in pending until row r + 1 is computed, so no input row is overwritten while a
+ * later output still reads it (the generator checks the shapes allow it; a channel only ever
+ * overwrites its own bytes).
+ */
+EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, int8_t *pending, const int8_t *weights,
+                               const int32_t *bias_table, const struct ep_requant *rq, int rq_step, int in_h, int in_w,
+                               int channels, int out_h, int out_w, int stride, int pad_h, int pad_w, int transposed,
+                               int32_t in_offset, int32_t zero_point, int32_t act_min, int32_t act_max, int fast)
+{
+    /* rows and columns as the window walks them */
+    const int rows_in = transposed ? in_w : in_h, cols_in = transposed ? in_h : in_w;
+    const int rows_out = transposed ? out_w : out_h, cols_out = transposed ? out_h : out_w;
+    const int pad_r = transposed ? pad_w : pad_h, pad_c = transposed ? pad_h : pad_w;
+    const int in_row = transposed ? channels : in_w * channels, in_col = transposed ? in_w * channels : channels;
+    const int out_row = transposed ? channels : out_w * channels, out_col = transposed ? out_w * channels : channels;
     int c, oy, r;
     for (c = 0; c < channels; c++) {
         int32_t wr[3][3], row_sum[3];
         struct ep_dw_weights full, two;
         for (r = 0; r < 3; r++) {
-            wr[r][0] = ep_dw_w(weights, channels, c, r, 0);
-            wr[r][1] = ep_dw_w(weights, channels, c, r, 1);
-            wr[r][2] = ep_dw_w(weights, channels, c, r, 2);
+            wr[r][0] = transposed ? ep_dw_w(weights, channels, c, 0, r) : ep_dw_w(weights, channels, c, r, 0);
+            wr[r][1] = transposed ? ep_dw_w(weights, channels, c, 1, r) : ep_dw_w(weights, channels, c, r, 1);
+            wr[r][2] = transposed ? ep_dw_w(weights, channels, c, 2, r) : ep_dw_w(weights, channels, c, r, 2);
             row_sum[r] = in_offset * (wr[r][0] + wr[r][1] + wr[r][2]);
         }
         full.ab0 = ep_pair(wr[0][0], wr[1][0]);
@@ -195,30 +215,39 @@ EP_INLINE void ep_dwconv3x3_s8(const int8_t *in, int8_t *out, const int8_t *weig
         full.ab2 = ep_pair(wr[0][2], wr[1][2]);
         full.c01 = ep_pair(wr[2][0], wr[2][1]);
         full.c2 = ep_pair(0, wr[2][2]);
-        for (oy = 0; oy < out_h; oy++) {
-            const int iy = oy * stride - pad_h;
-            int first = iy < 0 ? -iy : 0, last = in_h - 1 - iy; /* rows [first, last] of the 3 are inside */
+        for (oy = 0; oy < rows_out; oy++) {
+            const int iy = oy * stride - pad_r;
+            int first = iy < 0 ? -iy : 0, last = rows_in - 1 - iy; /* rows [first, last] of the 3 are inside */
             int32_t bias = bias_table[c];
             const int8_t *base = in + c;
-            int8_t *o = out + (size_t)oy * out_w * channels + c;
+            int8_t *o = pending != NULL ? pending + (oy & 1) * cols_out : out + (size_t)oy * out_row + c;
+            const int out_step = pending != NULL ? 1 : out_col;
             last = last > 2 ? 2 : last;
             if (first == 0 && last == 2) {
-                ep_dw_row(base + (size_t)iy * row, row, 2 * row, o, channels, in_w, out_w, stride, pad_w, &full, bias,
-                          &rq[c * rq_step], -in_offset, zero_point, act_min, act_max, fast);
-                continue;
-            }
-            for (r = 0; r < 3; r++) {
-                if (r < first || r > last) {
-                    bias -= row_sum[r];
+                ep_dw_row(base + (size_t)iy * in_row, in_row, 2 * in_row, o, out_step, in_col, cols_in, cols_out,
+                          stride, pad_c, &full, bias, &rq[c * rq_step], -in_offset, zero_point, act_min, act_max,
+                          fast);
+            } else {
+                for (r = 0; r < 3; r++) {
+                    if (r < first || r > last) {
+                        bias -= row_sum[r];
+                    }
                 }
+                /* rows first and last (the same row when only one is inside, its second weight 0) */
+                two.ab0 = ep_pair(wr[first][0], last > first ? wr[last][0] : 0);
+                two.ab1 = ep_pair(wr[first][1], last > first ? wr[last][1] : 0);
+                two.ab2 = ep_pair(wr[first][2], last > first ? wr[last][2] : 0);
+                two.c01 = two.c2 = 0;
+                ep_dw_row(base + (size_t)(iy + first) * in_row, (ptrdiff_t)(last - first) * in_row, 0, o, out_step,
+                          in_col, cols_in, cols_out, stride, pad_c, &two, bias, &rq[c * rq_step], -in_offset,
+                          zero_point, act_min, act_max, fast);
             }
-            /* rows first and last (the same row when only one is inside, its second weight 0) */
-            two.ab0 = ep_pair(wr[first][0], last > first ? wr[last][0] : 0);
-            two.ab1 = ep_pair(wr[first][1], last > first ? wr[last][1] : 0);
-            two.ab2 = ep_pair(wr[first][2], last > first ? wr[last][2] : 0);
-            two.c01 = two.c2 = 0;
-            ep_dw_row(base + (size_t)(iy + first) * row, (ptrdiff_t)(last - first) * row, 0, o, channels, in_w, out_w,
-                      stride, pad_w, &two, bias, &rq[c * rq_step], -in_offset, zero_point, act_min, act_max, fast);
+            if (pending != NULL && oy > 0) {
+                ep_dw_flush(out + c, pending, oy - 1, cols_out, out_row, out_col);
+            }
+        }
+        if (pending != NULL) {
+            ep_dw_flush(out + c, pending, rows_out - 1, cols_out, out_row, out_col);
         }
     }
 }
