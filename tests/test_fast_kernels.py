@@ -197,3 +197,89 @@ def test_fast_requant_refuses_what_it_cannot_prove():
     assert not fast_requant_ok(np.array([-3]), np.array([1 << 30]), 0)  # 2 * acc overflows
     assert not fast_requant_ok(np.array([-25]), np.array([1000]), 127)  # round overflows
     assert fast_requant_ok(np.array([-3, -9]), np.array([1 << 29, 5]), -128)
+
+
+# ---------------------------------------------------------------- whole graphs: in-place planning
+
+def _separable_chain(rng: np.random.Generator, shape=(10, 4, 16), blocks=2, residual=True) -> bytes:
+    """x -> [DEPTHWISE 3x3 RELU -> CONV 1x1 RELU (-> ADD the block input)] x blocks, int8."""
+    from benchmarks.mcu.oneop import ACTIVATIONS, Builder, Quant
+
+    b = Builder()
+    s = b.s
+    h, w, c = shape
+
+    def act(name):
+        return b.tensor(name, (1, h, w, c), "int8", Quant((float(rng.uniform(0.02, 0.05)),), (-128,)))
+
+    def weighted(kind, x, name):
+        taps = 9 if kind == "dw" else c
+        shape_w = (1, 3, 3, c) if kind == "dw" else (c, 1, 1, c)
+        sw = rng.uniform(0.002, 0.01, size=c)
+        wt = b.tensor(f"{name}_w", shape_w, "int8", Quant(tuple(sw), (0,) * c, 3 if kind == "dw" else 0),
+                      rng.integers(-127, 128, size=shape_w).astype(np.int8))
+        sx = float(b.tensors[x].quantization.scale[0])
+        bias = np.round(rng.normal(0, 40 * np.sqrt(taps) * 70, size=c)).astype(np.int32)
+        bt = b.tensor(f"{name}_b", (c,), "int32", Quant(tuple(float(np.float32(sx) * np.float32(v)) for v in sw),
+                                                        (0,) * c), bias)
+        y = act(name)
+        y_scale = float(np.median(np.sqrt(taps) * 70 * 73 * sx * sw) / 30)
+        b.tensors[y].quantization.scale = np.array([y_scale], dtype=np.float32)
+        if kind == "dw":
+            opt = s.DepthwiseConv2DOptionsT()
+            opt.depthMultiplier = 1
+            code, otype = s.BuiltinOperator.DEPTHWISE_CONV_2D, s.BuiltinOptions.DepthwiseConv2DOptions
+        else:
+            opt = s.Conv2DOptionsT()
+            code, otype = s.BuiltinOperator.CONV_2D, s.BuiltinOptions.Conv2DOptions
+        opt.padding, opt.strideH, opt.strideW = 0, 1, 1
+        opt.dilationHFactor = opt.dilationWFactor = 1
+        opt.fusedActivationFunction = ACTIVATIONS["RELU"]
+        b.op(code, [x, wt, bt], [y], otype, opt)
+        return y
+
+    x0 = b.tensor("x", (1, h, w, c), "int8", Quant((0.03,), (-5,)))
+    x = x0
+    for k in range(blocks):
+        y = weighted("pw", weighted("dw", x, f"dw{k}"), f"pw{k}")
+        if residual:
+            z = act(f"add{k}")
+            opt = s.AddOptionsT()
+            b.op(s.BuiltinOperator.ADD, [x, y], [z], s.BuiltinOptions.AddOptions, opt)
+            y = z
+        x = y
+    return b.finish(graph_inputs=[x0], graph_outputs=[x])
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_chain_runs_in_place_exact_with_tflite_micro(tmp_path, residual):
+    """A depthwise-separable chain (with residual ADDs) plans its activations over one another:
+    scratch is one activation plus the depthwise pending rows and the patch buffer (two and the
+    buffers with the residual), and every output byte equals TFLite Micro's."""
+    from benchmarks.mcu.oneop import tflm_outputs
+    from export.csrc import export_c
+    from export.csrc.host import read_api
+
+    rng = np.random.default_rng(3)
+    shape = (10, 4, 16)
+    tflite = tmp_path / "chain.tflite"
+    tflite.write_bytes(_separable_chain(rng, shape, residual=residual))
+    c_path, h_path = export_c(tflite, tmp_path, base_name="chain")
+    act = int(np.prod(shape))
+    patch = 4 * 2 * shape[2]  # the 1x1 conv's 4 pixels as int16
+    pending = 2 * shape[0]  # the depthwise walks the 10-row columns
+    scratch = read_api(h_path)["SCRATCH_BYTES"]
+    assert scratch == (2 if residual else 1) * act + max(patch, pending), scratch
+    # in place: pw0 and dw1 (dw0 reads the caller's input, pw1 writes the caller's output); with the
+    # residual, pw0, add0 and pw1 (dw1's input is still read by add1)
+    assert c_path.read_text().count(", in place") == (3 if residual else 2)
+    x = rng.integers(-128, 128, size=(8, act)).astype(np.int8)
+    ref = np.stack([tflm_outputs(tflite.read_bytes(), [row.reshape(1, *shape)]).reshape(-1) for row in x])
+    model = HostCModel(c_path)
+    try:
+        assert np.array_equal(model.predict_raw(x), ref)
+    finally:
+        model.close()
+    _toolchain()
+    build = cross_compile(c_path, tmp_path / "arm")
+    assert np.array_equal(run_qemu(build.elf, x).outputs, ref)

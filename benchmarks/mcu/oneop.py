@@ -1,7 +1,8 @@
-"""Single-op int8 .tflite models built directly as flatbuffers (no TensorFlow).
+"""Small int8 .tflite models built directly as flatbuffers (no TensorFlow).
 
 Kernel tests and the kernel benchmark run TFLite Micro on these to get the reference bytes for
-one CONV_2D, DEPTHWISE_CONV_2D, ADD or AVERAGE_POOL_2D with chosen shapes and quantization.
+one CONV_2D, DEPTHWISE_CONV_2D, ADD, pooling or FULLY_CONNECTED op with chosen shapes and
+quantization; ``Builder`` also chains ops into a graph (for the generator's scratch planning).
 """
 from __future__ import annotations
 
@@ -34,11 +35,14 @@ def _schema():
     return flatbuffers, schema
 
 
-class _Builder:
+class Builder:
+    """Tensors and operators of one subgraph, packed into .tflite bytes by ``finish``."""
+
     def __init__(self) -> None:
         _, self.s = _schema()
         self.tensors: list = []
         self.buffers = [self.s.BufferT()]  # buffer 0: the empty sentinel
+        self.ops: list[tuple] = []
 
     def tensor(self, name: str, shape, dtype: str, q: Quant | None = None, data: np.ndarray | None = None) -> int:
         s = self.s
@@ -61,30 +65,51 @@ class _Builder:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def finish(self, opcode: int, inputs: list[int], outputs: list[int], options_type: int, options) -> bytes:
+    def op(self, opcode: int, inputs: list[int], outputs: list[int], options_type: int, options) -> None:
+        """Append one operator (in execution order)."""
+        self.ops.append((opcode, inputs, outputs, options_type, options))
+
+    def finish(self, opcode: int | None = None, inputs: list[int] | None = None, outputs: list[int] | None = None,
+               options_type: int = 0, options=None, *, graph_inputs: list[int] | None = None,
+               graph_outputs: list[int] | None = None) -> bytes:
+        """The model bytes; with ``opcode`` the single op it holds (graph inputs: its non-constant
+        inputs, graph outputs: its outputs), else the ops appended and the given graph I/O."""
         flatbuffers, s = _schema()
-        code = s.OperatorCodeT()
-        code.builtinCode = opcode
-        code.deprecatedBuiltinCode = min(opcode, 127)
-        code.version = 1
-        op = s.OperatorT()
-        op.opcodeIndex = 0
-        op.inputs = np.array(inputs, dtype=np.int32)
-        op.outputs = np.array(outputs, dtype=np.int32)
-        op.builtinOptionsType = options_type
-        op.builtinOptions = options
+        if opcode is not None:
+            self.op(opcode, inputs, outputs, options_type, options)
+            graph_inputs = [i for i in inputs if self.tensors[i].buffer == 0]
+            graph_outputs = outputs
+        codes: list[int] = []
+        operators = []
+        for opcode_k, ins, outs, kind, opt in self.ops:
+            if opcode_k not in codes:
+                codes.append(opcode_k)
+            op = s.OperatorT()
+            op.opcodeIndex = codes.index(opcode_k)
+            op.inputs = np.array(ins, dtype=np.int32)
+            op.outputs = np.array(outs, dtype=np.int32)
+            op.builtinOptionsType = kind
+            op.builtinOptions = opt
+            operators.append(op)
+        code_objects = []
+        for c in codes:
+            code = s.OperatorCodeT()
+            code.builtinCode = c
+            code.deprecatedBuiltinCode = min(c, 127)
+            code.version = 1
+            code_objects.append(code)
         graph = s.SubGraphT()
         graph.tensors = self.tensors
-        graph.inputs = np.array([i for i in inputs if self.tensors[i].buffer == 0], dtype=np.int32)
-        graph.outputs = np.array(outputs, dtype=np.int32)
-        graph.operators = [op]
+        graph.inputs = np.array(graph_inputs, dtype=np.int32)
+        graph.outputs = np.array(graph_outputs, dtype=np.int32)
+        graph.operators = operators
         graph.name = "main"
         model = s.ModelT()
         model.version = 3
-        model.operatorCodes = [code]
+        model.operatorCodes = code_objects
         model.subgraphs = [graph]
         model.buffers = self.buffers
-        model.description = "edgeport single-op test model"
+        model.description = "edgeport test model"
         builder = flatbuffers.Builder(4096)
         builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
         return bytes(builder.Output())
@@ -101,7 +126,7 @@ def conv_model(x_shape: tuple[int, int, int], weights: np.ndarray, bias: np.ndar
     """CONV_2D (weights [oc][kh][kw][ic]) or DEPTHWISE_CONV_2D (weights [1][kh][kw][c]), batch 1."""
     _check("padding", padding, PADDINGS)
     _check("activation", activation, ACTIVATIONS)
-    b = _Builder()
+    b = Builder()
     s = b.s
     scales = tuple(float(v) for v in np.atleast_1d(w_scales))
     x = b.tensor("x", (1, *x_shape), "int8", x_q)
@@ -126,7 +151,7 @@ def conv_model(x_shape: tuple[int, int, int], weights: np.ndarray, bias: np.ndar
 def add_model(shape: tuple[int, ...], a_q: Quant, b_q: Quant, y_q: Quant, *, activation="NONE") -> bytes:
     """ADD of two int8 tensors of the same shape."""
     _check("activation", activation, ACTIVATIONS)
-    b = _Builder()
+    b = Builder()
     s = b.s
     x1, x2 = b.tensor("a", shape, "int8", a_q), b.tensor("b", shape, "int8", b_q)
     y = b.tensor("y", shape, "int8", y_q)
@@ -145,7 +170,7 @@ def pool_model(kind: str, x_shape: tuple[int, int, int], y_shape: tuple[int, int
     """AVERAGE_POOL_2D or MAX_POOL_2D, batch 1, the same quantization in and out."""
     _check("padding", padding, PADDINGS)
     _check("activation", activation, ACTIVATIONS)
-    b = _Builder()
+    b = Builder()
     s = b.s
     x, y = b.tensor("x", (1, *x_shape), "int8", q), b.tensor("y", (1, *y_shape), "int8", q)
     opt = s.Pool2DOptionsT()
@@ -172,7 +197,7 @@ def fc_model(cols: int, weights: np.ndarray, bias: np.ndarray, x_q: Quant, w_sca
              activation="NONE") -> bytes:
     """FULLY_CONNECTED of a [1][cols] int8 vector, weights [rows][cols] with one scale."""
     _check("activation", activation, ACTIVATIONS)
-    b = _Builder()
+    b = Builder()
     s = b.s
     rows = weights.shape[0]
     x = b.tensor("x", (1, cols), "int8", x_q)
