@@ -69,6 +69,14 @@ def _pointer(program: Program, plan: Plan, arg: Arg) -> str:
     return f"({'' if arg.output else 'const '}{ctype} *)(s + {where})"
 
 
+def _in_place(program: Program, plan: Plan, step: Step) -> bool:
+    """The step writes its output over the input it may overwrite (the plan gave them one buffer)."""
+    if step.in_place is None:
+        return False
+    src = plan.storage[program.views[step.inputs[step.in_place].tensor].base]
+    return src == plan.storage[program.views[step.outputs[0].tensor].base] and src not in (INPUT, OUTPUT)
+
+
 def _signature(step: Step) -> str:
     params = [f"{'' if a.output else 'const '}{CTYPE[a.dtype]} *{a.name}" for a in step.args]
     if step.work_bytes:
@@ -101,7 +109,9 @@ def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_
     out += [_table_text(t) for t in tables]
     out.append("/* ---- one function per op ---- */\n")
     for s in program.steps:
-        out.append(f"/* {s.comment} */\n{_signature(s)}\n{{\n" + "".join(f"    {line}\n" for line in s.body) + "}\n")
+        where = ", in place" if _in_place(program, plan, s) else ""
+        out.append(f"/* {s.comment}{where} */\n{_signature(s)}\n{{\n" + "".join(f"    {line}\n" for line in s.body) +
+                   "}\n")
     out.append(_invoke(program, plan, prefix, profile))
     out.append(_verify(tables, prefix))
     names = ",\n".join(f"    {_c_string(n)}" for n in class_names)

@@ -185,18 +185,28 @@ def plan(program: Program) -> Plan:
 
 
 def lower_and_plan(graph) -> tuple[Program, Plan]:
-    """Lower ``graph`` and plan its scratch. Ops run in place where they can; then every op for which
-    that costs extra work (the depthwise kernel's pending rows) gets its own output buffer back
-    where that does not make scratch larger."""
+    """Lower ``graph`` and plan its scratch. Ops run in place where they can; then each gets its
+    own output buffer back where that does not make scratch larger (merging a small output into a
+    large input can hold the large block longer), and where running in place costs extra work
+    (the depthwise kernel's pending rows) it is lowered again without."""
     from .lower import lower
 
     program = lower(graph)
     layout = plan(program)
-    kept: set[int] = set()
-    for step in [s for s in program.steps if s.in_place is not None and s.in_place_costs]:
-        trial = lower(graph, frozenset(kept | {step.op_index}))
-        trial_layout = plan(trial)
-        if trial_layout.scratch_bytes <= layout.scratch_bytes:
-            kept.add(step.op_index)
-            program, layout = trial, trial_layout
-    return program, layout
+    dropped: set[int] = set()
+    for index in [s.op_index for s in program.steps if s.in_place is not None]:
+        step = next(s for s in program.steps if s.op_index == index)
+        if step.in_place_costs:
+            trial = lower(graph, frozenset(dropped | {step.op_index}))
+            trial_layout = plan(trial)
+            if trial_layout.scratch_bytes <= layout.scratch_bytes:
+                dropped.add(step.op_index)
+                program, layout = trial, trial_layout
+            continue
+        step.in_place, saved = None, step.in_place  # the kernel is exact either way: only the plan changes
+        trial_layout = plan(program)
+        if trial_layout.scratch_bytes < layout.scratch_bytes:
+            layout = trial_layout
+        else:
+            step.in_place = saved
+    return program, plan(program)

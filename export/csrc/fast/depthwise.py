@@ -71,7 +71,7 @@ def depthwise_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[in
             f"{int(transposed(out_shape, stride))},",
             f"                {in_offset}, {out_zero_point}, {act_min}, {act_max}, {int(fast)});"]
     requant = "DSP requantization" if fast else "exact requantization"
-    where = ", in place" if in_place else ""
+    where = ", output rows held back 2 at a time" if in_place else ""
     rows = out_h if transposed(out_shape, stride) else out_w  # outputs per pending row
     return KernelCall(["ep_dwconv3x3_s8"], body, tables, 2 * rows if in_place else 0,
                       comment=f"3x3 depthwise, one channel at a time{where}, {requant}")

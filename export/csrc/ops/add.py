@@ -50,8 +50,7 @@ def lower_int8(ctx, op):
     shape = "x".join(map(str, y.shape))
     # element by element: the output may overwrite either input
     in_place = next((k for k in (0, 1) if ctx.can_overwrite(op, k)), None)
-    where = "" if in_place is None else f", in place of input {in_place}"
-    comment = f"ADD of two {shape} tensors, activation {op.attrs.activation}, {call.comment}{where}"
+    comment = f"ADD of two {shape} tensors, activation {op.attrs.activation}, {call.comment}"
     return ctx.step(op, comment, call.body, call.kernels, inputs=list(op.inputs), tables=call.tables,
                     in_place=in_place)
 

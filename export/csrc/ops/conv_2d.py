@@ -92,8 +92,8 @@ def _lower_fast(ctx, op, geo, lo, hi):
     # output may overwrite the input where it takes no more bytes per pixel
     pointwise = call.kernels == ["ep_conv1x1_s8"] and geo["out_c"] <= geo["in_c"]
     in_place = 0 if pointwise and ctx.can_overwrite(op) else None
-    step = ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}{', in place' if in_place == 0 else ''}", call.body,
-                    call.kernels, tables=call.tables, work_bytes=call.work_bytes, in_place=in_place)
+    step = ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables,
+                    work_bytes=call.work_bytes, in_place=in_place)
     step.work_ctype = call.work_ctype
     return step
 

@@ -57,8 +57,7 @@ def lower_int8(ctx, op):
     window = (a.filter_h, a.filter_w), (a.window.stride_h, a.window.stride_w), (geo["pad_h"], geo["pad_w"])
     call = lower_fast(*shapes, *window, lo, hi)
     in_place = 0 if ctx.can_overwrite(op) and pool_in_place_ok(*shapes, *window) else None
-    where = ", in place" if in_place == 0 else ""
-    return ctx.step(op, f"{comment}, {call.comment}{where}", call.body, call.kernels, in_place=in_place)
+    return ctx.step(op, f"{comment}, {call.comment}", call.body, call.kernels, in_place=in_place)
 
 
 def lower_fp32(ctx, op):
