@@ -42,6 +42,10 @@ def _conv_grid() -> list[Case]:
         c(rng, "3x3 per-tensor weight scale", (5, 4, 8), 6, (3, 3), per_tensor=True),
         c(rng, "1x1 in place 5x3x16->16", (5, 3, 16), 16, in_place=True),
         c(rng, "1x1 in place 3x3x24->8 (fewer channels out)", (3, 3, 24), 8, in_place=True),
+        c(rng, "3x3 + maxpool 2x2, 8x8x1->16 uint8 (CNN first)", (8, 8, 1), 16, (3, 3), activation="RELU",
+          in_u8=True, maxpool=(2, 2)),
+        c(rng, "3x3 + maxpool 2x2, odd 7x9x8->6", (7, 9, 8), 6, (3, 3), maxpool=(2, 2)),
+        c(rng, "3x3 s2 + maxpool 3x3, 12x12x4->8", (12, 12, 4), 8, (3, 3), (2, 2), activation="RELU6", maxpool=(3, 3)),
     ]
 
 

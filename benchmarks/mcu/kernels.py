@@ -158,13 +158,15 @@ def _out_size(size_in: int, stride: int, k: int, padding: str) -> int:
 def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int], out_c: int, kernel=(1, 1),
               stride=(1, 1), padding="SAME", activation="NONE", *, depthwise: bool = False,
               in_zero_point: int | None = None, out_scale: float = 1.0, bias_offset: int = 0,
-              in_u8: bool = False, per_tensor: bool = False, in_place: bool = False) -> Case:
+              in_u8: bool = False, per_tensor: bool = False, in_place: bool = False,
+              maxpool: tuple[int, int] | None = None) -> Case:
     """A CONV_2D (or DEPTHWISE_CONV_2D) with random int8 weights and plausible per-channel quantization.
 
     ``out_scale`` scales the output scale (below ~0.02 the multipliers exceed 1: left shifts);
     ``bias_offset`` is added to every bias; ``in_u8`` feeds the kernel uint8 bytes (x + 128), as
     for a folded uint8 -> int8 QUANTIZE; ``per_tensor`` gives the weights one scale; ``in_place``
-    runs the kernel with its output over its input."""
+    runs the kernel with its output over its input; ``maxpool`` adds a MAX_POOL_2D (window =
+    stride, VALID) after the conv, folded into the kernel."""
     from export.csrc.quant import activation_range, conv_multipliers
 
     from .oneop import Quant, conv_model
@@ -187,7 +189,7 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
     zy = -128 if activation in ("RELU", "RELU6") else int(rng.integers(-20, 21))
     x_q, y_q = Quant((sx,), (zx,)), Quant((sy,), (zy,))
     tflite = conv_model(in_shape, w, bias, x_q, sw, y_q, (out_h, out_w, out_c), stride=stride, padding=padding,
-                        activation=activation, depthwise=depthwise)
+                        activation=activation, depthwise=depthwise, maxpool=maxpool)
     x = rng.integers(-128, 128, size=(1, *in_shape)).astype(np.int8)
     mult, shift = conv_multipliers(np.float32(sx), sw.astype(np.float32), np.float32(sy), out_c)
     sw = np.broadcast_to(sw, (out_c,))
@@ -202,10 +204,12 @@ def conv_case(rng: np.random.Generator, name: str, in_shape: tuple[int, int, int
     else:
         from export.csrc.fast.conv import conv_call
 
-        call = conv_call("k", in_shape, (out_h, out_w, out_c), w, bias, mult, shift, **common)
+        fused = None if maxpool is None else (*maxpool, -128, 127)
+        call = conv_call("k", in_shape, (out_h, out_w, out_c), w, bias, mult, shift, maxpool=fused, **common)
         macs = k_h * k_w * in_c * out_h * out_w * out_c
     kernel_x = [(x.astype(np.int16) + 128).astype(np.uint8)] if in_u8 else None
-    return Case(name, tflite, [x], call, out_h * out_w * out_c, macs, kernel_x, 0 if in_place else None)
+    size = out_h * out_w * out_c if maxpool is None else (out_h // maxpool[0]) * (out_w // maxpool[1]) * out_c
+    return Case(name, tflite, [x], call, size, macs, kernel_x, 0 if in_place else None)
 
 
 def add_case(rng: np.random.Generator, name: str, shape: tuple[int, ...], activation="NONE",

@@ -122,8 +122,9 @@ def _check(name: str, value: str, allowed: dict) -> None:
 
 def conv_model(x_shape: tuple[int, int, int], weights: np.ndarray, bias: np.ndarray, x_q: Quant, w_scales,
                y_q: Quant, y_shape: tuple[int, int, int], *, stride=(1, 1), padding="SAME", activation="NONE",
-               depthwise: bool = False) -> bytes:
-    """CONV_2D (weights [oc][kh][kw][ic]) or DEPTHWISE_CONV_2D (weights [1][kh][kw][c]), batch 1."""
+               depthwise: bool = False, maxpool: tuple[int, int] | None = None) -> bytes:
+    """CONV_2D (weights [oc][kh][kw][ic]) or DEPTHWISE_CONV_2D (weights [1][kh][kw][c]), batch 1;
+    ``maxpool``: a MAX_POOL_2D (that window and stride, VALID) after it, on the same quantization."""
     _check("padding", padding, PADDINGS)
     _check("activation", activation, ACTIVATIONS)
     b = Builder()
@@ -145,7 +146,16 @@ def conv_model(x_shape: tuple[int, int, int], weights: np.ndarray, bias: np.ndar
     opt.strideH, opt.strideW = stride
     opt.dilationHFactor = opt.dilationWFactor = 1
     opt.fusedActivationFunction = ACTIVATIONS[activation]
-    return b.finish(code, [x, w, bt], [y], kind, opt)
+    if maxpool is None:
+        return b.finish(code, [x, w, bt], [y], kind, opt)
+    b.op(code, [x, w, bt], [y], kind, opt)
+    pooled = b.tensor("pooled", (1, y_shape[0] // maxpool[0], y_shape[1] // maxpool[1], y_shape[2]), "int8", y_q)
+    popt = s.Pool2DOptionsT()
+    popt.padding = PADDINGS["VALID"]
+    popt.strideH, popt.strideW = maxpool
+    popt.filterHeight, popt.filterWidth = maxpool
+    b.op(s.BuiltinOperator.MAX_POOL_2D, [y], [pooled], s.BuiltinOptions.Pool2DOptions, popt)
+    return b.finish(graph_inputs=[x], graph_outputs=[pooled])
 
 
 def add_model(shape: tuple[int, ...], a_q: Quant, b_q: Quant, y_q: Quant, *, activation="NONE") -> bytes:

@@ -32,10 +32,14 @@ def conv_supported(dilation: tuple[int, int]) -> bool:
 
 def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], weights: np.ndarray,
               bias: np.ndarray, multipliers, shifts, *, in_offset: int, in_u8: bool, out_zero_point: int,
-              act_min: int, act_max: int, stride: tuple[int, int], pad: tuple[int, int]) -> KernelCall:
+              act_min: int, act_max: int, stride: tuple[int, int], pad: tuple[int, int],
+              maxpool: tuple[int, int, int, int] | None = None) -> KernelCall:
     """CONV_2D, NHWC batch 1, weights [out_c][k_h][k_w][in_c] int8, per-channel quantization.
 
-    ``in_offset`` is added to every input value (-input zero point); ``pad`` is (top, left)."""
+    ``in_offset`` is added to every input value (-input zero point); ``pad`` is (top, left);
+    ``out_shape`` is the conv's output. ``maxpool`` (filter_h, filter_w, act_min, act_max): a
+    MAX_POOL_2D with stride equal to its window and no padding folded in (the call then writes
+    the pooled output)."""
     in_h, in_w, in_c = in_shape
     out_h, out_w, out_c = out_shape
     oc, k_h, k_w, ic = weights.shape
@@ -51,7 +55,19 @@ def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, in
     quant = f"{in_offset}, {int(in_u8)}, {out_zero_point}, {act_min}, {act_max}, {int(fast)}"
     pointwise = (k_h, k_w, stride, pad) == (1, 1, (1, 1), (0, 0)) and (out_h, out_w) == (in_h, in_w)
     k4 = -(-k // 4) * 4
-    if pointwise:
+    if maxpool is not None:
+        pool_h, pool_w, pool_min, pool_max = maxpool
+        kernel = "ep_conv_maxpool_s8"
+        stage_bytes = k4 if in_c % 4 else 0
+        stage = f"(int8_t *)work + {PIXELS * 2 * k4}" if in_c % 4 else "NULL"
+        rows = f"(int8_t *)work + {PIXELS * 2 * k4 + stage_bytes}"
+        body = [f"{kernel}({x}, out, work, {stage}, {rows}, {tag}_weights, {ch},",
+                f"           {in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {k_h}, {k_w}, {stride[0]}, {stride[1]},"
+                f" {pad[0]}, {pad[1]}, {pool_h}, {pool_w},",
+                f"           {in_offset}, {int(in_u8)}, {out_zero_point}, {act_min}, {act_max}, {pool_min}, {pool_max}, "
+                f"{int(fast)});"]
+        work = PIXELS * 2 * k4 + stage_bytes + pool_h * (out_w // pool_w) * pool_w * out_c
+    elif pointwise:
         kernel = "ep_conv1x1_s8"
         body = [f"{kernel}({x}, out, work, {tag}_weights, {ch},",
                 f"              {in_h * in_w}, {in_c}, {out_c}, {quant});"]
@@ -65,5 +81,7 @@ def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, in
                 f"           {quant});"]
         work = conv_work_bytes(k, in_c)
     requant = "DSP requantization" if fast else "exact requantization"
-    comment = f"{'1x1 ' if pointwise else ''}conv as 4-pixel matrix blocks, {requant}"
+    how = "1x1 conv" if pointwise and maxpool is None else "conv"
+    rows = f", {maxpool[0]} conv rows at a time pooled" if maxpool is not None else ""
+    comment = f"{how} as 4-pixel matrix blocks{rows}, {requant}"
     return KernelCall([kernel], body, tables, work, "int16_t", comment)

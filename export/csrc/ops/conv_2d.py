@@ -2,7 +2,7 @@
 kernel with dilation), and float32."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,9 +17,21 @@ from .common import F32_RANGE, bias_values, quant_tables
 
 
 @dataclass(frozen=True)
+class MaxPool:
+    """A MAX_POOL_2D folded into the conv (``simplify.fuse_conv_maxpool``): its window (also its
+    stride, no padding), activation, and the conv output it pooled."""
+
+    filter_h: int
+    filter_w: int
+    activation: str
+    conv_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Attrs:
     window: Window
     activation: str
+    pool: MaxPool | None = None
 
 
 def parse(options) -> Attrs:
@@ -28,9 +40,15 @@ def parse(options) -> Attrs:
                         o.dilationWFactor or 1), activation(o))
 
 
+def _conv_output(graph, op):
+    """The conv's own output tensor (before a folded max pooling)."""
+    y = graph.t(op.outputs[0])
+    return y if op.attrs.pool is None else replace(y, shape=op.attrs.pool.conv_shape)
+
+
 def check(graph, op, quantized: bool) -> None:
     check_activation(op, op.attrs.activation)
-    x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), _conv_output(graph, op)
     expect_const(op, w, "filter")
     if len(w.shape) != 4:
         raise UnsupportedOpError(op.kind, f"filter of shape {w.shape}; expected [out_c][k_h][k_w][in_c]")
@@ -48,13 +66,15 @@ def check(graph, op, quantized: bool) -> None:
 
 
 def _comment(op, geo, w) -> str:
+    pool = op.attrs.pool
+    then = "" if pool is None else f", then MAX_POOL_2D {pool.filter_h}x{pool.filter_w} (folded in)"
     return (f"{op.kind} {w.shape[1]}x{w.shape[2]}, stride {geo['stride_h']}x{geo['stride_w']}, "
-            f"{geometry_text(geo)}, activation {op.attrs.activation}")
+            f"{geometry_text(geo)}, activation {op.attrs.activation}{then}")
 
 
 def lower_int8(ctx, op):
     tag = ctx.tag(op)
-    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
+    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), _conv_output(ctx.graph, op)
     src = ctx.view(op.inputs[0])
     geo = conv_geometry(op, op.attrs.window, x, y, w.shape[1], w.shape[2])
     lo, hi = activation_range(op.attrs.activation, y.qscale, y.qzero)
@@ -81,13 +101,18 @@ def lower_int8(ctx, op):
 
 
 def _lower_fast(ctx, op, geo, lo, hi):
-    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
+    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), _conv_output(ctx.graph, op)
     src = ctx.view(op.inputs[0])
     mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, geo["out_c"])
+    pool = op.attrs.pool
+    fused = None
+    if pool is not None:
+        fused = (pool.filter_h, pool.filter_w, *activation_range(pool.activation, y.qscale, y.qzero))
     call = conv_call(ctx.tag(op), (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"]),
                      w.data, bias_values(ctx, op, geo["out_c"]), mult, shift,
                      in_offset=-x.qzero + src.offset_adjust, in_u8=src.dtype == "uint8", out_zero_point=y.qzero,
-                     act_min=lo, act_max=hi, stride=(geo["stride_h"], geo["stride_w"]), pad=(geo["pad_h"], geo["pad_w"]))
+                     act_min=lo, act_max=hi, stride=(geo["stride_h"], geo["stride_w"]), pad=(geo["pad_h"], geo["pad_w"]),
+                     maxpool=fused)
     # a 1x1 block of pixels is copied into the patch buffer before its outputs are stored, so the
     # output may overwrite the input where it takes no more bytes per pixel
     pointwise = call.kernels == ["ep_conv1x1_s8"] and geo["out_c"] <= geo["in_c"]
@@ -111,8 +136,8 @@ def lower_fp32(ctx, op):
 
 
 def macs(graph, op) -> int:
-    """k_h * k_w * in_c * out_c per output pixel."""
-    w, y = graph.t(op.inputs[1]).shape, graph.t(op.outputs[0]).shape
+    """k_h * k_w * in_c * out_c per output pixel (of the conv, before a folded max pooling)."""
+    w, y = graph.t(op.inputs[1]).shape, _conv_output(graph, op).shape
     return int(np.prod(w, dtype=np.int64)) * int(y[1]) * int(y[2]) if len(w) == 4 and len(y) == 4 else 0
 
 

@@ -287,3 +287,82 @@ EP_INLINE void ep_conv_s8(const int8_t *in, int8_t *out, int16_t *buf, int8_t *s
         ep_block(buf, weights, bias, rq, rq_step, k4, out_c, o, out_c, slot, zero_point, act_min, act_max, fast);
     }
 }
+
+/*
+ * 2-D convolution followed by a max pooling (pool_h x pool_w windows, stride equal to the window,
+ * no padding), which TFLite Micro runs as two ops on the int8 conv output: here the conv rows of
+ * one pooled row are computed into rows (pool_h * pool_w * out_w * out_c bytes), then pooled, so
+ * the full conv output never exists. conv_h and conv_w are the conv's output size.
+ */
+EP_INLINE void ep_conv_maxpool_s8(const int8_t *in, int8_t *out, int16_t *buf, int8_t *stage, int8_t *rows,
+                                  const uint32_t *weights, const int32_t *bias, const struct ep_requant *rq,
+                                  int rq_step, int in_h, int in_w, int in_c, int conv_h, int conv_w, int out_c,
+                                  int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int pool_h,
+                                  int pool_w, int32_t in_offset, int in_u8, int32_t zero_point, int32_t act_min,
+                                  int32_t act_max, int32_t pool_min, int32_t pool_max, int fast)
+{
+    const int k = k_h * k_w * in_c, k4 = (k + 3) & ~3;
+    const int out_h = conv_h / pool_h, out_w = conv_w / pool_w, cols = out_w * pool_w;
+    int py, r, x, c, slot, first, dy, dx;
+    (void)conv_h;
+    if ((in_c & 3) != 0) {
+        for (r = k; r < k4; r++) {
+            stage[r] = (int8_t)(-in_offset);
+        }
+    }
+    for (py = 0; py < out_h; py++) {
+        /* the pool_h conv rows of this pooled row, columns [0, cols), into rows */
+        slot = 0;
+        first = 0;
+        for (r = 0; r < pool_h; r++) {
+            for (x = 0; x < cols; x++) {
+                ep_gather(buf, stage, slot, in, py * pool_h + r, x, in_h, in_w, in_c, k_h, k_w, stride_h, stride_w,
+                          pad_h, pad_w, in_offset, in_u8);
+                if (++slot == EP_PIXELS) {
+                    ep_block(buf, weights, bias, rq, rq_step, k4, out_c, rows + (size_t)first * out_c, out_c,
+                             EP_PIXELS, zero_point, act_min, act_max, fast);
+                    first += EP_PIXELS;
+                    slot = 0;
+                }
+            }
+        }
+        if (slot > 0) {
+            ep_zero_slots(buf, slot, k4);
+            ep_block(buf, weights, bias, rq, rq_step, k4, out_c, rows + (size_t)first * out_c, out_c, slot,
+                     zero_point, act_min, act_max, fast);
+        }
+        /* max over each window */
+        for (x = 0; x < out_w; x++) {
+            int8_t *o = out + ((size_t)py * out_w + x) * out_c;
+            c = 0;
+#if USE_DSP
+            for (; c + 4 <= out_c; c += 4) { /* 4 channels per SSUB8/SEL */
+                uint32_t m = 0x80808080u;
+                for (dy = 0; dy < pool_h; dy++) {
+                    const int8_t *p = rows + ((size_t)dy * cols + (size_t)x * pool_w) * out_c + c;
+                    for (dx = 0; dx < pool_w; dx++, p += out_c) {
+                        m = ep_max4(ep_load4(p), m);
+                    }
+                }
+                if (pool_min > -128) {
+                    m = ep_max4(m, (uint32_t)(uint8_t)pool_min * 0x01010101u);
+                }
+                if (pool_max < 127) {
+                    m = ep_min4(m, (uint32_t)(uint8_t)pool_max * 0x01010101u);
+                }
+                ep_store_any(o + c, m);
+            }
+#endif
+            for (; c < out_c; c++) {
+                int32_t m = -128;
+                for (dy = 0; dy < pool_h; dy++) {
+                    const int8_t *p = rows + ((size_t)dy * cols + (size_t)x * pool_w) * out_c + c;
+                    for (dx = 0; dx < pool_w; dx++, p += out_c) {
+                        m = *p > m ? *p : m;
+                    }
+                }
+                o[c] = (int8_t)ep_clamp(m, pool_min, pool_max);
+            }
+        }
+    }
+}
