@@ -5,7 +5,7 @@
  * to a multiple of 4 rows.
  */
 
-/* Input word of columns [k, k + 4), columns past n read as 0 */
+/* Input word of columns [k, k + 4), columns from n on read as 0 */
 EP_INLINE uint32_t ep_fc_x4(const int8_t *in, int k, int n)
 {
     uint32_t v = 0;
@@ -14,12 +14,6 @@ EP_INLINE uint32_t ep_fc_x4(const int8_t *in, int k, int n)
         v |= (uint32_t)(uint8_t)in[k + b] << (8 * b);
     }
     return v;
-}
-
-/* Value t (0-3) of a 4-column input word, signed or unsigned */
-EP_INLINE int32_t ep_fc_value(uint32_t x, int t, int in_u8)
-{
-    return in_u8 ? (int32_t)((x >> (8 * t)) & 0xffu) : ep_byte(x, t);
 }
 
 /* Requantize and store up to 4 rows, each with its own channel constants */
@@ -39,27 +33,33 @@ EP_INLINE void ep_fc_store(int8_t *out, int n, int32_t a0, int32_t a1, int32_t a
     }
 }
 
-/* The four sums of one block of 4 columns: x holds the 4 input values, w the 4 rows' weight words */
-EP_INLINE void ep_fc_block(uint32_t x, const uint32_t *w, int in_u8, int32_t *a0, int32_t *a1, int32_t *a2,
-                           int32_t *a3)
+/* Input value i, signed or unsigned */
+EP_INLINE int32_t ep_fc_in(const int8_t *in, int i, int in_u8)
+{
+    return in_u8 ? (int32_t)(uint8_t)in[i] : (int32_t)in[i];
+}
+
+/* The four sums of one block of n (1-4) columns starting at x: w holds the 4 rows' weight words */
+EP_INLINE void ep_fc_block(const int8_t *x, int n, const uint32_t *w, int in_u8, int32_t *a0, int32_t *a1,
+                           int32_t *a2, int32_t *a3)
 {
 #if USE_DSP
-    const uint32_t x02 = in_u8 ? (uint32_t)__uxtb16(x) : (uint32_t)__sxtb16(x);
-    const uint32_t x13 = in_u8 ? ep_uxtb16_ror8(x) : ep_sxtb16_ror8(x);
+    const uint32_t v = n == 4 ? ep_load_any(x) : ep_fc_x4(x, 0, n);
+    const uint32_t x02 = in_u8 ? (uint32_t)__uxtb16(v) : (uint32_t)__sxtb16(v);
+    const uint32_t x13 = in_u8 ? ep_uxtb16_ror8(v) : ep_sxtb16_ror8(v);
     const uint32_t w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
     *a0 = __smlad(ep_sxtb16_ror8(w0), x13, __smlad(__sxtb16(w0), x02, *a0));
     *a1 = __smlad(ep_sxtb16_ror8(w1), x13, __smlad(__sxtb16(w1), x02, *a1));
     *a2 = __smlad(ep_sxtb16_ror8(w2), x13, __smlad(__sxtb16(w2), x02, *a2));
     *a3 = __smlad(ep_sxtb16_ror8(w3), x13, __smlad(__sxtb16(w3), x02, *a3));
 #else
-    int t;
-    for (t = 0; t < 4; t++) {
-        const int32_t v = ep_fc_value(x, t, in_u8);
-        *a0 += v * ep_byte(w[0], t);
-        *a1 += v * ep_byte(w[1], t);
-        *a2 += v * ep_byte(w[2], t);
-        *a3 += v * ep_byte(w[3], t);
-    }
+    /* columns from n on have zero weights: any value will do, so read 0 */
+    const int32_t x0 = ep_fc_in(x, 0, in_u8), x1 = n > 1 ? ep_fc_in(x, 1, in_u8) : 0;
+    const int32_t x2 = n > 2 ? ep_fc_in(x, 2, in_u8) : 0, x3 = n > 3 ? ep_fc_in(x, 3, in_u8) : 0;
+    *a0 += x0 * ep_byte(w[0], 0) + x1 * ep_byte(w[0], 1) + x2 * ep_byte(w[0], 2) + x3 * ep_byte(w[0], 3);
+    *a1 += x0 * ep_byte(w[1], 0) + x1 * ep_byte(w[1], 1) + x2 * ep_byte(w[1], 2) + x3 * ep_byte(w[1], 3);
+    *a2 += x0 * ep_byte(w[2], 0) + x1 * ep_byte(w[2], 1) + x2 * ep_byte(w[2], 2) + x3 * ep_byte(w[2], 3);
+    *a3 += x0 * ep_byte(w[3], 0) + x1 * ep_byte(w[3], 1) + x2 * ep_byte(w[3], 2) + x3 * ep_byte(w[3], 3);
 #endif
 }
 
@@ -74,10 +74,10 @@ EP_INLINE void ep_fc_s8(const int8_t *in, int in_u8, int8_t *out, const uint32_t
         int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
         const int8_t *xp = in;
         for (b = 0; b < blocks; b++, xp += 4, wp += 4) {
-            ep_fc_block(ep_load_any(xp), wp, in_u8, &a0, &a1, &a2, &a3);
+            ep_fc_block(xp, 4, wp, in_u8, &a0, &a1, &a2, &a3);
         }
         if (cols % 4 != 0) { /* the last, partial block of columns */
-            ep_fc_block(ep_fc_x4(in, 4 * blocks, cols), wp, in_u8, &a0, &a1, &a2, &a3);
+            ep_fc_block(xp, cols % 4, wp, in_u8, &a0, &a1, &a2, &a3);
             wp += 4;
         }
         ep_fc_store(out + r, rows - r, a0, a1, a2, a3, rq + r * rq_step, rq_step, zero_point, act_min, act_max,
