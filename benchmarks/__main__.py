@@ -1,4 +1,6 @@
-"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick] [--mcu [--profile]]``."""
+"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]
+[--mcu [--core m0,m3,m4,m7,m33,m55,rv32] [--profile]]``, or ``python -m benchmarks --mcu [--core ...] [--profile]
+MODEL.tflite...`` for the MCU table of any .tflite files alone."""
 from __future__ import annotations
 
 import argparse
@@ -55,18 +57,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="benchmark even if the artifacts were not exported from --model-dir's model.keras "
                    "(the report then carries a warning; default: refuse with exit 2)")
     p.add_argument("--mcu", action="store_true",
-                   help="also cross-compile the generated C and measure it on QEMU's Cortex-M4F "
-                   "(needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm)")
+                   help="also cross-compile the generated C and measure it on QEMU microcontroller boards "
+                   "(needs ./.ci/install-mcu-tools: the ARM and RISC-V cross compilers and QEMU)")
+    p.add_argument("--core", default=None,
+                   help="with --mcu: comma-separated cores, one table row per core and model "
+                   "(m0, m3, m4, m7, m33, m55, rv32; default: m4)")
     p.add_argument("--profile", action="store_true",
-                   help="with --mcu: also instructions per op of each int8 model's generated C (a profiling "
+                   help="with --mcu: also instructions per op of each int8 model on the Cortex-M4 (a profiling "
                    "build; the shipped C has no timing code)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
+    p.add_argument("tflite", nargs="*", type=Path, metavar="MODEL.tflite",
+                   help="with --mcu: only the MCU table, for these .tflite files (or folders of them), "
+                   "each fed random inputs of its own shape and type; writes mcu.json and mcu.md to --output")
     return p
 
 
 def _one_line(text: object) -> str:
     return " ".join(str(text).split())
+
+
+def _cores(args: argparse.Namespace) -> list[str]:
+    """The --core names, checked before any work (UsageError)."""
+    from .mcu.boards import DEFAULT_CORE, parse_cores
+
+    if args.core is None:
+        return [DEFAULT_CORE]
+    if not args.mcu:
+        raise UsageError("--core needs --mcu (it picks the cores of the MCU table)")
+    return [b.core for b in parse_cores(args.core)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,16 +95,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _ArgumentError as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
-    if args.profile and not args.mcu:
-        print("error: --profile needs --mcu", file=sys.stderr)
+    try:
+        cores = _cores(args)
+        if args.profile and not args.mcu:
+            raise UsageError("--profile needs --mcu")
+    except UsageError as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
 
+    if args.tflite and not args.mcu:
+        print("error: .tflite files are measured with --mcu only (the CPU benchmark reads --model-dir)",
+              file=sys.stderr)
+        return 2
     from .report import to_markdown
     from .runner import run_benchmarks
 
     try:
+        if args.tflite:
+            from .mcu.table import run_mcu_only
+
+            with sigterm_as_interrupt(), filtered_stderr():
+                print(run_mcu_only(args.tflite, args.output, cores=cores))
+                if args.profile:
+                    from .mcu.profile import profile_markdown, profile_table
+
+                    print()
+                    print(profile_markdown(profile_table(args.tflite)))
+            return 0
         with sigterm_as_interrupt(), filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
             result = run_benchmarks(
                 args.model_dir,
@@ -96,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 data_dir=args.data_dir,
                 allow_source_mismatch=args.allow_source_mismatch,
                 mcu=args.mcu,
+                mcu_cores=cores,
                 profile=args.profile,
             )
     except (UsageError, OSError) as e:  # bad arguments, or files that cannot be read or written

@@ -13,7 +13,10 @@ from .threadcheck import thread_targets
 
 KERAS_PREDICT, KERAS_CALL, NUMPY_REF = "keras:predict", "keras:call", "numpy:reference"
 
-TARGET_WRAPPER_OVERHEAD_PCT = 25.0
+# The runtime wrapper may add at most 10% to its bare engine call at batch 1, or at most 0.5 us
+# (issue 19.17: a 5 us int8 call leaves 10% = 0.5 us for checks, dispatch and dequantization).
+TARGET_WRAPPER_OVERHEAD_PCT = 10.0
+TARGET_WRAPPER_OVERHEAD_US = 0.5
 TARGET_SPEEDUP_VS_PREDICT = 1000.0
 TARGET_SPEEDUP_VS_CALL = 50.0
 TARGET_COLD_START_RATIO = 1 / 10
@@ -116,7 +119,8 @@ def target(
 def _overhead_detail(e: dict[str, Any], bare: dict[str, Any] | None) -> str:
     if bare is None:
         return "bare call not measured"
-    text = f"p50 {_p50(e, 1) * 1000:.2f} us vs bare {_p50(bare, 1) * 1000:.2f} us"
+    added = (_p50(e, 1) - _p50(bare, 1)) * 1000
+    text = f"p50 {_p50(e, 1) * 1000:.2f} us vs bare {_p50(bare, 1) * 1000:.2f} us ({added:+.2f} us)"
     by_round = e["ratios"].get("wrapper_overhead_pct_by_round")
     if by_round:
         text += (
@@ -126,18 +130,25 @@ def _overhead_detail(e: dict[str, Any], bare: dict[str, Any] | None) -> str:
     return text
 
 
+def _overhead_target(e: dict[str, Any], bare: dict[str, Any] | None) -> dict[str, Any]:
+    """Wrapper cost at batch 1: met at <= TARGET_WRAPPER_OVERHEAD_PCT or <= TARGET_WRAPPER_OVERHEAD_US added."""
+    row = target(
+        f"wrapper_overhead:{e['artifact']}",
+        f"runtime wrapper cost at batch 1, {e['artifact']} ({e['backend']}), vs its bare call "
+        f"(or at most +{TARGET_WRAPPER_OVERHEAD_US:g} us)",
+        e["ratios"]["wrapper_overhead_pct"], "<=", TARGET_WRAPPER_OVERHEAD_PCT, "%",
+        _overhead_detail(e, bare),
+    )
+    if row["met"] is False and bare is not None:
+        added_us = (_p50(e, 1) - _p50(bare, 1)) * 1000.0
+        row["met"] = added_us <= TARGET_WRAPPER_OVERHEAD_US
+    return row
+
+
 def _speed_targets(subjects: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     entries = {e["id"]: e for e in subjects}
     runtime_entries = [e for e in subjects if e["kind"] == "runtime"]
-    targets = [
-        target(
-            f"wrapper_overhead:{e['artifact']}",
-            f"runtime wrapper cost at batch 1, {e['artifact']} ({e['backend']}), vs its bare call",
-            e["ratios"]["wrapper_overhead_pct"], "<=", TARGET_WRAPPER_OVERHEAD_PCT, "%",
-            _overhead_detail(e, entries.get(f"bare:{e['artifact']}")),
-        )
-        for e in runtime_entries
-    ]
+    targets = [_overhead_target(e, entries.get(f"bare:{e['artifact']}")) for e in runtime_entries]
     fastest = min(runtime_entries, key=lambda e: _p50(e, 1))
     f50 = _p50(fastest, 1)
     for sid, bound, what in (

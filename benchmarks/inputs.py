@@ -126,12 +126,22 @@ def prepare_inputs(
     settings: MeasureSettings | None,
     cold_start_repeats: int | None,
     allow_source_mismatch: bool,
+    mcu: bool = False,
+    mcu_cores: Iterable[str] = ("m4",),
 ) -> RunInputs:
-    """Check every argument and load the inputs, in the order errors are reported; UsageError on bad input."""
+    """Check every argument and load the inputs, in the order errors are reported; UsageError on bad input.
+
+    ``mcu``: the cross toolchain and QEMU of every core of ``mcu_cores`` are checked here, before any measuring.
+    """
     threads = check_threads(threads)
     batch_sizes = parse_batch_sizes(batch_sizes)
     if output_dir is not None:
         preflight.check_output_dir(output_dir)
+    if mcu:
+        from .mcu.toolchain import require_tools
+
+        for core in mcu_cores:
+            require_tools(core)
     model_dir = Path(model_dir)
     artifacts = find_artifacts(model_dir)
     keras_path = model_dir / KERAS_FILE

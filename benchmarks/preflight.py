@@ -21,6 +21,10 @@ class SourceMismatchError(UsageError):
     """``model.keras`` is not the model the artifacts were exported from."""
 
 
+class BrokenArtifactError(UsageError):
+    """An artifact in the model folder cannot be loaded: truncated, corrupt or not edgeport's."""
+
+
 def check_output_dir(output_dir: str | os.PathLike[str]) -> Path:
     """Refuse an output path that is a file, or that cannot be created; create nothing."""
     out = Path(output_dir)
@@ -41,13 +45,20 @@ def check_output_dir(output_dir: str | os.PathLike[str]) -> Path:
 
 
 def _read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:
-    """Each loadable artifact's metadata (unloadable ones are left to the run to report)."""
+    """Each artifact's metadata; BrokenArtifactError for a file the runtime refuses.
+
+    An artifact whose engine is not installed is left out (the run skips it and says so).
+    """
     found = {}
     for path in artifacts:
         try:
             found[path.name] = runtime.load(path, num_threads=1).metadata
-        except (runtime.ModelFileError, runtime.BackendUnavailableError):
+        except runtime.BackendUnavailableError:
             continue
+        except runtime.ModelFileError as e:
+            raise BrokenArtifactError(
+                f"{path}: broken artifact ({' '.join(str(e).split())}); re-export it or move it out of the folder"
+            ) from e
     return found
 
 
@@ -56,7 +67,8 @@ def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_misma
 
     Returns the provenance record of the report. A mismatch, or an artifact that records no
     source, raises SourceMismatchError unless ``allow_mismatch``; then it is logged as a
-    warning and the record's ``ok`` is False (the report shows it in a warning block).
+    warning and the record's ``ok`` is False (the report shows it in a warning block). An
+    artifact the runtime refuses (truncated, corrupt) raises BrokenArtifactError.
     """
     metadata = _read_metadata(artifacts)
     sources = {name: meta.source_sha256 for name, meta in metadata.items()}

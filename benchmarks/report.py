@@ -277,7 +277,7 @@ def _mcu_section(result: dict[str, Any]) -> list[str]:
         return []
     from .mcu.table import mcu_markdown
 
-    lines = ["## Microcontroller: Cortex-M4F under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
+    lines = ["## Microcontrollers under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
     if result.get("mcu_profile"):
         from .mcu.profile import profile_markdown
 

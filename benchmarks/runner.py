@@ -91,6 +91,7 @@ def run_benchmarks(
     cold_start_repeats: int | None = None,
     allow_source_mismatch: bool = False,
     mcu: bool = False,
+    mcu_cores: Sequence[str] = ("m4",),
     profile: bool = False,
 ) -> dict[str, Any]:
     """Benchmark every artifact in ``model_dir`` and the baselines; return the report dict.
@@ -99,14 +100,15 @@ def run_benchmarks(
     (skipped if it is None). Raises UsageError for bad arguments or missing inputs,
     SourceMismatchError if ``model.keras`` is not the artifacts' source (unless
     ``allow_source_mismatch``: then the report carries a warning), and BenchmarkError
-    if a measuring subprocess fails. ``mcu=True`` adds the Cortex-M4F table
-    (``result["mcu"]``, see ``benchmarks.mcu.table``); ``profile=True`` with it adds instructions
-    per op (``result["mcu_profile"]``, see ``benchmarks.mcu.profile``). The dict is
+    if a measuring subprocess fails. ``mcu=True`` adds the MCU table, one row per model and
+    core of ``mcu_cores`` (``result["mcu"]``, see ``benchmarks.mcu.table``); ``profile=True`` with
+    it adds instructions per op on the Cortex-M4 (``result["mcu_profile"]``, see
+    ``benchmarks.mcu.profile``). The dict is
     ``BenchmarkResult.to_dict()``.
     """
     started = time.perf_counter()
     inp = prepare_inputs(model_dir, output_dir, threads, batch_sizes, quick, data_dir, settings,
-                   cold_start_repeats, allow_source_mismatch)
+                         cold_start_repeats, allow_source_mismatch, mcu=mcu, mcu_cores=mcu_cores)
     progress = _Progress(_plan(inp))
     environment = collect_environment(inp.threads)
     log.info(
@@ -124,9 +126,9 @@ def run_benchmarks(
     )
     result = _assemble(inp, output_dir, allow_source_mismatch, environment, rows, skipped, entries,
                        cold, thread_defaults, keras_info)
-    if mcu:  # opt-in: generated C on QEMU's Cortex-M4F (benchmarks/mcu)
+    if mcu:  # opt-in: generated C on QEMU's microcontroller boards (benchmarks/mcu)
         from .mcu.table import mcu_table
-        result.mcu = mcu_table([inp.model_dir], images=inp.images[:20])
+        result.mcu = mcu_table([inp.model_dir], images=inp.images[:20], cores=mcu_cores)
         if profile:
             from .mcu.profile import profile_table
             result.mcu_profile = profile_table([inp.model_dir])

@@ -58,24 +58,52 @@ def _pixel_scale(text: str) -> float | str | None:
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"--pixel-scale: expected a finite number > 0, got {text!r}")
     return value
+def _formats(text: str) -> str:
+    """``--format``: one format or a comma-separated list of them, each from the closed set."""
+    for name in text.split(","):
+        if name.strip() not in FORMAT_CHOICES:
+            choices = ", ".join(repr(c) for c in FORMAT_CHOICES)
+            raise argparse.ArgumentTypeError(f"invalid choice: {name.strip()!r} (choose from {choices}, or a "
+                                             f"comma-separated list)")
+    return text
+
+
 from .mixed_precision import Steering
 from .steering import format_steering
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default once: not when the help already names it, nor when there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "(default:" in text or default is None or isinstance(default, bool) or default in ([], argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m export",
-        description="Convert a Keras model to ONNX and/or TFLite, quantize it, and validate every "
-        "artifact against Keras through the runtime.",
+        description="Convert a model (.keras, .h5, SavedModel or .tflite) to ONNX, TFLite or C, quantize it, "
+        "and validate every artifact against the source model through the runtime.",
         epilog=DATA_HELP,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
-    p.add_argument("--format", default="all", choices=FORMAT_CHOICES, help="target format")
     p.add_argument(
-        "--quantize", default="none", metavar="MODES",
-        help=f"comma-separated modes from {list(ALL_MODES)}, or 'all' (none = fp32)",
+        "--format", default="all", metavar="FORMATS", type=_formats,
+        help=f"comma-separated formats from {list(FORMAT_CHOICES)} ('all' = onnx,tflite)",
     )
-    p.add_argument("--model", type=Path, default=Path("artifacts/model.keras"), help="source .keras model")
+    p.add_argument(
+        "--quantize", default=None, metavar="MODES",
+        help=f"comma-separated modes from {list(ALL_MODES)}, or 'all' (none = fp32; default: none, or a "
+        ".tflite's own mode)",
+    )
+    p.add_argument(
+        "--model", type=Path, default=Path("artifacts/model.keras"),
+        help="source model: .keras, Keras 2 .h5, a TF SavedModel folder, or a .tflite (taken as it is)",
+    )
     p.add_argument("--output", type=Path, default=None, help="output folder (default: the model's folder)")
     p.add_argument("--data", type=Path, default=None, help="your validation/calibration data, a .npz")
     p.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR)")
@@ -103,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--c-prefix", default="edgeport_model", metavar="NAME",
-        help="prefix of the C API names for --format c/tflm (a C identifier)",
+        help="prefix of the C API names for --format c/tflm: an ASCII letter, then letters and digits "
+        "in parts joined by single '_'",
     )
     p.add_argument(
         "--sign-key", type=Path, default=None, metavar="KEY.pem",

@@ -12,6 +12,7 @@ DEFAULT_CALIBRATION_SAMPLES = 500
 # Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
 DEFAULT_IO_DTYPE = "uint8"
 SEED_MAX = 2**32 - 1
+_TFLITE_BASED = ("tflite", "c", "tflm")  # formats whose int8 is made from the int8 .tflite
 
 # the pipeline's logger: these lines belong to the run
 logger = logging.getLogger("export.pipeline")
@@ -37,14 +38,34 @@ def check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed
             raise UsageError(f"{name} must be {bound}, got {value}")
 
 
-def check_plan_inputs(variants: tuple[tuple[str, str], ...], has_data: bool, io_dtype: str) -> None:
-    """UsageError if calibrated ``variants`` have no data; a warning if ``io_dtype`` applies to none of them."""
+def check_plan_inputs(
+    variants: tuple[tuple[str, str], ...], has_data: bool, io_dtype: str, *, as_is: bool = False
+) -> None:
+    """UsageError if calibrated ``variants`` have no data or int8 C is asked for float I/O; a warning if
+    ``io_dtype`` applies to none of them.
+
+    ``as_is``: the variants are a .tflite's own, which needs no calibration and keeps its own I/O.
+    """
+    if as_is:
+        if io_dtype != DEFAULT_IO_DTYPE:
+            logger.warning("--io-dtype %s is not used: a .tflite keeps its own input and output types", io_dtype)
+        return
     if not has_data and any(mode in CALIBRATED_MODES for _, mode in variants):
         raise UsageError(
             "int8 and int16x8 need calibration data: pass --data PATH.npz (with x_calibration or x_train)"
         )
-    if io_dtype != DEFAULT_IO_DTYPE and not any(f == "tflite" and m in CALIBRATED_MODES for f, m in variants):
-        logger.warning("--io-dtype %s applies to calibrated TFLite variants only; this plan has none", io_dtype)
+    if io_dtype == "float32" and ("c", "int8") in variants:
+        raise UsageError(
+            "--format c --quantize int8 generates integer-only C, whose input and output are uint8 or int8: "
+            "--io-dtype float32 would add float QUANTIZE/DEQUANTIZE ops, which the C generator does not "
+            "emit; use --io-dtype uint8 or int8 (quantize in your code with the header's INPUT_SCALE "
+            "and INPUT_ZERO_POINT), or --format tflm"
+        )
+    if io_dtype != DEFAULT_IO_DTYPE and not any(f in _TFLITE_BASED and m in CALIBRATED_MODES for f, m in variants):
+        logger.warning(
+            "--io-dtype %s applies to calibrated TFLite variants (and the C/TFLM made from them) only; "
+            "this plan has none", io_dtype,
+        )
 
 
 def variant_io(fmt: str, mode: str, io_dtype: str) -> str:

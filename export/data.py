@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
+
+from runtime.files import NOT_FOUND, file_problem
 
 from .errors import DataError
 
@@ -36,6 +39,7 @@ class Dataset:
     calibration_key: str | None = None  # "x_calibration" or "x_train": where the pool came from
     class_names: tuple[str, ...] | None = None
     synthetic: bool = False
+    implicit: bool = False  # found through $FASHION_MNIST_DIR, not asked for: used only if it fits the model
 
     @property
     def raw_pixels(self) -> bool:
@@ -64,10 +68,10 @@ def resolve(
         if data_dir:
             raise DataError("--data and --data-dir are exclusive: give one data source")
         return load_npz(data)
-    folder = data_dir if data_dir else os.environ.get(FASHION_MNIST_ENV) or None
-    if folder is None:
-        return None
-    return load_fashion_mnist(folder)
+    if data_dir:
+        return load_fashion_mnist(data_dir)
+    folder = os.environ.get(FASHION_MNIST_ENV) or None
+    return None if folder is None else replace(load_fashion_mnist(folder), implicit=True)
 
 
 def load_fashion_mnist(folder: str | os.PathLike) -> Dataset:
@@ -94,10 +98,11 @@ def load_fashion_mnist(folder: str | os.PathLike) -> Dataset:
 def load_npz(path: str | os.PathLike) -> Dataset:
     """Read a user's ``.npz``; refuse pickled (object) arrays and a missing ``x_test``."""
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory: expected an .npz file")
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == NOT_FOUND:
         raise DataError(f"{path}: data file not found")
+    if problem is not None:
+        raise DataError(f"{path}: {problem}: expected an .npz file")
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not an .npz archive (expected arrays saved with numpy.savez)")
     arrays: dict[str, np.ndarray] = {}
@@ -117,18 +122,17 @@ def load_npz(path: str | os.PathLike) -> Dataset:
             raise DataError(f"{path}: '{key}' has dtype {arr.dtype}: expected numbers")
         if key != "class_names" and arr.ndim == 0:
             raise DataError(f"{path}: '{key}' is a scalar: expected one row per sample")
+    pool_key = "x_calibration" if "x_calibration" in arrays else "x_train" if "x_train" in arrays else None
+    for key in ("x_test", "y_test", pool_key):
+        if key is not None and key in arrays:
+            _check_finite(arrays[key], key, path)
     x_test = arrays["x_test"]
-    if x_test.dtype.kind == "b" or (x_test.dtype.kind in "iu" and x_test.dtype != np.uint8):
-        x_test = x_test.astype(np.float32)
     if len(x_test) == 0:
         raise DataError(f"{path}: 'x_test' is empty")
     y_test = arrays.get("y_test")
     if y_test is not None and len(y_test) != len(x_test):
         raise DataError(f"{path}: 'y_test' has {len(y_test)} rows, 'x_test' has {len(x_test)}")
-    pool_key = "x_calibration" if "x_calibration" in arrays else "x_train" if "x_train" in arrays else None
     pool = arrays.get(pool_key) if pool_key else None
-    if pool is not None and pool.dtype.kind in "iub" and pool.dtype != np.uint8:
-        pool = pool.astype(np.float32)
     if pool is not None and (pool.dtype == np.uint8) != (x_test.dtype == np.uint8):
         raise DataError(f"{path}: '{pool_key}' is {pool.dtype} but 'x_test' is {x_test.dtype}: use one kind")
     names = arrays.get("class_names")
@@ -140,8 +144,36 @@ def load_npz(path: str | os.PathLike) -> Dataset:
         y_test=y_test,
         calibration_pool=pool,
         calibration_key=pool_key,
-        class_names=None if names is None else tuple(str(n) for n in names.tolist()),
+        class_names=None if names is None else check_class_names(names.tolist(), f"{path}: 'class_names'"),
     )
+
+
+def _check_finite(arr: np.ndarray, key: str, path: Path) -> None:
+    """DataError naming ``key`` and ``path`` if the float array ``arr`` holds NaN or Inf."""
+    if arr.dtype.kind != "f":
+        return
+    finite = np.isfinite(arr)
+    if finite.all():
+        return
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(arr.size - finite.sum()) - n_nan
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    raise DataError(
+        f"{path}: '{key}' holds {n_nan} NaN and {n_inf} Inf values (first at index {first}): expected finite numbers"
+    )
+
+
+def as_float_features(dataset: Dataset) -> Dataset:
+    """``dataset`` for a float model: integer (other than uint8 pixels) and boolean arrays as float32 features.
+
+    (A .tflite source keeps them: integers of its input type are its own quantized codes.)
+    """
+    def floats(x: np.ndarray | None) -> np.ndarray | None:
+        if x is not None and (x.dtype.kind == "b" or (x.dtype.kind in "iu" and x.dtype != np.uint8)):
+            return x.astype(np.float32)
+        return x
+
+    return replace(dataset, x_test=floats(dataset.x_test), calibration_pool=floats(dataset.calibration_pool))
 
 
 def random_inputs(item_shape: tuple[int, ...], pixels: bool, seed: int, n: int = RANDOM_SAMPLES) -> Dataset:
@@ -154,19 +186,61 @@ def random_inputs(item_shape: tuple[int, ...], pixels: bool, seed: int, n: int =
     return Dataset(source=f"random ({n} inputs)", x_test=x, synthetic=True)
 
 
+def contract_inputs(model, n: int, seed: int) -> tuple[np.ndarray, str]:
+    """``n`` random inputs from the domain of a loaded ``runtime.Model``'s input, and what they are:
+    raw uint8 pixels for a pixel model; every code of an integer input that takes its own codes,
+    uniformly; standard-normal float32 features otherwise."""
+    rng = np.random.default_rng(seed)
+    meta = model.metadata
+    shape = (n, *meta.input_shape)
+    dtype = np.dtype(model.input_details["dtype"])
+    if meta.takes_pixels:
+        return rng.integers(0, 256, size=shape, dtype=np.uint8), "uint8 pixels"
+    if meta.takes_raw_input and dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True), f"{dtype} codes"
+    return rng.standard_normal(size=shape).astype(np.float32), "standard-normal floats"
+
+
 def read_class_names(path: str | os.PathLike) -> tuple[str, ...]:
     """One class name per line (blank lines at the end ignored)."""
     path = Path(path)
+    problem = file_problem(path)
+    if problem is not None:
+        raise DataError(f"{path}: cannot read class names ({problem}): expected a text file, one name per line")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: cannot read class names ({_one_line(e)})") from e
     while lines and not lines[-1].strip():
         lines.pop()
-    names = tuple(line.strip() for line in lines)
-    if not names or not all(names):
-        raise DataError(f"{path}: expected one non-empty class name per line")
+    if not lines:
+        raise DataError(f"{path}: expected one non-empty class name per line, found none")
+    return check_class_names([line.strip() for line in lines], f"{path} (one name per line)")
+
+
+def given_class_names(given: Sequence[object] | str | os.PathLike) -> tuple[str, ...]:
+    """Class names given by the user: a file of one name per line, or a sequence; checked alike."""
+    if isinstance(given, (str, os.PathLike)):
+        return read_class_names(given)
+    return check_class_names(given, "class_names")
+
+
+def check_class_names(names: Sequence[object], where: str) -> tuple[str, ...]:
+    """``names`` as strings; DataError naming ``where`` and the index of an empty (or blank) name.
+
+    The one rule for every source (.npz, --class-names FILE, a list given to run_export).
+    """
+    names = tuple(str(n) for n in names)
+    for i, name in enumerate(names):
+        if not name.strip():
+            raise DataError(f"{where}: class name {i} is {name!r}: expected one non-empty name per class")
     return names
+
+
+def fits(x: np.ndarray, item_shape: tuple[int, ...]) -> bool:
+    """True if ``conform`` takes ``x`` for a model of ``item_shape``."""
+    return x.shape[1:] == tuple(item_shape) or [d for d in x.shape[1:] if d != 1] == [d for d in item_shape if d != 1]
 
 
 def conform(x: np.ndarray, item_shape: tuple[int, ...], what: str) -> np.ndarray:

@@ -5,11 +5,15 @@ through the runtime first. Then:
 
 - ``c``: C99 inference (``export.csrc``) is generated, compiled for this machine and run
   on every validation sample: int8 output bytes must equal TFLite Micro's, fp32 outputs
-  LiteRT's within 1e-5; its outputs are also judged against Keras with the mode's thresholds;
+  LiteRT's within the fp32 tolerance (``max_abs_diff`` scaled by the outputs' magnitude, see
+  ``export.validate.fp32_tolerance``); its outputs are also judged against the reference with the
+  mode's thresholds. Beside ``<base>.c``/``.h`` goes the ``<base>/`` library folder
+  (``export.c_library``: CMake, Arduino, PlatformIO, an example);
 - ``tflm``: the ``.tflite`` as a C array with the arena size TFLite Micro needs, measured.
 
 Files go to a hidden temporary folder in the output folder and are renamed into place
-(header first) only when everything passed, so no half-written ``.c`` is ever left.
+(header first, the library folder last) only when everything passed, so no half-written
+``.c`` is ever left.
 """
 from __future__ import annotations
 
@@ -23,12 +27,14 @@ import numpy as np
 
 import runtime
 
-from .validate import ArtifactReport, compare_outputs, judge, validate_artifact
+from .c_library import install_folder, write_c_library
+from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_FORMATS = ("c", "tflm")
 EMBEDDED_MODES = {"c": ("none", "int8"), "tflm": ("none", "int8")}
+SIGNATURE_SUFFIX = ".sig"  # detached signatures of the sources: model.int8.c.sig, model.int8.h.sig
 
 
 def base_name(fmt: str, mode: str) -> str:
@@ -43,9 +49,15 @@ def source_name(fmt: str, mode: str) -> str:
 
 
 def export_embedded(
-    fmt: str, mode: str, tflite: Path, out: Path, *, prefix: str, ref, thresholds, tflite_report: ArtifactReport
+    fmt: str, mode: str, tflite: Path, out: Path, *, prefix: str, ref, thresholds, tflite_report: ArtifactReport,
+    signing_key=None,
 ) -> ArtifactReport:
-    """Generate, validate and install the ``fmt`` sources of the validated ``tflite``."""
+    """Generate, validate and install the ``fmt`` sources of the validated ``tflite``.
+
+    With ``signing_key`` (Ed25519), each installed file gets a detached signature beside it,
+    ``<file>.sig``: the 64-byte signature of the file's exact bytes (``openssl pkeyutl -verify
+    -rawin`` checks it). Without one, stale ``.sig`` files of an earlier signed run are removed.
+    """
     name = source_name(fmt, mode)
     staging = out / f".tmp-{os.getpid()}-{base_name(fmt, mode)}"
     staging.mkdir(exist_ok=True)
@@ -53,20 +65,41 @@ def export_embedded(
         if fmt == "c":
             from .csrc import export_c
 
-            c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode))
+            c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
+                                      source_name=tflite_report.artifact)
             report = _validate_c(c_path, tflite, ref, thresholds, name, mode)
+            library = staging / "library"
+            if report.ok:
+                write_c_library(library, c_path, prefix=prefix, source=tflite_report.artifact)
         else:
             from .tflm import export_tflm
 
-            c_path, h_path = export_tflm(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode))
+            c_path, h_path = export_tflm(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
+                                         source_name=tflite_report.artifact)
             report = _tflm_report(tflite_report, name, c_path)
         if report.ok:
-            for path in (h_path, c_path):  # header first: a source never stands without it
+            staged = [h_path, c_path]  # header first: a source never stands without it
+            if signing_key is not None:
+                staged += [_sign_detached(path, signing_key) for path in (h_path, c_path)]
+                report.extra = {**report.extra, "signatures": [p.name for p in staged[2:]]}
+            for path in staged:
                 os.chmod(path, 0o644)  # written through mkstemp (0600)
                 os.replace(path, out / path.name)
+            if signing_key is None:
+                for path in (h_path, c_path):
+                    (out / f"{path.name}{SIGNATURE_SUFFIX}").unlink(missing_ok=True)
+            if fmt == "c":
+                install_folder(library, out / base_name(fmt, mode))
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sign_detached(path: Path, signing_key) -> Path:
+    """Write ``<path>.sig``: the Ed25519 signature of ``path``'s bytes (raw, 64 bytes)."""
+    sig = path.with_name(path.name + SIGNATURE_SUFFIX)
+    sig.write_bytes(signing_key.sign(path.read_bytes()))
+    return sig
 
 
 def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: str) -> ArtifactReport:
@@ -74,7 +107,7 @@ def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: st
     from .csrc.host import read_api
 
     native = runtime.load(tflite, num_threads=1).engine_input(ref.inputs)
-    exact = validate_c(c_path, tflite, native)
+    exact = validate_c(c_path, tflite, native, tolerance=fp32_tolerance(thresholds.max_abs_diff, ref.outputs))
     api = read_api(c_path.with_suffix(".h"))
     got = np.asarray(exact.outputs, dtype=np.float32).reshape(len(native), -1)
     if api["output_t"] != "float" and api["OUTPUT_SCALE"] is not None:
@@ -90,7 +123,8 @@ def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: st
         extra={
             "header": c_path.with_suffix(".h").name,
             "scratch_bytes": api["SCRATCH_BYTES"],
-            "exact_against": "TFLite Micro (output bytes)" if exact.mode == "int8" else "LiteRT (|diff| <= 1e-5)",
+            "exact_against": "TFLite Micro (output bytes)" if exact.mode == "int8"
+            else f"LiteRT (|diff| <= {exact.tolerance:.3g})",
             "mismatched_samples": exact.mismatched_images,
             "verify": exact.verify_result,
         },

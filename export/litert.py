@@ -33,6 +33,7 @@ def export_litert(
     calibration: np.ndarray | None = None,
     keep_float: tuple[str, ...] = (),
     io_names: tuple[str, str] = DEFAULT_IO_NAMES,
+    saved_models: "SavedModelCache | None" = None,
 ) -> Path:
     """Convert a Keras model to a builtin-ops-only ``.tflite`` file with a dynamic batch.
 
@@ -42,14 +43,18 @@ def export_litert(
     weights; also calibrated). ``io_dtype`` applies to the calibrated modes only, per
     ``MODE_IO_DTYPES``. ``keep_float`` (int8 with float I/O only) names Keras layers left in
     float, through the converter's quantization-debugger denylist (``export.mixed_precision``).
+    ``saved_models`` keeps the model's SavedModel for the next call (one export run writes it once).
     """
     import tensorflow as tf
 
     _check_litert_arguments(quantize, io_dtype, keep_float)
-    path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
-        _write_saved_model(model, tmp, io_names)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if saved_models is not None:
+            directory = saved_models.get(model, io_names)
+        else:
+            directory = tmp
+            _write_saved_model(model, tmp, io_names)
+        converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         images = _configure(converter, quantize, io_dtype, calibration)
         try:
             if keep_float:
@@ -60,8 +65,39 @@ def export_litert(
                 flatbuffer = converter.convert()
         except Exception as e:  # the converter raises ConverterError and assorted others
             raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
+    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype, keep_float)
+
+
+def export_litert_converter(
+    converter,
+    path: str | Path,
+    *,
+    metadata: ModelMetadata,
+    quantize: str = "none",
+    io_dtype: str = "float32",
+    calibration: np.ndarray | None = None,
+) -> Path:
+    """As ``export_litert``, from a TFLite converter made elsewhere (e.g. a SavedModel's, ``export.savedmodel``)."""
+    _check_litert_arguments(quantize, io_dtype, ())
+    _configure(converter, quantize, io_dtype, calibration)
+    try:
+        flatbuffer = converter.convert()
+    except Exception as e:  # the converter raises ConverterError and assorted others
+        raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
+    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype)
+
+
+def _write_tflite(
+    flatbuffer: bytes, path: Path, metadata: ModelMetadata, quantize: str, io_dtype: str,
+    keep_float: tuple[str, ...] = (),
+) -> Path:
+    """Check the converted ``flatbuffer``, embed ``metadata``, write and seal it at ``path``.
+
+    A calibrated model must compute in integers only, unless ``keep_float`` layers were asked for."""
     _check_builtin_only(flatbuffer)
     extra = {}
+    if quantize in CALIBRATED_MODES and not keep_float:
+        _check_integer_only(flatbuffer, quantize)
     if quantize in CALIBRATED_MODES:
         extra = _check_int8_io(flatbuffer, io_dtype, metadata.pixel_scale)
     if extra:
@@ -116,6 +152,23 @@ def _configure(converter, quantize: str, io_dtype: str, calibration: np.ndarray 
     return images
 
 
+class SavedModelCache:
+    """A Keras model's SavedModel, written on first use into ``directory`` and reused by every later
+    conversion of the same model and I/O names (writing it is most of a TFLite conversion's time)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self._directory = Path(directory)
+        self._written: dict[tuple[int, tuple[str, str]], tuple[object, str]] = {}
+
+    def get(self, model, io_names: tuple[str, str]) -> str:
+        key = (id(model), tuple(io_names))
+        if key not in self._written:  # the model is kept with its path, so its id stays its own
+            path = self._directory / f"saved-model-{len(self._written)}"
+            _write_saved_model(model, str(path), io_names)
+            self._written[key] = (model, str(path))
+        return self._written[key][1]
+
+
 def _write_saved_model(model, directory: str, io_names: tuple[str, str]) -> None:
     """Export a SavedModel whose serving signature has the artifact's input and output names."""
     import keras
@@ -145,6 +198,55 @@ def _check_builtin_only(flatbuffer: bytes) -> None:
             custom.add(code.CustomCode().decode())
     if custom:
         raise ConversionError(f"TFLite model uses non-builtin ops {sorted(custom)}; only builtin ops are allowed")
+
+
+_FLOAT_TYPES = ("FLOAT16", "FLOAT32", "FLOAT64", "BFLOAT16", "COMPLEX64", "COMPLEX128")
+
+
+def float_ops(flatbuffer: bytes) -> list[str]:
+    """The ops of a calibrated TFLite model that compute in float, in graph order.
+
+    Float tensors are allowed only at the model's float input and output, through the
+    QUANTIZE and DEQUANTIZE that convert them; any other op touching a float tensor counts.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(flatbuffer, 0)
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        codes.append(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+    found = []
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        is_float = [type_names.get(graph.Tensors(t).Type()) in _FLOAT_TYPES for t in range(graph.TensorsLength())]
+        inputs, outputs = set(graph.InputsAsNumpy().tolist()), set(graph.OutputsAsNumpy().tolist())
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            name = op_names.get(codes[op.OpcodeIndex()], str(codes[op.OpcodeIndex()]))
+            ins = [t for t in op.InputsAsNumpy().tolist() if t >= 0]
+            outs = [t for t in op.OutputsAsNumpy().tolist() if t >= 0]
+            if name == "QUANTIZE" and ins and all(t in inputs for t in ins) and not any(is_float[t] for t in outs):
+                continue  # float model input -> integer
+            if name == "DEQUANTIZE" and outs and all(t in outputs for t in outs) and not any(is_float[t] for t in ins):
+                continue  # integer -> float model output
+            if name == "DEQUANTIZE" or any(is_float[t] for t in ins + outs):
+                found.append(name)
+    return found
+
+
+def _check_integer_only(flatbuffer: bytes, quantize: str) -> None:
+    """ConversionError naming the float ops if a calibrated (integer-only) model computes in float."""
+    ops = float_ops(flatbuffer)
+    if ops:
+        counts = {name: ops.count(name) for name in dict.fromkeys(ops)}
+        listed = ", ".join(name if n == 1 else f"{name} x{n}" for name, n in counts.items())
+        raise ConversionError(
+            f"TFLite {quantize} model is not integer-only: {len(ops)} op(s) compute in float ({listed}); "
+            f"the converter fell back to float (calibration ranges it could not quantize?)"
+        )
 
 
 def _check_int8_io(flatbuffer: bytes, io_dtype: str, pixel_scale: float | None) -> dict:

@@ -25,6 +25,19 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def sha256_tree(folder: Path) -> str:
+    """SHA-256 over every file under ``folder``: each relative path, its size and its bytes, in path order."""
+    h = hashlib.sha256()
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    for path in files:
+        rel = path.relative_to(folder).as_posix().encode()
+        h.update(len(rel).to_bytes(8, "little") + rel + path.stat().st_size.to_bytes(8, "little"))
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
 def build_metadata(
     *,
     fmt: str,
@@ -35,13 +48,14 @@ def build_metadata(
     item_shape: tuple[int, ...],
     outputs: int,
     pixel_scale: float | None,
+    input_dtype: str = "float32",
     **extra,
 ) -> ModelMetadata:
     """The metadata of one artifact, from facts read off the model and its data."""
     meta = ModelMetadata(
         class_names=tuple(class_names),
         input_shape=tuple(item_shape),
-        input_dtype="float32",
+        input_dtype=input_dtype,
         pixel_scale=pixel_scale,
         task=task,
         output_size=outputs,

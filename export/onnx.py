@@ -44,7 +44,19 @@ def export_onnx(
         except Exception as e:  # tf2onnx raises many unrelated types
             raise ConversionError(f"ONNX conversion failed: {type(e).__name__}: {e}") from e
         proto = onnx.load(str(raw))
+    return write_onnx(proto, path, metadata=metadata, io_names=io_names)
+
+
+def write_onnx(proto, path: str | Path, *, metadata: ModelMetadata, io_names: tuple[str, str] = DEFAULT_IO_NAMES) -> Path:
+    """Give a converted fp32 ModelProto readable I/O names and a dynamic batch, embed ``metadata``,
+    check it, write and seal it at ``path``."""
+    import onnx
+
+    path = Path(path)
     _rename_io(proto, io_names)
+    # tf2onnx writes "converted from b'__inference___call___<N>'", N a per-process function
+    # counter: the same model would give different bytes in another process
+    proto.graph.doc_string = ""
     from .metadata import embed_onnx
 
     embed_onnx(proto, metadata)

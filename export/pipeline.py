@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, replace
-from functools import partial
+import tempfile
+from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Sequence
 
@@ -21,30 +22,33 @@ from .arguments import (  # noqa: F401  (re-exported: existing imports keep work
     tflite_io_dtype,
     variant_io as _variant_io,
 )
+from .convert import write_artifact
 from .csrc import UnsupportedOpError, check_prefix
-from .embedded import EMBEDDED_FORMATS, EMBEDDED_MODES, export_embedded, source_name
-from .errors import ConversionError, TargetNotReachedError, UnsupportedFormatError, UsageError, ValidationError
+from .embedded import EMBEDDED_FORMATS, export_embedded, source_name
+from .errors import ConversionError, TargetNotReachedError, UsageError, ValidationError
 from runtime.files import remove_stale_temporaries, temporary_path
-from .litert import CALIBRATED_MODES, TFLITE_MODES, export_litert
+from .litert import CALIBRATED_MODES, SavedModelCache
 from .mixed_precision import RECIPE_KEY, Steering, onnx_exclusions, supports_float_island
-from .onnx import DEFAULT_OPSET, ONNX_MODES, export_onnx, quantize_onnx
+from .onnx import DEFAULT_OPSET
+from .op_check import check_c_ops
+from .planning import (  # noqa: F401  (re-exported: existing imports keep working)
+    ALL_MODES, FORMAT_CHOICES, FORMATS, MODES, ExportPlan,
+)
 from .reference import AUTO, Reference, prepare_reference
 from .report import write_report
 from .seal import load_signing_key, seal_artifact
+from .sources import load_source, source_kind
 from .steering import check_steering, steer_variant
+from .tflite_source import tflite_mode
 from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, validate_artifact
+from .weights import weight_bytes
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("onnx", "tflite")  # what --format all builds: the CPU formats
-FORMAT_CHOICES = (*FORMATS, *EMBEDDED_FORMATS, "all")
-MODES = {"onnx": ONNX_MODES, "tflite": TFLITE_MODES}
-_FORMAT_MODES = {**MODES, **EMBEDDED_MODES}
-ALL_MODES = tuple(dict.fromkeys(m for modes in _FORMAT_MODES.values() for m in modes))
-SUFFIX = {"onnx": ".onnx", "tflite": ".tflite"}
 # On random inputs, a quantized variant's agreement counts only samples that Keras decides by
 # at least this probability margin (fp32 is still judged on every sample).
 RANDOM_TIE_MARGIN = 0.05
+SUFFIX = {"onnx": ".onnx", "tflite": ".tflite"}
 
 
 @dataclass(frozen=True)
@@ -61,48 +65,17 @@ class _Job:
     steering: Steering
     layout: object
     c_prefix: str = "edgeport_model"
-
-
-@dataclass(frozen=True)
-class ExportPlan:
-    """Which (format, mode) artifacts to build."""
-
-    variants: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def parse(cls, fmt: str, quantize: str = "none") -> "ExportPlan":
-        """Check ``fmt`` and the comma-separated ``quantize`` list against the closed sets."""
-        if not isinstance(fmt, str) or fmt not in FORMAT_CHOICES:
-            raise UnsupportedFormatError(
-                f"Unrecognized format={fmt!r}. Supported formats are: {list(FORMAT_CHOICES)}"
-            )
-        if not isinstance(quantize, str):
-            raise UsageError(f"quantize must be a string such as 'none' or 'int8,dynamic', got {quantize!r}")
-        formats = FORMATS if fmt == "all" else (fmt,)
-        requested = [m.strip() for m in quantize.split(",") if m.strip()] or ["none"]
-        for mode in requested:
-            if mode != "all" and mode not in ALL_MODES:
-                raise UnsupportedFormatError(
-                    f"Unrecognized quantize={mode!r}. Supported modes are: {[*ALL_MODES, 'all']}"
-                )
-        variants = []
-        for f in formats:
-            for mode in _FORMAT_MODES[f]:
-                if "all" in requested or mode in requested:
-                    variants.append((f, mode))
-            unsupported = [m for m in requested if m != "all" and m not in _FORMAT_MODES[f]]
-            if unsupported and fmt != "all":
-                raise UnsupportedFormatError(
-                    f"format={f!r} does not support quantize={unsupported[0]!r}. "
-                    f"Supported modes for {f} are: {list(_FORMAT_MODES[f])}"
-                )
-            if unsupported:
-                logger.info("skipping %s for %s: not supported by that format", unsupported, f)
-        return cls(tuple(variants))
+    saved_models: SavedModelCache | None = None  # the Keras model's SavedModel, written once per run
+    written: dict = field(default_factory=dict)  # (format, mode, kept layers) -> bytes already converted
 
     @property
-    def needs_calibration(self) -> bool:
-        return any(mode in CALIBRATED_MODES for _, mode in self.variants)
+    def as_is(self) -> bool:
+        """The source is a .tflite, taken as it is (no conversion, its own mode)."""
+        return self.ref.kind == "tflite"
+
+    def io(self, f: str, mode: str) -> str:
+        """The I/O type of the (``f``, ``mode``) artifact."""
+        return self.ref.source.tflite.input_dtype.name if self.as_is else _variant_io(f, mode, self.io_dtype)
 
 
 def artifact_name(fmt: str, mode: str) -> str:
@@ -117,7 +90,7 @@ def run_export(
     model_path: str | os.PathLike,
     *,
     fmt: str = "all",
-    quantize: str = "none",
+    quantize: str | None = None,
     output_dir: str | os.PathLike | None = None,
     data: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
@@ -136,7 +109,7 @@ def run_export(
     """Build, validate and install the requested artifacts; return one report each.
 
     Data: ``data`` (a ``.npz``), else Fashion-MNIST from ``data_dir`` or
-    ``$FASHION_MNIST_DIR``, else random inputs (never a download). Every artifact is
+    ``$FASHION_MNIST_DIR`` (if it fits the model), else random inputs (never a download). Every artifact is
     written to a temporary file and renamed into place only once it passes validation,
     so a failed run never replaces a good artifact. Raises ValidationError (after
     writing the report) if any artifact fails or cannot be converted. Every artifact is
@@ -145,22 +118,38 @@ def run_export(
     TargetNotReachedError is raised after the best variant is installed and reported.
     """
     plan = ExportPlan.parse(fmt, quantize)
-    if any(f in EMBEDDED_FORMATS for f, _ in plan.variants):
+    model_path = Path(model_path)
+    # a .tflite is taken as it is: its own mode decides the plan
+    if model_path.suffix.lower() == ".tflite" and source_kind(model_path) == "tflite":
+        plan = ExportPlan.parse(fmt, quantize, source_mode=tflite_mode(model_path), source_name=model_path.name)
+    formats = tuple(dict.fromkeys(f for f, _ in plan.variants))
+    if any(f in EMBEDDED_FORMATS for f in formats):
         check_prefix(c_prefix)
     signing_key = load_signing_key(sign_key) if sign_key is not None else None
     _check_arguments(output_dir, task, opset, io_dtype, calibration_samples, seed)
     resolve_thresholds("classification", thresholds)  # fail on bad overrides before any work
-    model_path = Path(model_path)
     out = Path(output_dir) if output_dir is not None else model_path.parent
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output {out} exists and is not a directory")
+    if plan.as_is and (out / artifact_name(*plan.variants[0])).resolve() == model_path.resolve():
+        raise UsageError(f"{model_path} would be replaced by its own copy: pass --output DIR")
     dataset = data_sources.resolve(data, data_dir)
-    check_plan_inputs(plan.variants, dataset is not None, io_dtype)
+    if class_names is not None:
+        class_names = data_sources.given_class_names(class_names)  # checked before the model loads
+    check_plan_inputs(plan.variants, dataset is not None, io_dtype, as_is=plan.as_is)
+    steering = steering or Steering()
+    source = load_source(model_path)
+    if "c" in formats:
+        check_c_ops(source)  # an op the C generator lacks: refused before any conversion
+    if steering.active and source.keras_model is None:
+        raise UsageError(
+            f"--layer-report, --keep-float and --target-agreement work on Keras layers: {model_path.name} is a "
+            f"{source.kind} model; export its .keras or .h5 instead"
+        )
     ref = prepare_reference(
-        model_path, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
+        source, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
         calibration_samples=calibration_samples if plan.needs_calibration else None, seed=seed,
     )
-    steering = steering or Steering()
     layout = check_steering(steering, [(f, m, _variant_io(f, m, io_dtype)) for f, m in plan.variants], ref.keras_model)
     job = _Job(
         ref, out, resolve_thresholds(ref.facts.task, thresholds), opset, io_dtype, seed, signing_key, steering,
@@ -169,9 +158,11 @@ def run_export(
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)
     reports: list[ArtifactReport] = []
-    for f in dict.fromkeys(f for f, _ in plan.variants):
-        export = _export_embedded if f in EMBEDDED_FORMATS else _export_format
-        reports += export(job, f, [m for g, m in plan.variants if g == f])
+    with tempfile.TemporaryDirectory(prefix="edgeport-export-") as work:
+        job = replace(job, saved_models=SavedModelCache(work))
+        for f in formats:
+            export = _export_embedded if f in EMBEDDED_FORMATS else _export_as_is if job.as_is else _export_format
+            reports += export(job, f, [m for g, m in plan.variants if g == f])
     write_report(out, reports, source_sha256=ref.source_sha256)
     _raise_on_failures(reports, steering)
     return reports
@@ -208,12 +199,12 @@ def _export_format(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:
             _convert(job, f, "none", fp32_tmp, fp32_tmp)
         except ConversionError as e:
             return [_failed_attempt(job.ref, fp32_final.name, f, m, e) for m in modes]
-        fp32_size = fp32_tmp.stat().st_size
+        base = _Base(fp32_tmp)
         for mode in modes:
             final = job.out / artifact_name(f, mode)
             tmp = fp32_tmp if mode == "none" else temporary_path(final)
             tmp_files.append(tmp)
-            report = _build_and_validate(job, f, mode, tmp, fp32_tmp, final.name, fp32_size)
+            report = _build_and_validate(job, f, mode, tmp, base, final.name)
             reports.append(report)
             if report.ok:
                 passed.append((tmp, final))
@@ -228,29 +219,56 @@ def _export_format(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:
     return reports
 
 
-def _build_and_validate(
-    job: _Job, f: str, mode: str, tmp: Path, fp32: Path, name: str, fp32_size: int
-) -> ArtifactReport:
-    """Quantize one variant into ``tmp`` (unless fp32), validate it, and steer it if asked."""
+def _export_as_is(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:
+    """A .tflite source's own mode, copied with metadata and seal, validated against its reference."""
+    (mode,) = modes
+    final = job.out / artifact_name(f, mode)
+    tmp = temporary_path(final)
+    try:
+        report = _build_and_validate(job, f, mode, tmp, _Base(None), final.name)
+        if report.ok:
+            os.replace(tmp, final)
+        return [report]
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class _Base:
+    """The fp32 artifact a format's variants start from and are sized against (None: a .tflite taken as it is)."""
+
+    path: Path | None
+
+    @cached_property
+    def size(self) -> int | None:
+        return self.path.stat().st_size if self.path is not None else None
+
+    @cached_property
+    def weights(self) -> int | None:
+        return weight_bytes(self.path) if self.path is not None else None
+
+
+def _build_and_validate(job: _Job, f: str, mode: str, tmp: Path, base: _Base, name: str) -> ArtifactReport:
+    """Quantize one variant into ``tmp`` (unless fp32, already there), validate it, and steer it if asked."""
     ref, steering = job.ref, job.steering
-    io = _variant_io(f, mode, job.io_dtype)
+    io = job.io(f, mode)
     keep = steering.keep_float if supports_float_island(f, mode, io) else ()
 
     def build(path: Path, kept: tuple[str, ...]) -> None:
-        _convert(job, f, mode, path, fp32, keep_float=kept)
+        _convert(job, f, mode, path, base.path, keep_float=kept)
 
     try:
-        if mode != "none":
-            logger.info("quantizing %s (%s)", name, mode)
+        if mode != "none" or job.as_is:
+            logger.info("%s %s (%s)", "writing" if job.as_is else "quantizing", name, mode)
             build(tmp, keep)
     except ConversionError as e:
         return _failed_attempt(ref, name, f, mode, e)
     logger.info("validating %s on %d samples (%s)", name, len(ref.inputs), ref.data_source)
     validate = partial(
         validate_artifact, inputs=ref.inputs, labels=ref.labels, reference=ref.outputs,
-        fp32_size=fp32_size, expected_sha256=ref.source_sha256, expected_io_names=ref.io_names,
-        name=name, data=ref.data_source,
-        tie_margin=RANDOM_TIE_MARGIN if ref.synthetic and mode != "none" else 0.0,
+        fp32_size=base.size, fp32_weight_bytes=base.weights, expected_sha256=ref.source_sha256,
+        expected_io_names=ref.io_names if ref.keras_model is not None else None, name=name,
+        data=ref.data_source, tie_margin=RANDOM_TIE_MARGIN if ref.synthetic and mode != "none" else 0.0,
     )
     try:
         report = validate(tmp, thresholds=steering.thresholds_for(job.thresholds[mode], keep))
@@ -267,36 +285,42 @@ def _build_and_validate(
     return report
 
 
-def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path, *, keep_float: tuple[str, ...] = ()) -> None:
-    """Write one sealed artifact: fp32 from Keras, or a quantized variant (of ``fp32`` for ONNX)."""
+def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path | None, *, keep_float: tuple[str, ...] = ()) -> None:
+    """Write one sealed artifact (``export.convert``), naming the artifact, not the temp file, on failure."""
     ref = job.ref
-    calibrated = mode in CALIBRATED_MODES
-    io = _variant_io(f, mode, job.io_dtype)
+    calibrated = mode in CALIBRATED_MODES and not job.as_is
     quant = Quantization(
         mode=mode,
-        io_dtype=io,
+        io_dtype=job.io(f, mode),
         calibration_samples=len(ref.calibration) if calibrated else None,
         seed=job.seed if calibrated else None,
     )
-    meta = ref.metadata(f, quant, **({RECIPE_KEY: {"kept_float": list(keep_float)}} if keep_float else {}))
+    extra = {RECIPE_KEY: {"kept_float": list(keep_float)}} if keep_float else {}
+    if job.as_is:
+        from .tflite_source import tflite_io_metadata
+
+        extra = tflite_io_metadata(ref.source.tflite)
+    meta = ref.metadata(f, quant, **extra)
+    key = (f, mode, keep_float)
+    if key in job.written:  # e.g. the fp32 .tflite that --format tflite, c and tflm all start from
+        path.write_bytes(job.written[key])
+        return
+    nodes = tuple(onnx_exclusions(fp32, job.layout, keep_float)) if keep_float and f == "onnx" else ()
     try:
-        if f == "onnx" and mode == "none":
-            export_onnx(ref.keras_model, path, metadata=meta, opset=job.opset, io_names=ref.io_names)
-        elif f == "onnx":
-            nodes = tuple(onnx_exclusions(fp32, job.layout, keep_float)) if keep_float else ()
-            quantize_onnx(fp32, path, mode=mode, metadata=meta, calibration=ref.calibration, nodes_to_exclude=nodes)
-        else:
-            export_litert(
-                ref.keras_model, path, metadata=meta, quantize=mode, io_dtype=io,
-                calibration=ref.calibration, io_names=ref.io_names, keep_float=keep_float,
-            )
+        write_artifact(
+            ref, f, mode, path, fp32, meta, opset=job.opset, io_dtype=quant.io_dtype,
+            calibration=ref.calibration if calibrated else None, keep_float=keep_float, onnx_nodes=nodes,
+            saved_models=job.saved_models,
+        )
     except ConversionError:
         raise
     except Exception as e:  # converters raise many unrelated types; name the artifact, not the temp file
         text = " ".join(str(e).replace(str(path), artifact_name(f, mode)).split())
         raise ConversionError(f"{artifact_name(f, mode)}: conversion failed ({type(e).__name__}: {text})") from e
-    if mode == "none" and job.signing_key is not None:
+    if (mode == "none" or job.as_is) and job.signing_key is not None:
         seal_artifact(path, job.signing_key)
+    if f == "tflite":
+        job.written[key] = path.read_bytes()
 
 
 def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport]:
@@ -304,16 +328,17 @@ def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport
     sources = {m: temporary_path(job.out / f"model.{f}-source.{m}.tflite") for m in ("none", *modes)}
     reports = []
     try:
-        try:
-            _convert(job, "tflite", "none", sources["none"], sources["none"])
-        except ConversionError as e:
-            return [_failed_attempt(job.ref, artifact_name(f, m), f, m, e) for m in modes]
-        fp32_size = sources["none"].stat().st_size
+        base = _Base(None)
+        if not job.as_is:  # a converted source: the fp32 .tflite first (the size reference)
+            try:
+                _convert(job, "tflite", "none", sources["none"], sources["none"])
+            except ConversionError as e:
+                return [_failed_attempt(job.ref, artifact_name(f, m), f, m, e) for m in modes]
+            base = _Base(sources["none"])
         for mode in modes:
             name = artifact_name(f, mode)
             check = _build_and_validate(
-                replace(job, steering=Steering()), "tflite", mode, sources[mode], sources["none"],
-                artifact_name("tflite", mode), fp32_size,
+                replace(job, steering=Steering()), "tflite", mode, sources[mode], base, artifact_name("tflite", mode),
             )
             if not check.ok:
                 error = ConversionError(f"its source {check.artifact} failed: {'; '.join(check.failures)}")
@@ -323,7 +348,7 @@ def _export_embedded(job: _Job, f: str, modes: list[str]) -> list[ArtifactReport
             try:
                 reports.append(export_embedded(
                     f, mode, sources[mode], job.out, prefix=job.c_prefix, ref=job.ref,
-                    thresholds=job.thresholds[mode], tflite_report=check,
+                    thresholds=job.thresholds[mode], tflite_report=check, signing_key=job.signing_key,
                 ))
             except UnsupportedOpError:
                 raise  # the model cannot become C at all: a usage error, not a failed variant

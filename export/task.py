@@ -43,17 +43,22 @@ def inspect_model(model, task: str | None = None) -> ModelFacts:
         raise ModelLoadError(f"the model's input shape {in_shape} must be (batch, fixed sizes...)")
     if len(out_shape) != 2 or out_shape[1] is None:
         raise ModelLoadError(f"the model's output shape {out_shape} must be (batch, k)")
-    k = int(out_shape[1])
-    activation = output_activation(model)
-    return ModelFacts(
-        item_shape=tuple(int(d) for d in in_shape[1:]),
-        outputs=k,
-        activation=activation,
-        **_decide(activation, k, task),
-    )
+    return decide_facts(tuple(int(d) for d in in_shape[1:]), int(out_shape[1]), output_activation(model), task)
+
+
+def decide_facts(item_shape: tuple[int, ...], outputs: int, activation: str, task: str | None) -> ModelFacts:
+    """The facts of any model whose input, output width and output activation are known."""
+    if task is not None and task not in TASKS:
+        raise TaskError(f"Unrecognized task={task!r}. Supported tasks are: {list(TASKS)}")
+    return ModelFacts(item_shape=item_shape, outputs=outputs, activation=activation, **_decide(activation, outputs, task))
 
 
 def _decide(activation: str, k: int, task: str | None) -> dict:
+    if activation == "softmax" and k == 1:
+        raise TaskError(
+            "the output is a softmax over 1 unit, which is 1.0 for every input: for two classes use "
+            "Dense(1, activation='sigmoid') (binary) or Dense(2, activation='softmax')"
+        )
     linear_like = activation not in ("softmax", "sigmoid")
     if task is None:
         if activation == "softmax" and k > 1:

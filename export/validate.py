@@ -22,11 +22,11 @@ class Thresholds:
     """What an artifact must meet. ``None`` disables a check."""
 
     min_agreement: float | None = None  # decision agreement with Keras, fraction
-    max_abs_diff: float | None = None  # max |output difference| against Keras
+    max_abs_diff: float | None = None  # max |output difference| against Keras, per unit of output scale
     max_rel_diff: float | None = None  # max |difference| / max |Keras output| (regression)
     max_accuracy_drop: float | None = None  # accuracy points (percent) below Keras
     max_mae_increase_pct: float | None = None  # MAE growth over Keras's, percent (regression)
-    max_size_ratio: float | None = None  # bytes over the fp32 artifact of the same format
+    max_size_ratio: float | None = None  # stored tensor bytes over the fp32 artifact's (export.weights)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -65,6 +65,9 @@ DEFAULT_THRESHOLDS_BY_TASK: dict[str, dict[str, Thresholds]] = {
 DEFAULT_THRESHOLDS = _CLASSIFICATION
 # A size ratio says little about a tiny model, whose file is mostly graph and metadata.
 SIZE_CHECK_MIN_BYTES = 256 * 1024
+# fp32 rounding grows with the magnitude of the values computed: max_abs_diff holds for outputs
+# up to this magnitude, and scales with a sample's largest |output| above it (docs/export.md).
+OUTPUT_SCALE_FLOOR = 1.0
 
 ThresholdOverrides = Mapping[str, "Thresholds | Mapping[str, float | None]"]
 
@@ -135,6 +138,8 @@ class ArtifactReport:
     extra: dict = field(default_factory=dict)
     layer_report: dict | None = None  # export.layer_report (issue 11), when asked for
     recipe: dict | None = None  # the --target-agreement search, when asked for
+    max_scaled_diff: float | None = None  # max over samples of max |diff| / output scale (judged)
+    weight_ratio: float | None = None  # stored tensor bytes over fp32's (judged by max_size_ratio)
 
     @property
     def ok(self) -> bool:
@@ -170,6 +175,7 @@ def validate_artifact(
     reference: np.ndarray,
     thresholds: Thresholds,
     fp32_size: int | None = None,
+    fp32_weight_bytes: int | None = None,
     expected_sha256: str | None = None,
     expected_io_names: tuple[str, str] | None = None,
     name: str | None = None,
@@ -178,7 +184,9 @@ def validate_artifact(
 ) -> ArtifactReport:
     """Run ``path`` through ``runtime`` on ``inputs`` and compare with Keras's ``reference`` outputs.
 
-    ``name`` is the artifact's final file name (``path`` may be a temporary file).
+    ``name`` is the artifact's final file name (``path`` may be a temporary file). The size bound
+    compares stored tensor bytes with ``fp32_weight_bytes`` (``export.weights``); ``fp32_size``
+    (file bytes) gives the reported ratio and whether the model is big enough to judge.
     """
     path = Path(path)
     model = runtime.load(path, num_threads=1)
@@ -194,7 +202,11 @@ def validate_artifact(
         failures.append(f"output shape {got.shape} != Keras {reference.shape}")
     size = path.stat().st_size
     ratio = size / fp32_size if fp32_size else None
-    failures += judge(m, thresholds, ratio, fp32_size)
+    if fp32_weight_bytes:
+        from .weights import weight_bytes
+
+        m["weight_ratio"] = weight_bytes(path) / fp32_weight_bytes
+    failures += judge(m, thresholds, m["weight_ratio"], fp32_size)
     m.pop("labelled", None)
     m.pop("compared", None)
     q = meta.quantization
@@ -224,12 +236,14 @@ def compare_outputs(
     boundary, where any rounding flips a coin.
     """
     m = dict.fromkeys(
-        ("accuracy", "keras_accuracy", "accuracy_drop_points", "agreement", "max_rel_diff", "mae", "keras_mae")
+        ("accuracy", "keras_accuracy", "accuracy_drop_points", "agreement", "max_rel_diff", "mae", "keras_mae",
+         "weight_ratio")
     )
     if got.shape != ref.shape:
-        return {**m, "max_abs_diff": float("inf")}
+        return {**m, "max_abs_diff": float("inf"), "max_scaled_diff": float("inf")}
     diff = np.abs(got.astype(np.float64) - ref)
     m["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
+    m["max_scaled_diff"] = float((diff.max(axis=1) / output_scales(ref)).max()) if diff.size else 0.0
     if task == "regression":
         scale = float(np.abs(ref).max()) if ref.size else 0.0
         m["max_rel_diff"] = m["max_abs_diff"] / scale if scale else m["max_abs_diff"]
@@ -250,6 +264,19 @@ def compare_outputs(
     return m
 
 
+def output_scales(ref: np.ndarray) -> np.ndarray:
+    """Each sample's output scale: its largest |reference output|, at least ``OUTPUT_SCALE_FLOOR``."""
+    return np.maximum(np.abs(ref.astype(np.float64)).max(axis=1), OUTPUT_SCALE_FLOOR)
+
+
+def fp32_tolerance(max_abs_diff: float | None, ref: np.ndarray) -> float:
+    """One absolute tolerance for a whole set of outputs: ``max_abs_diff`` times their largest scale
+    (for comparisons that take a single number, e.g. the generated C against LiteRT)."""
+    if max_abs_diff is None:
+        return float("inf")
+    return max_abs_diff * (float(output_scales(ref).max()) if ref.size else OUTPUT_SCALE_FLOOR)
+
+
 def _margins(ref: np.ndarray, task: str) -> np.ndarray:
     """How far each Keras decision is from a tie, in probability."""
     if task == "binary":
@@ -259,7 +286,9 @@ def _margins(ref: np.ndarray, task: str) -> np.ndarray:
 
 
 def judge(m: dict, t: Thresholds, ratio: float | None, fp32_size: int | None) -> list[str]:
-    """Every threshold the metrics miss; a metric that is n/a (no labels) is not judged."""
+    """Every threshold the metrics miss; a metric that is n/a (no labels) is not judged.
+
+    ``ratio``: the stored tensor bytes over the fp32 artifact's; ``fp32_size``: its file bytes."""
     failures = []
     if t.min_agreement is not None and m["agreement"] is not None:
         required = t.min_agreement
@@ -267,8 +296,11 @@ def judge(m: dict, t: Thresholds, ratio: float | None, fp32_size: int | None) ->
             required = min(required, 1.0 - 1.0 / m["compared"])
         if not m["agreement"] >= required - 1e-12:
             failures.append(f"argmax agreement {m['agreement']:.4%} < required {required:.4%}")
-    if t.max_abs_diff is not None and not m["max_abs_diff"] <= t.max_abs_diff:
-        failures.append(f"max |diff| {m['max_abs_diff']:.3g} > tolerance {t.max_abs_diff:.3g}")
+    if t.max_abs_diff is not None and not m["max_scaled_diff"] <= t.max_abs_diff:
+        failures.append(
+            f"max |diff| {m['max_abs_diff']:.3g} is {m['max_scaled_diff']:.3g} of its sample's output scale "
+            f"> tolerance {t.max_abs_diff:.3g} (scale: largest |output|, at least {OUTPUT_SCALE_FLOOR:g})"
+        )
     if t.max_rel_diff is not None and m["max_rel_diff"] is not None and not m["max_rel_diff"] <= t.max_rel_diff:
         failures.append(f"max relative |diff| {m['max_rel_diff']:.3g} > tolerance {t.max_rel_diff:.3g}")
     drop = m["accuracy_drop_points"]
@@ -283,7 +315,7 @@ def judge(m: dict, t: Thresholds, ratio: float | None, fp32_size: int | None) ->
             failures.append(f"MAE grew {growth:.2f}% > allowed {t.max_mae_increase_pct:.2f}%")
     big_enough = fp32_size is not None and fp32_size >= SIZE_CHECK_MIN_BYTES
     if t.max_size_ratio is not None and ratio is not None and big_enough and not ratio <= t.max_size_ratio:
-        failures.append(f"size ratio {ratio:.3f} of fp32 > allowed {t.max_size_ratio:.3f}")
+        failures.append(f"weight bytes {ratio:.3f} of fp32's > allowed {t.max_size_ratio:.3f}")
     return failures
 
 

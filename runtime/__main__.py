@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -11,7 +12,8 @@ import numpy as np
 
 from ._npy import read_npy
 from .console import filtered_stderr
-from .errors import InferenceError
+from .errors import InferenceError, InvalidInputError
+from .files import NOT_FOUND, file_problem
 from .images import image_files, load_images
 from .model import Model, load
 
@@ -55,8 +57,11 @@ def read_inputs(
     groups: list[tuple[list[str] | Path, np.ndarray]] = []
     for path in inputs:
         if path.suffix.lower() in (".npy", ".npz") and not path.is_dir():
-            if not path.exists():
+            problem = file_problem(path)
+            if problem == NOT_FOUND:
                 raise FileNotFoundError(f"{path}: input file not found")
+            if problem is not None:
+                raise InvalidInputError(f"{path}: {problem}: expected a .npy file")
             groups.append((path, read_npy(path)))
         else:
             files = image_files([path])
@@ -132,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(_finite_or_null(results), indent=2, allow_nan=False))
     else:
         for r in results:
             if "values" in r:
@@ -141,6 +146,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shown = ", ".join(f"{t['class_name']} {t['probability']:.4f}" for t in r["top_k"])
             print(f"{r['input']}: {shown}")
     return 0
+
+
+def _finite_or_null(value):
+    """NaN and infinities become None: --json is strict JSON, which has no Infinity or NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    return value
 
 
 def _one_line(e: BaseException) -> str:

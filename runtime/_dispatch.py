@@ -69,7 +69,7 @@ class Dispatcher:
         cores = usable_cores() if cores is None else cores
         self._make = make
         self._lock = threading.Lock()
-        self.max_batch = max_batch
+        self._max_batch = max_batch
         if num_threads is not None or cores == 1:
             first = make(num_threads if num_threads is not None else 1)
             self.crossover = sys.maxsize  # never switches: one instance
@@ -86,12 +86,30 @@ class Dispatcher:
         self._large_calls: dict[int, int] = {}
         self._always_large = False
         self.explicit_threads = num_threads
+        self._set_direct()
+
+    @property
+    def max_batch(self) -> int:
+        """Rows per engine call: bigger batches run in chunks of this many rows."""
+        return self._max_batch
+
+    @max_batch.setter
+    def max_batch(self, rows: int) -> None:
+        self._max_batch = rows
+        self._set_direct()
+
+    def _set_direct(self) -> None:
+        # Batches of at most direct_rows rows need no decision here: the caller may hand them
+        # straight to direct_run (the small-batch instance's run), saving a call on the hot path.
+        self.direct_rows = min(self._max_batch, self.crossover - 1)
+        self.direct_run = self._small.run
 
     def tune(self, quantization_mode: str) -> None:
         """Adjust the policy to the artifact's arithmetic (called once, at load)."""
         if self._large_threads is not None and self._small.name == "litert" and quantization_mode in FLOAT_MODES:
             self.crossover = 1
             self._always_large = True
+        self._set_direct()
 
     def __getattr__(self, name: str) -> Any:
         # name, io_names, dtypes, quantization, metadata_json (and e.g. `session` for
@@ -124,14 +142,15 @@ class Dispatcher:
         return large
 
     def run(self, x: np.ndarray) -> np.ndarray:
+        """The output for ``x``, as float32: chunked, on the instance the policy picks."""
         rows = x.shape[0]
-        if rows <= self.max_batch:
+        if rows <= self._max_batch:
             if rows < self.crossover:
                 return self._small.run(x)
             if self._always_large:
                 return self.engine_for(rows).run(x)
             return self._run_large(x)
-        step = self.max_batch
+        step = self._max_batch
         return np.concatenate([self.run(x[i : i + step]) for i in range(0, rows, step)])
 
     def _run_large(self, x: np.ndarray) -> np.ndarray:

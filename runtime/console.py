@@ -49,12 +49,30 @@ def quiet_console(verbose: bool = False) -> Iterator[None]:
     quiet_environment()
     for name in _THIRD_PARTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # our own warnings still show
-        warnings.filterwarnings("default", module=r"^(train|export|runtime|benchmarks)(\.|$)")
-        with filtered_stderr():
-            yield
+    root_filter = _ThirdPartyRootRecords()
+    logging.getLogger().addFilter(root_filter)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # our own warnings still show
+            warnings.filterwarnings("default", module=r"^(train|export|runtime|benchmarks)(\.|$)")
+            with filtered_stderr():
+                yield
+    finally:
+        logging.getLogger().removeFilter(root_filter)
+
+
+class _ThirdPartyRootRecords(logging.Filter):
+    """Drops records below ERROR that a third-party package logs on the root logger.
+
+    onnxruntime's quantizer calls ``logging.warning`` directly, e.g. "The original model opset
+    version is 17 ... Please verify the quantized model." when int16x8 raises the opset.
+    """
+
+    _PACKAGES = tuple(f"{os.sep}{name}{os.sep}" for name in ("onnxruntime", *_THIRD_PARTY_LOGGERS))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not any(p in record.pathname for p in self._PACKAGES)
 
 
 @contextlib.contextmanager

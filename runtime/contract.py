@@ -4,6 +4,7 @@ Pure numpy; everything here is re-exported by ``runtime.model``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -53,12 +54,35 @@ def _g(value: float) -> str:
 
 
 def _dequant_table(dtype: np.dtype, quant: tuple[float, int] | None) -> np.ndarray | None:
-    """float32 value of each of the 256 byte patterns of an 8-bit quantized output."""
+    """float32 value of each of the 256 byte patterns of an 8-bit quantized output.
+
+    Indexed by the raw byte, so ``table.take(uint8_array)`` dequantizes; for int8 arrays
+    ``take``'s negative indices count from the end, which is the same byte (-1 is 0xff).
+    """
     if quant is None or dtype not in (np.uint8, np.int8):
         return None
     scale, zero_point = quant
     values = np.arange(256, dtype=np.uint8).view(dtype).astype(np.float32)
     return ((values - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
+
+
+def output_decoder(
+    dtype: np.dtype, quant: tuple[float, int] | None, *, fresh: bool
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The function from an engine's raw output to a new float32 array, decided once at load.
+
+    ``fresh``: the engine hands out arrays of its own (onnxruntime's run, LiteRT's GetTensor),
+    so a float32 output needs nothing (None); otherwise (a view into an arena) it is copied.
+    """
+    table = _dequant_table(dtype, quant)
+    if table is not None:  # 8-bit: one table lookup over the raw bytes (the cheapest numpy way)
+        return table.take
+    if quant is not None and dtype.kind in "iu":  # wider quantized outputs (int16)
+        scale, zero_point = np.float32(quant[0]), np.float32(quant[1])
+        return lambda y: ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)
+    if dtype == np.float32:
+        return None if fresh else np.ndarray.copy
+    return lambda y: y.astype(np.float32)
 
 
 def _describe_bad_floats(x: np.ndarray, upper: float | None) -> str:

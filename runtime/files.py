@@ -5,15 +5,46 @@ their outputs through it (the runtime is the package every other one may depend 
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 logger = logging.getLogger(__name__)
 
 _TMP = re.compile(r"^\.tmp-(\d+)-")
+
+
+NOT_FOUND, IS_DIRECTORY = "not found", "is a directory"  # two answers of file_problem callers test for
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is not a readable regular file, in a few words; None if it is one.
+
+    "not found", "is a directory", "is a symbolic link loop", "is a broken symbolic link (to X)",
+    "is a FIFO (named pipe), not a regular file", ...: callers name the path and what they expected.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"is a broken symbolic link (to {os.readlink(path)})"
+        return NOT_FOUND
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        return f"is not accessible ({e.strerror or e})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return IS_DIRECTORY
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+    return f"is {kind}, not a regular file"
 
 
 def temporary_path(final: Path) -> Path:
@@ -65,19 +96,28 @@ def _fsync(path: Path) -> None:
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete ``.tmp-<pid>-*`` files in ``folder`` whose process is gone (a killed earlier run)."""
+    """Delete ``.tmp-<pid>-*`` files and staging folders in ``folder`` whose process is gone
+    (a killed earlier run). A symbolic link is removed itself, never followed."""
+    import shutil
+
     removed = []
     for path in folder.iterdir():
         match = _TMP.match(path.name)
-        if not match or not path.is_file() or _alive(int(match.group(1))):
+        if not match or _alive(int(match.group(1))):
             continue
+        is_folder = path.is_dir() and not path.is_symlink()
+        if not (is_folder or path.is_file() or path.is_symlink()):
+            continue  # a FIFO or socket of that name is not ours
         try:
-            path.unlink()
+            if is_folder:
+                shutil.rmtree(path)
+            else:
+                path.unlink()
             removed.append(path)
         except OSError as e:
-            logger.warning("cannot remove stale temporary file %s: %s", path, e)
+            logger.warning("cannot remove stale temporary %s: %s", path, e)
     if removed:
-        logger.info("removed %d stale temporary file(s) of killed runs", len(removed))
+        logger.info("removed %d stale temporary file(s) or folder(s) of killed runs", len(removed))
     return removed
 
 

@@ -3,10 +3,16 @@
 The model's metadata decides the conversion: an input of shape (H, W) or (H, W, 1) takes
 grayscale (Pillow mode "L"), (H, W, 3) takes RGB. Pixels stay uint8 (raw 0..255): the Model
 scales them by the metadata's pixel scale, exactly as for a .npy of raw pixels.
+
+Refused with InvalidInputError: animated or multi-page images (which frame would be meant?) and
+decompression bombs (over Pillow's MAX_IMAGE_PIXELS). High bit depths are rescaled, never
+clipped: 16-bit grayscale (PNG, PGM, TIFF) as round(v / 257), float images in 0..1 as
+round(v * 255); what has no known range (32-bit integer TIFF, floats outside 0..1) is refused.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import BackendUnavailableError, InvalidInputError
+from .files import IS_DIRECTORY, NOT_FOUND, file_problem
 
 _HINT = "reading image files needs Pillow: pip install 'edgeport[images]' (or pip install Pillow)"
 
@@ -43,7 +50,8 @@ def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """The files to read: each path as given, and a folder as all its images, sorted by name."""
     files: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        problem = file_problem(p)
+        if problem == IS_DIRECTORY:
             Image, _ = _import_pil()
             suffixes = {s.lower() for s in Image.registered_extensions()}
             found = sorted(
@@ -53,10 +61,12 @@ def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
             if not found:
                 raise InvalidInputError(f"{p}: folder holds no image files")
             files.extend(found)
-        elif p.is_file():
+        elif problem is None:
             files.append(p)
-        else:
+        elif problem == NOT_FOUND:
             raise FileNotFoundError(f"{p}: input file not found")
+        else:
+            raise InvalidInputError(f"{p}: {problem}: expected an image file, a folder or a .npy file")
     return files
 
 
@@ -66,14 +76,36 @@ def read_image(
     """One image file as uint8 (H, W) for mode "L" or (H, W, 3) for "RGB"; ``size`` is (W, H)."""
     Image, ImageOps = _import_pil()
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InvalidInputError(
+            f"{path}: refused as a possible decompression bomb ({_first_line(e)}); "
+            f"a model input needs far fewer pixels"
+        ) from e
+    except OSError as e:  # unreadable, unknown format (Pillow raises OSError subclasses)
+        raise InvalidInputError(f"{path}: not a readable image ({_first_line(e)})") from e
+    try:
+        with img:
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
+                raise InvalidInputError(
+                    f"{path}: {img.format} image with {frames} frames (animated or multi-page): expected "
+                    f"one still image; save the frame you want, e.g. as PNG"
+                )
             img.load()  # decode now: truncated or corrupt data fails here
+            file_format = img.format
             img = ImageOps.exif_transpose(img)  # camera photos: upright as displayed
+            img = _to_8_bits(img, file_format, path, Image)
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 # transparent pixels become the model's background: black (or white if inverted)
                 background = Image.new("RGBA", img.size, (255, 255, 255, 255) if invert else (0, 0, 0, 255))
                 img = Image.alpha_composite(background, img.convert("RGBA"))
             img = img.convert(mode)
+    except InvalidInputError:
+        raise
     except OSError as e:  # unreadable, unknown format, truncated (Pillow raises OSError subclasses)
         raise InvalidInputError(f"{path}: not a readable image ({_first_line(e)})") from e
     except Exception as e:  # corrupt data: Pillow's decoders raise many types (SyntaxError, ...)
@@ -115,6 +147,39 @@ def load_images(
     for i, f in enumerate(files):
         out[i] = read_image(f, mode, (width, height), resize=resize, invert=invert).reshape(shape)
     return out
+
+
+_UINT16_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+# Pillow reads 16-bit PNG and PGM (rescaled from their maxval) as 32-bit "I" holding 0..65535
+_UINT16_AS_I_FORMATS = ("PNG", "PPM")
+
+
+def _to_8_bits(img: Any, file_format: str | None, path: str | os.PathLike, Image: Any) -> Any:
+    """``img`` as an 8-bit "L" image if it is 16-bit or float grayscale; other modes unchanged.
+
+    Pillow's own ``convert("L")`` clips these (every 16-bit value above 255 becomes white).
+    """
+    if img.mode not in (*_UINT16_MODES, "I", "F"):
+        return img
+    values = np.asarray(img)
+    if img.mode == "F":
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if not (np.isfinite(values).all() and low >= 0.0 and high <= 1.0):
+            raise InvalidInputError(
+                f"{path}: float image with values in [{low:g}, {high:g}]: expected floats in 0..1 "
+                f"(or save it with 8 or 16 bits per channel)"
+            )
+        scaled = np.rint(values.astype(np.float64) * 255.0)
+    else:
+        if img.mode == "I" and file_format not in _UINT16_AS_I_FORMATS:
+            raise InvalidInputError(
+                f"{path}: 32-bit integer pixels ({file_format} mode I) have no known white level: "
+                f"expected 8- or 16-bit images"
+            )
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise InvalidInputError(f"{path}: pixel values outside 0..65535 in a 16-bit image")
+        scaled = np.rint(values.astype(np.float64) / 257.0)  # 65535 -> 255 exactly; p * 257 -> p
+    return Image.fromarray(scaled.astype(np.uint8))
 
 
 def _first_line(e: BaseException) -> str:

@@ -24,6 +24,9 @@ TASKS = ("classification", "binary", "regression")
 # Artifacts written before the "any Keras model" work carry no task: they are the
 # Fashion-MNIST classifier, whose contract was raw pixels scaled by 1/255.
 LEGACY_TASK = "classification"
+# In ``extra``: true when the model's integer input also takes its own quantized codes as
+# they are (a .tflite from elsewhere), besides floats quantized with its scale and zero point.
+RAW_INPUT_FIELD = "raw_input"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ class ModelMetadata:
     def takes_pixels(self) -> bool:
         """True if uint8 inputs are raw pixels scaled by ``pixel_scale``."""
         return self.pixel_scale is not None
+
+    @property
+    def takes_raw_input(self) -> bool:
+        """True if integers of the input's own type go in unchanged (see ``RAW_INPUT_FIELD``)."""
+        return self.extra.get(RAW_INPUT_FIELD) is True
 
     @property
     def num_outputs(self) -> int:

@@ -24,6 +24,7 @@ from .contract import (  # noqa: F401  (re-exported: existing imports keep worki
     takes_raw_uint8,
 )
 from .errors import InferenceError, InvalidInputError, ModelFileError, TaskError
+from .files import NOT_FOUND, file_problem
 from .integrity import SEAL_FIELD, check_metadata_seal, read_model_bytes, verify_integrity
 from .metadata import ModelMetadata
 
@@ -61,20 +62,26 @@ class Model:
         self._num_outputs = metadata.num_outputs
         self._in_dtype = backend.input_dtype
         self._in_quant = backend.input_quant
-        self._out_quant = backend.output_quant
         # Everything the per-call path needs is decided here, once.
         self._feeds_float = self._in_dtype == np.float32
         self._raw_uint8_ok = self._pixels and takes_raw_uint8(
             self._in_dtype, self._in_quant, metadata.pixel_scale
         )
-        self._native_dtype = _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else None
-        self._dequant_lut = _dequant_table(backend.output_dtype, self._out_quant)
-        # wider (int16) quantized outputs: scale/zero-point arithmetic instead of a table
-        self._dequant_wide = (
-            self._out_quant if self._dequant_lut is None and backend.output_dtype.kind in "iu" else None
+        # a model from elsewhere with an integer input: its own codes go in as they are
+        self._raw_input = metadata.takes_raw_input and not self._pixels and self._in_dtype.kind in "iu"
+        self._native_dtype = (
+            _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else self._in_dtype if self._raw_input
+            else None
         )
-        self._out_float32 = backend.output_dtype == np.float32
-        self._out_uint8 = backend.output_dtype == np.uint8
+        # the check a batch already in the native dtype still needs: float pixels' range
+        # (one integer scan, see contract._UINT32), other floats' finiteness, uint8 none
+        self._check_bits = self._feeds_float and self._pixels
+        self._check_finite = self._feeds_float and not self._pixels
+        self._binary = self._task == "binary"
+        self._regression = self._task == "regression"
+        # batches of up to _direct_rows rows go straight to one engine instance's run
+        self._direct_rows = backend.direct_rows
+        self._direct_run = backend.direct_run
         if not self._feeds_float:
             (self._q_inv_scale, self._q_offset, self._q_min, self._q_span,
              self._q_wide) = quantizer_constants(self._in_dtype, self._in_quant)
@@ -134,22 +141,22 @@ class Model:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities, float32 of shape (N, num_classes); binary gives [1 - p, p]."""
-        if self._task == "regression":
+        if self._regression:
             raise TaskError(
                 f"{self.path.name} is a regression model: predict_proba is for classifiers; "
                 f"use predict() for its values"
             )
         y = self._outputs(x)
-        if self._task == "binary":
+        if self._binary:
             return np.concatenate([1.0 - y, y], axis=1, dtype=np.float32)
         return y
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class indices, int64 (N,); 0/1 for binary; float32 (N, k) values for regression."""
         y = self._outputs(x)
-        if self._task == "regression":
+        if self._regression:
             return y
-        if self._task == "binary":
+        if self._binary:
             return (y[:, 0] > 0.5).astype(np.int64)
         return y.argmax(axis=1)
 
@@ -160,40 +167,32 @@ class Model:
 
     def _outputs(self, x: np.ndarray) -> np.ndarray:
         """The artifact's output as float32 (N, outputs)."""
-        if (
-            type(x) is np.ndarray
-            and x.dtype is self._native_dtype
-            and x.shape[1:] == self._item_shape
-            and x.shape[0]
-        ):
-            # Fast path: a batch already in the model's own input type needs at most the
-            # range check (inlined: a call costs ~1% of a 5 us inference).
-            if self._feeds_float:
-                if self._pixels:
-                    bits = x.view(_UINT32)
-                    if bits.item(bits.argmax()) > self._float_max_bits:
-                        self._check_floats(x)
-                elif not np.isfinite(x).all():
+        # Fast path: a batch already in the model's own input type and shape needs at most its
+        # value check (inlined: at batch 1 every call here costs ~1% of the inference).
+        shape = x.shape if type(x) is np.ndarray and x.dtype is self._native_dtype else None
+        if shape is not None and shape[1:] == self._item_shape:
+            rows = shape[0]
+            if self._check_bits:
+                bits = x.view(_UINT32)
+                if bits.item(bits.argmax()) > self._float_max_bits:
                     self._check_floats(x)
+            elif self._check_finite and not np.isfinite(x).all():
+                self._check_floats(x)
         else:
             x = self._to_model_input(x)
-            if x.shape[0] == 0:
-                return np.empty((0, self._num_outputs), dtype=np.float32)
+            rows = x.shape[0]
+        if not rows:
+            return np.empty((0, self._num_outputs), dtype=np.float32)
         try:
-            y = self._run(x)
+            if rows <= self._direct_rows:
+                return self._direct_run(x)
+            return self._run(x)
         except InferenceError:
             raise
         except Exception as e:  # the engines raise RuntimeError and their own unexported types
             raise InferenceError(
                 f"{self.path}: {self.backend} failed: {type(e).__name__}: {' '.join(str(e).split())}"
             ) from e
-        if self._dequant_lut is not None:
-            # 8-bit output: one table lookup over the raw bytes dequantizes it
-            return self._dequant_lut.take(y if self._out_uint8 else y.view(np.uint8))
-        if self._dequant_wide is not None:
-            scale, zero_point = self._dequant_wide
-            return ((y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)).astype(np.float32)
-        return y if self._out_float32 else y.astype(np.float32)
 
     def _warm_up(self) -> None:
         """One inference on zeros: surfaces engine-side rejections of the file, pays the first-call cost."""
@@ -221,6 +220,10 @@ class Model:
             if self._raw_uint8_ok:
                 return x
             x = x * self._pixel_scale  # float32, in range by construction
+        elif self._raw_input and dtype.kind in "iu":
+            if dtype != self._in_dtype:
+                raise InvalidInputError(f"input dtype {dtype} is not supported: expected {self._expected_input()}")
+            return x
         elif dtype.kind == "f" or (dtype.kind in "iu" and not self._pixels):
             if dtype != np.float32:
                 x = self._check_floats(x).astype(np.float32)
@@ -235,6 +238,10 @@ class Model:
     def _expected_input(self) -> str:
         if self._pixels:
             return f"uint8 raw pixels (0..255) or floats in [0, {_g(self._float_max)}]"
+        if self._raw_input:
+            scale, zero_point = self._in_quant or (1.0, 0)
+            return (f"{self._in_dtype} (the input's own quantized values) or finite floats (quantized with "
+                    f"scale {_g(scale)}, zero point {zero_point})")
         return "finite numbers (float or integer)"
 
     def _floats_need_check(self, x: np.ndarray) -> bool:
@@ -304,8 +311,11 @@ def load(
     path = Path(path)
     expected = _check_load_args(path, backend, num_threads, max_batch)
     suffix = path.suffix.lower()
-    if not path.is_file():
+    problem = file_problem(path)
+    if problem == NOT_FOUND:
         raise FileNotFoundError(f"{path}: model file not found")
+    if problem is not None:
+        raise ModelFileError(f"{path}: {problem}: expected a model file")
     trusted = None
     if trusted_keys is not None:
         from .signing import load_trusted_keys, verify_signature
@@ -325,11 +335,10 @@ def load(
         max_batch=max_batch or 1,  # replaced below, once the input size is known
     )
     if engine.metadata_json is None:
-        raise ModelFileError(
-            f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
-        )
-    metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
-    check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
+        metadata = _metadata_from_graph(path, suffix, data, engine, seal)
+    else:
+        metadata = ModelMetadata.from_json(engine.metadata_json, source=str(path))
+        check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
     metadata.check_against(engine.item_shape, engine.output_width, str(path))
     engine.max_batch = max_batch or default_max_batch(int(np.prod(metadata.input_shape)))
     engine.tune(metadata.quantization.mode)
@@ -339,3 +348,26 @@ def load(
     }
     model._warm_up()
     return model
+
+
+def _metadata_from_graph(path: Path, suffix: str, data: bytes, engine: Any, seal: Any) -> ModelMetadata:
+    """The contract of a .tflite without edgeport metadata, inferred from its graph (``runtime.inferred``)."""
+    if suffix != ".tflite":
+        raise ModelFileError(
+            f"{path}: has no edgeport metadata (expected an artifact written by `python -m export`)"
+        )
+    if seal is not None:  # a seal without the metadata that holds it: damaged
+        raise ModelFileError(f"{path}: integrity check failed: it holds an edgeport seal but no edgeport metadata")
+    from .inferred import inferred_metadata, output_width
+
+    metadata = inferred_metadata(
+        data, item_shape=tuple(engine.item_shape), outputs=engine.output_width or output_width(engine.output_shape),
+        input_dtype=engine.input_dtype.name, path=str(path),
+    )
+    import logging  # only here: the runtime's import stays light
+
+    logging.getLogger(__name__).info(
+        "%s has no edgeport metadata: running it as mode %s, task %s (read from its graph; no integrity seal)",
+        path, metadata.quantization.mode, metadata.task,
+    )
+    return metadata

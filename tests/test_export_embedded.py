@@ -28,6 +28,14 @@ def test_c_target_from_the_cli(workdir, data_dir, capsys):
     for name in ("model.int8.c", "model.int8.h", "model.c", "model.h"):
         assert (workdir / name).stat().st_mode & 0o777 == 0o644, name
     assert "int fashion_invoke(" in (workdir / "model.int8.h").read_text()
+    for base, libm in (("model.int8", "OFF"), ("model", "ON")):  # the library folders (tests/test_c_library.py)
+        lib = workdir / base
+        assert (lib / "src" / f"{base}.c").read_bytes() == (workdir / f"{base}.c").read_bytes()
+        assert (lib / "src" / f"{base}.h").read_bytes() == (workdir / f"{base}.h").read_bytes()
+        cmake = (lib / "CMakeLists.txt").read_text()
+        assert "add_library(fashion STATIC src/" in cmake and f"set(EDGEPORT_NEEDS_LIBM {libm})" in cmake
+        assert "name=fashion" in (lib / "library.properties").read_text()
+        assert (lib / "example" / "main.c").is_file() and (lib / "library.json").is_file()
     assert not [p for p in workdir.iterdir() if p.name.startswith(".tmp-")], "temporaries left behind"
     assert not (workdir / "model.int8.tflite").exists(), "the source .tflite is not installed unless asked"
 
@@ -47,11 +55,12 @@ def test_c_refusals_are_one_line_exit_2(workdir, data_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "'9lives' is not a C identifier" in err and err.count("\n") == 1
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
-                              keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(10, activation="softmax")])
-    model.save(tmp_path / "tanh.keras")
-    out = tmp_path / "tanh-out"
-    assert export_main(["--format", "c", "--model", str(tmp_path / "tanh.keras"), "--data-dir", str(data_dir),
+                              keras.layers.Dense(8, activation="exponential"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.save(tmp_path / "exp.keras")
+    out = tmp_path / "exp-out"
+    assert export_main(["--format", "c", "--model", str(tmp_path / "exp.keras"), "--data-dir", str(data_dir),
                         "--output", str(out), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "TANH" in err and "tflm" in err and err.count("\n") == 1
+    assert "EXP" in err and "tflm" in err and err.count("\n") == 1
     assert not list(out.glob("*.c")) and not list(out.glob(".tmp-*"))

@@ -174,3 +174,84 @@ def test_cli_is_quiet_about_litert(exported_dir, test_set, tmp_path):
     )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert len(proc.stdout.splitlines()) == 2
+
+
+@pytest.fixture(scope="module")
+def small_onnx(tmp_path_factory, data_dir) -> Path:
+    from tests import zoo
+
+    return zoo.fashion_linear(tmp_path_factory.mktemp("small"), data_dir)
+
+
+def test_high_bit_depth_images_are_rescaled_not_clipped(small_onnx, test_set, tmp_path, capsys):
+    """Fashion-MNIST test image 1 as 8-bit PNG, 16-bit PNG, 16-bit PGM and float TIFF: one answer."""
+    pixels = test_set[0][1]
+    Image.fromarray(pixels).save(tmp_path / "img8.png")
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(tmp_path / "img16.png")  # 255 -> 65535
+    Image.fromarray(pixels.astype(np.uint16) * 257).save(tmp_path / "img16.pgm")
+    Image.fromarray(pixels.astype(np.float32) / 255).save(tmp_path / "float.tiff")
+    assert Image.open(tmp_path / "img16.png").mode.startswith("I")  # really 16 bits on disk
+    model_path = small_onnx
+    files = [tmp_path / n for n in ("img8.png", "img16.png", "img16.pgm", "float.tiff")]
+    assert runtime_main([str(model_path), *map(str, files), "--top-k", "3"]) == 0
+    answers = [line.split(": ", 1)[1] for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(answers) == 4 and len(set(answers)) == 1, answers
+    model = runtime.load(model_path)
+    for f in files:
+        np.testing.assert_array_equal(runtime.load_images(f, model), pixels[np.newaxis])
+
+
+@pytest.mark.parametrize("name, array, match", [
+    ("wide.tiff", np.full((28, 28), 300.0, np.float32), r"float image with values in \[300, 300\]: expected floats in 0\.\.1"),
+    ("int32.tiff", np.full((28, 28), 70000, np.int32), "32-bit integer pixels"),
+])
+def test_images_without_a_known_range_are_refused(small_onnx, tmp_path, name, array, match):
+    Image.fromarray(array).save(tmp_path / name)
+    with pytest.raises(InvalidInputError, match=match):
+        runtime.load_images(tmp_path / name, runtime.load(small_onnx))
+
+
+def test_json_is_strict_when_an_output_overflows(tmp_path, capsys):
+    """A regression output of Inf is printed as null: strict JSON parsers refuse Infinity."""
+    from tests import zoo
+
+    model_path = zoo.summing_regressor_onnx(tmp_path)
+    np.save(tmp_path / "x.npy", np.array([[3e38, 3e38, 3e38, 3e38], [1, 2, 3, 4]], np.float32))
+    assert runtime_main([str(model_path), str(tmp_path / "x.npy"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)
+    assert [r["values"] for r in out] == [[None], [10.0]]
+
+
+def _png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height 8-bit gray pixels: Pillow judges its size at open."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_inputs_that_are_not_plain_image_files_say_what_they_are(small_onnx, tmp_path, capsys):
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    dangling = tmp_path / "gone.png"
+    dangling.symlink_to(tmp_path / "nowhere.png")
+    frames = [Image.new("L", (28, 28), c) for c in (0, 200)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    bomb = _png_header_only(tmp_path / "bomb.png", 20000, 20000)
+    model = str(small_onnx)
+    for path, expected in [
+        (loop, "is a symbolic link loop"), (fifo, "is a FIFO (named pipe), not a regular file"),
+        (dangling, "is a broken symbolic link"), (tmp_path / "anim.gif", "GIF image with 2 frames"),
+        (bomb, "refused as a possible decompression bomb"), (tmp_path / "nothere.png", "input file not found"),
+    ]:
+        err = _error_line([model, str(path)], capsys)
+        assert f"{path}: {expected}" in err, err
+    frames[0].save(tmp_path / "still.gif")  # a single-frame GIF is an ordinary image
+    assert runtime_main([model, str(tmp_path / "still.gif")]) == 0

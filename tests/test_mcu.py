@@ -1,4 +1,5 @@
 """Cortex-M4 proof: generated C cross-compiled with arm-none-eabi-gcc and run under QEMU mps2-an386.
+(Every other core of the board table: tests/test_mcu_boards.py.)
 
 Nothing is mocked: the real cross compiler, newlib, QEMU and test images are used. Without the
 tools these tests skip with the reason, except in CI (CI=true), where they fail.
@@ -150,6 +151,17 @@ def test_systick_counts_instructions(toolchain, tmp_path):
     assert np.all(np.abs(run.instructions - 700_000_000) <= 200), run.instructions
 
 
+def test_harness_needs_no_c_library_io(toolchain, tmp_path):
+    """The harness talks to the host through semihosting itself: no stdio, no heap."""
+    import subprocess
+
+    build = cross_compile(_copy_fixture(tmp_path), tmp_path / "arm")
+    symbols = subprocess.run(["arm-none-eabi-nm", str(build.elf)], capture_output=True, text=True, check=True).stdout
+    names = {line.split()[-1] for line in symbols.splitlines()}
+    assert not names & {"printf", "fopen", "fwrite", "malloc", "_sbrk"}
+    assert build.program_ram < 64 * 1024 + 4096  # the 64 KB stack region, buffers and scratch
+
+
 def test_count_macs_of_the_mlp(exported_dir):
     expected = 784 * 300 + 300 * 100 + 100 * 10
     assert count_macs(exported_dir / "model.int8.tflite") == expected
@@ -214,6 +226,7 @@ def test_mcu_table_for_the_int8_mlp(toolchain, exported_dir, test_set):
     assert row["ram_bytes"] == row["scratch_bytes"] + row["peak_stack_bytes"] and row["peak_stack_bytes"] > 0
     assert row["instructions_per_mac"] == round(row["instructions_per_inference"] / 266_200, 3)
     assert 0 < row["instructions_per_mac"] < 20
+    assert row["core"] == "m4" and row["exact"] is True and row["mismatched_rows"] == 0
     assert row["tflm_arena_bytes"] > 1000 and row["tflm_model_bytes"] == (exported_dir / "model.int8.tflite").stat().st_size
     text = mcu_markdown(rows)
     assert "| model.int8.tflite |" in text and "instructions (not cycles)" in text.lower()
@@ -252,9 +265,14 @@ def test_generated_cnn_on_cortex_m4_matches_host(toolchain, images, tmp_path):
 def test_benchmark_report_gets_the_mcu_section_only_when_asked():
     from benchmarks.report import _mcu_section
 
-    row = {"model": "model.int8.tflite", "fits": True, "flash_bytes": 3, "weights_bytes": 2, "code_bytes": 1,
-           "ram_bytes": 5, "scratch_bytes": 4, "peak_stack_bytes": 1, "instructions_per_inference": 40,
-           "macs": 20, "instructions_per_mac": 2.0, "tflm_arena_bytes": None, "tflm_model_bytes": 9}
+    row = {"model": "model.int8.tflite", "core": "m4", "cpu": "Cortex-M4F", "kernels": "DSP", "fits": True,
+           "flash_bytes": 3, "weights_bytes": 2, "code_bytes": 1, "ram_bytes": 5, "scratch_bytes": 4,
+           "peak_stack_bytes": 1, "instructions_per_inference": 40, "macs": 20, "instructions_per_mac": 2.0,
+           "exact": True, "images": 2, "tflm_arena_bytes": None, "tflm_model_bytes": 9}
+    refused = {**row, "core": "m0", "cpu": "Cortex-M0", "kernels": "portable", "fits": False,
+               "flash_needed": 300_000, "flash_available": 262_144, "ram_needed": 4000, "ram_available": 16_384}
     assert _mcu_section({}) == [] and _mcu_section({"mcu": None}) == []
-    text = "\n".join(_mcu_section({"mcu": [row]}))
-    assert "Cortex-M4F" in text and "| model.int8.tflite | 3 (2 + 1) | 5 (4 + 1) | 40 | 20 | 2.0 | — | 9 |" in text
+    text = "\n".join(_mcu_section({"mcu": [row, refused]}))
+    assert "| model.int8.tflite | Cortex-M4F (DSP) | 3 (2 + 1) | 5 (4 + 1) | 40 | 20 | 2.0 | yes | — | 9 |" in text
+    assert "| Cortex-M0 (portable) | does not fit: program needs 300,000 B flash of 262,144" in text
+    assert "`mps2-an386`" in text and "`microbit`" in text

@@ -298,3 +298,59 @@ def test_float_edge_values_are_accepted(name, models):
         np.testing.assert_allclose(model.predict_proba(x.astype(dtype)), expected, atol=1e-6)
     big_endian = x.astype(">f4")
     np.testing.assert_array_equal(model.predict_proba(big_endian), expected)
+
+
+def test_output_decoders_match_the_dequantization_formula():
+    """Decided at load (issue 19.17): 8-bit outputs through one table, int8 by negative index."""
+    from runtime.contract import output_decoder
+
+    for dtype, quant in ((np.uint8, (1 / 256, 0)), (np.int8, (0.0039, -128)), (np.int8, (0.05, 3))):
+        info = np.iinfo(dtype)
+        raw = np.arange(info.min, info.max + 1, dtype=dtype).reshape(-1, 8)
+        want = ((raw.astype(np.float32) - np.float32(quant[1])) * np.float32(quant[0])).astype(np.float32)
+        got = output_decoder(np.dtype(dtype), quant, fresh=True)(raw)
+        assert got.dtype == np.float32 and got.shape == raw.shape
+        np.testing.assert_array_equal(got, want)
+    wide = np.array([[-32768, -1, 0, 7, 32767]], np.int16)
+    got = output_decoder(np.dtype(np.int16), (2.0**-15, 0), fresh=True)(wide)
+    np.testing.assert_array_equal(got, wide.astype(np.float32) * np.float32(2.0**-15))
+    floats = np.ones((1, 3), np.float32)
+    assert output_decoder(np.dtype(np.float32), None, fresh=True) is None  # an engine's own array
+    copied = output_decoder(np.dtype(np.float32), None, fresh=False)(floats)
+    assert copied is not floats and np.array_equal(copied, floats)
+
+
+@pytest.mark.parametrize("name", ["model.tflite", "model.int8.tflite", "model.int8.onnx", "model.onnx"])
+def test_batch_one_equals_the_public_engine_api(name, exported_dir, test_set):
+    """The per-call path calls the engines' native layer (issue 19.17): one image at a time, every
+    answer equals the engines' public API (LiteRT set_tensor/invoke/get_tensor, onnxruntime
+    InferenceSession.run) on the same input, dequantized by the artifact's own scale and zero point."""
+    model = runtime.load(exported_dir / name, num_threads=1)
+    images = test_set[0][:25]
+    if name.endswith(".tflite"):
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(model_path=str(exported_dir / name), num_threads=1)
+        it.allocate_tensors()
+        (inp,), (out,) = it.get_input_details(), it.get_output_details()
+
+        def public(x):
+            it.set_tensor(inp["index"], x)
+            it.invoke()
+            y = it.get_tensor(out["index"])
+            scale, zero_point = out["quantization"]
+            return y if not scale else (y.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
+    else:
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(
+            str(exported_dir / name), sess_options=runtime.onnx_session_options(1), providers=["CPUExecutionProvider"]
+        )
+        public = lambda x: session.run(None, {session.get_inputs()[0].name: x})[0]  # noqa: E731
+    for i in range(len(images)):
+        image = images[i : i + 1]
+        got = model.predict_proba(image)
+        want = public(model.engine_input(image))
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+    assert model._direct_rows == model.max_batch  # explicit threads: every chunk goes straight in

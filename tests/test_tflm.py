@@ -78,7 +78,7 @@ def test_arena_macro_is_the_smallest_that_runs(tflm_int8, exported_dir, test_set
     assert _probe(Path(path), arena - 16, crash_means_too_small=True) is None
 
 
-@pytest.mark.parametrize("prefix", ["1model", "my-model", "", "int", "a b"])
+@pytest.mark.parametrize("prefix", ["1model", "my-model", "", "_x", "a b"])
 def test_bad_prefix_is_refused(prefix, tmp_path):
     with pytest.raises(ExportError, match="C identifier"):
         export_tflm(tmp_path / "unused.tflite", tmp_path, prefix=prefix)

@@ -131,6 +131,60 @@ def logits_classifier(out: Path) -> tuple[Path, Path]:
     return _save(out, "digits_logits", model, x_test=x_test, y_test=y_test, x_train=x_train)
 
 
+def fashion_linear(out: Path, fashion_dir: Path, fmt: str = "onnx") -> Path:
+    """An untrained (seeded) softmax over Fashion-MNIST pixels, exported to ``fmt`` fp32: real
+    model files in seconds, for tests of inputs and outputs rather than of accuracy. Returns
+    the ``model.onnx`` path (its folder also holds model.keras and, with fmt="all", model.tflite)."""
+    import keras
+
+    from export import run_export
+
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential([
+        keras.Input((28, 28), name="pixels"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(10, activation="softmax", name="garment"),
+    ], name="fashion_linear")
+    folder = out / "fashion_linear"
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.keras")
+    run_export(folder / "model.keras", fmt=fmt, data_dir=fashion_dir)
+    return folder / "model.onnx"
+
+
+def summing_regressor(out: Path) -> tuple[Path, Path]:
+    """One linear unit that sums its 4 features (weights 1, bias 0), untrained: the smallest real
+    model (C export in seconds); huge finite inputs overflow it to Inf on purpose."""
+    import keras
+
+    model = keras.Sequential([
+        keras.Input((4,), name="features"),
+        keras.layers.Dense(1, kernel_initializer="ones", name="total"),
+    ], name="summing_regressor")
+    x = np.random.default_rng(SEED).standard_normal((320, 4)).astype(np.float32)
+    return _save(out, "summing_regressor", model, x_test=x[:64], y_test=x[:64].sum(axis=1), x_calibration=x[64:])
+
+
+def summing_regressor_onnx(out: Path) -> Path:
+    """``summing_regressor`` exported to ONNX fp32."""
+    from export import run_export
+
+    model, data = summing_regressor(out)
+    run_export(model, fmt="onnx", data=data)
+    return model.parent / "model.onnx"
+
+
+def export_everything(model: Path, data: Path, out: Path) -> None:
+    """Every format and mode the pipeline makes, validation thresholds off (tests of bytes, not
+    accuracy): ONNX and TFLite all modes, C all modes, TFLM int8."""
+    from export import run_export
+    from export.validate import THRESHOLD_KEYS
+
+    off = {mode: dict.fromkeys(THRESHOLD_KEYS) for mode in ("none", "float16", "dynamic", "int8", "int16x8")}
+    for fmt, quantize in (("all", "all"), ("c", "all"), ("tflm", "int8")):
+        run_export(model, fmt=fmt, quantize=quantize, data=data, output_dir=out, thresholds=off)
+
+
 def _save(out: Path, name: str, model, **arrays) -> tuple[Path, Path]:
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)

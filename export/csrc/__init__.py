@@ -4,31 +4,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 from pathlib import Path
 
 from .errors import CCompileError, CPrefixError, UnsupportedOpError
+from .names import DEFAULT_PREFIX, check_prefix
 from .ops import SHAPE_OPS, SUPPORTED_OPS
 
 __all__ = ["export_c", "generate_c", "op_steps", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
            "UnsupportedOpError", "CCompileError", "DEFAULT_PREFIX", "SUPPORTED_OPS", "SHAPE_OPS", "count_macs"]
 
 logger = logging.getLogger(__name__)
-DEFAULT_PREFIX = "edgeport_model"
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = {"auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
-             "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
-             "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
-             "volatile", "while", "_Bool", "_Complex", "_Imaginary"}
-
-
-def check_prefix(prefix: str) -> str:
-    """Return ``prefix`` if it is a usable C identifier, else raise CPrefixError."""
-    if not isinstance(prefix, str) or not _IDENT.match(prefix) or prefix in _RESERVED or prefix.startswith("__"):
-        raise CPrefixError(f"C prefix {prefix!r} is not a C identifier; expected letters, digits and '_', "
-                           f"not starting with a digit, e.g. {DEFAULT_PREFIX!r}")
-    return prefix
 
 
 def _lowered(tflite_path: str | Path):
@@ -44,17 +30,22 @@ def _lowered(tflite_path: str | Path):
 
 
 def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8",
-               profile: bool = False) -> tuple[str, str]:
-    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses. ``profile``
-    adds a call after every op for a measuring harness (``benchmarks.mcu.profile``), never shipped."""
+               source_name: str | None = None, profile: bool = False) -> tuple[str, str]:
+    """(C source, header) text for ``tflite_path``; raises ConversionError subclasses.
+
+    ``source_name`` is the file the comments name as the source (default: the file's own name):
+    pass the installed artifact's name when ``tflite_path`` is a temporary file, so the same
+    inputs give the same bytes. ``profile`` adds a call after every op for a measuring harness
+    (``benchmarks.mcu.profile``); shipped code never has it.
+    """
     from .emit import c_header, c_source
 
     check_prefix(prefix)
     graph, program, layout = _lowered(tflite_path)
-    names = _class_names(graph.metadata, program.output.size)
-    source = Path(tflite_path).name
+    task, names = _class_names(graph.metadata, program.output.size)
+    source = source_name or Path(tflite_path).name
     return (c_source(program, layout, prefix, f"{base_name}.h", names, source, profile=profile),
-            c_header(program, layout, prefix, source))
+            c_header(program, layout, prefix, source, task, len(names)))
 
 
 def op_steps(tflite_path: str | Path) -> list[dict]:
@@ -65,9 +56,11 @@ def op_steps(tflite_path: str | Path) -> list[dict]:
 
 
 def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFAULT_PREFIX,
-             base_name: str = "model.int8") -> tuple[Path, Path]:
-    """Write ``base_name``.c and .h into ``out_dir`` (temp files, then rename); return their paths."""
-    c_text, h_text = generate_c(tflite_path, prefix=prefix, base_name=base_name)
+             base_name: str = "model.int8", source_name: str | None = None) -> tuple[Path, Path]:
+    """Write ``base_name``.c and .h into ``out_dir`` (temp files, then rename); return their paths.
+
+    ``source_name``: see ``generate_c``."""
+    c_text, h_text = generate_c(tflite_path, prefix=prefix, base_name=base_name, source_name=source_name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = (out_dir / f"{base_name}.c", out_dir / f"{base_name}.h")
@@ -100,20 +93,26 @@ def count_macs(tflite_path: str | Path) -> int:
     return sum(macs(graph, op) for op in graph.ops)
 
 
-def _class_names(metadata: dict[str, bytes], count: int) -> list[str]:
+def _class_names(metadata: dict[str, bytes], count: int) -> tuple[str, list[str]]:
+    """(task, class names) from the edgeport metadata: ``count`` names for a classifier, two for a
+    binary model's one output, none for regression; ``class_N`` (with a warning) if they disagree."""
     from runtime.metadata import METADATA_KEY
 
     raw = metadata.get(METADATA_KEY)
+    task, names = "classification", None
     if raw:
         try:
-            names = json.loads(raw).get("class_names")
+            doc = json.loads(raw)
+            task, names = doc.get("task", task), doc.get("class_names")
         except (ValueError, AttributeError):
-            names = None
-        if isinstance(names, list) and len(names) == count and all(isinstance(n, str) for n in names):
-            return names
-        logger.warning("edgeport metadata has %s class names for %d outputs; using class_N",
-                       len(names) if isinstance(names, list) else "no", count)
-    return [f"class_{i}" for i in range(count)]
+            pass
+        expected = {"binary": 2 if count == 1 else None, "regression": 0}.get(task, count)
+        if isinstance(names, list) and len(names) == expected and all(isinstance(n, str) for n in names):
+            return task, names
+        logger.warning("edgeport metadata has %s class names for a %s model with %d outputs; using class_N",
+                       len(names) if isinstance(names, list) else "no", task, count)
+        task = "classification"
+    return task, [f"class_{i}" for i in range(count)]
 
 
 def __getattr__(name: str):

@@ -66,10 +66,14 @@ def compile_shared(c_path: str | Path, out_dir: str | Path, *, flags=STRICT_FLAG
     c_path, out_dir = Path(c_path).resolve(), Path(out_dir)
     header = c_path.with_suffix(".h")
     api = read_api(header)
+    if re.search(r'["\\\n]', header.name):
+        raise CCompileError(f"{header.name!r}: a header name with a quote, backslash or newline cannot be #included")
     runner = out_dir / "edgeport_host_runner.c"
-    runner.write_text(_RUNNER.format(header=header, prefix=api["prefix"], P=api["prefix"].upper()))
+    # by its base name, found through -I: the folder's path may hold any character (" or a newline)
+    runner.write_text(_RUNNER.format(header=header.name, prefix=api["prefix"], P=api["prefix"].upper()))
     lib = out_dir / "libmodel.so"
-    cmd = [cc, *flags, *extra, "-fPIC", "-shared", "-o", str(lib), str(c_path), str(runner), "-lm"]
+    cmd = [cc, *flags, *extra, "-I", str(header.parent), "-fPIC", "-shared", "-o", str(lib), str(c_path),
+           str(runner), "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise CCompileError(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}")

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-DTYPES = ("float32", "int32", "uint8", "int8", "int16", "int64", "bool")
 CTYPE = {"int8": "int8_t", "uint8": "uint8_t", "float32": "float", "int32": "int32_t", "int16": "int16_t"}
 SUFFIX = {"int8": "s8", "uint8": "u8", "float32": "f32"}
 ITEMSIZE = {"float32": 4, "int32": 4, "uint8": 1, "int8": 1, "int16": 2, "int64": 8, "bool": 1}

@@ -19,6 +19,7 @@ PRELUDE = "prelude.h"
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _DEFINE = re.compile(r"^#define\s+(\w+)", re.M)
 _STRUCT = re.compile(r"^struct\s+(\w+)\s*\{", re.M)
+_ENUM = re.compile(r"^enum\s*\w*\s*\{([^}]*)\}", re.M)
 _FUNCTION = re.compile(r"^(?!#)[A-Za-z_][\w \t*]*?\b([A-Za-z_]\w*)\s*\(", re.M)
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
 
@@ -53,7 +54,8 @@ def split_units(file: str, text: str) -> list[Unit]:
         code = "\n".join(masked_lines[start:end])
         if not chunk.strip():
             return
-        names = tuple(dict.fromkeys(_DEFINE.findall(code) + _STRUCT.findall(code) +
+        enums = [n.split("=")[0].strip() for body in _ENUM.findall(code) for n in body.split(",") if n.strip()]
+        names = tuple(dict.fromkeys(_DEFINE.findall(code) + _STRUCT.findall(code) + enums +
                                     (_FUNCTION.findall(code) if "{" in code else [])))
         if not names:
             if units or code.strip():

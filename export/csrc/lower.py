@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConversionError
 from .errors import UnsupportedOpError
-from .ir import Graph, Op, Tensor
+from .ir import CTYPE, Graph, Op, Tensor
 from .ops import REGISTRY, SHAPE_OPS
 from .program import Alias, Arg, Step, Table
 
@@ -66,8 +66,10 @@ class Lowering:
         scratch (not the caller's input or output), no later op reads it through any view, and the
         output is no larger. The kernel must still be exact when output and input alias."""
         src, out = op.inputs[k], op.outputs[0]
+        if op.index in self.not_in_place or self.t(src).is_const:
+            return False
         view = self.view(src)
-        if op.index in self.not_in_place or view.base in self.graph.inputs or out in self.graph.outputs or view.offset_adjust:
+        if view.base in self.graph.inputs or out in self.graph.outputs or view.offset_adjust:
             return False
         if self.t(out).nbytes > self.t(view.base).nbytes:
             return False
@@ -81,9 +83,20 @@ class Lowering:
         (``in_place_costs``: at the price of extra work in the kernel)."""
         inputs = [op.inputs[0]] if inputs is None else inputs
         names = ["in"] if len(inputs) == 1 else [f"in{k}" for k in range(len(inputs))]
-        args = [Arg(n, i, self.view(i).dtype) for n, i in zip(names, inputs)]
+        tables = list(tables or [])
+        args = []
+        for name, i in zip(names, inputs):
+            t = self.t(i)
+            if t.is_const:  # a constant operand is a table in flash
+                table = Table(f"{self.tag(op)}_{name}", CTYPE[t.dtype], t.data.reshape(-1), f"constant {t.name}")
+                if table.ctype not in ("int8_t", "float"):
+                    raise UnsupportedOpError(op.kind, f"constant operand {t.name!r} of type {t.dtype}")
+                tables.append(table)
+                args.append(Arg(name, i, t.dtype, table=table.name))
+            else:
+                args.append(Arg(name, i, self.view(i).dtype))
         args.append(Arg("out", op.outputs[0], self.t(op.outputs[0]).dtype, output=True))
-        return Step(f"{self.tag(op)}_{op.kind.lower()}", comment, body, list(kernels), args, list(tables or []),
+        return Step(f"{self.tag(op)}_{op.kind.lower()}", comment, body, list(kernels), args, tables,
                     work_bytes, op_kind=op.kind, in_place=in_place, in_place_costs=in_place_costs,
                     op_index=op.index)
 

@@ -65,6 +65,8 @@ def buffers_of(program: Program) -> tuple[dict, list[Buffer], dict]:
     sizes: dict[int, int] = {}
     for k, step in enumerate(program.steps):
         for arg in step.inputs:
+            if arg.table:
+                continue
             base = program.views[arg.tensor].base
             last[base] = max(last.get(base, k), k)
         for arg in step.outputs:
@@ -72,7 +74,7 @@ def buffers_of(program: Program) -> tuple[dict, list[Buffer], dict]:
             first.setdefault(base, k)
             last.setdefault(base, k)
             sizes[base] = graph.t(base).nbytes
-            if step.inputs:
+            if step.inputs and not step.inputs[0].table:
                 hint[base] = program.views[step.inputs[0].tensor].base
     shared = _in_place(program, fixed, last)
     for dst, src in shared.items():  # one buffer for both: the input's start, the output's end

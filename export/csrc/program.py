@@ -24,6 +24,7 @@ class Arg:
     tensor: int    # tensor index in the graph
     dtype: str     # element type the step reads or writes ("uint8" for a folded uint8 input)
     output: bool = False
+    table: str | None = None   # a constant input: the name of its table
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Validate a generated C model against the reference on the same .tflite.
 
-int8: the output bytes must equal the TFLite Micro interpreter's, image by image (bit-exact).
+int8 (any op computes in int8, whatever the I/O type): the outputs must equal the TFLite Micro
+interpreter's, image by image (bit-exact).
 fp32: the outputs must be within ``tolerance`` of LiteRT's on the same .tflite, same argmax.
 Names, then shapes, then values; every failure is collected into the report.
 """
@@ -62,6 +63,15 @@ def _reference(tflite_path: Path, x: np.ndarray, quantized: bool) -> np.ndarray:
     return np.stack(outs)
 
 
+def computes_in_int8(tflite_path: Path) -> bool:
+    """True if an op writes an 8-bit integer tensor: TFLite Micro is then the reference (bytes), even
+    for an int8 model with float input and output."""
+    from .reader import read_graph
+
+    graph = read_graph(tflite_path)
+    return any(graph.t(o).dtype in ("int8", "uint8") for op in graph.ops for o in op.outputs)
+
+
 def _model_inputs(images: np.ndarray, api: dict, tflite_path: Path) -> np.ndarray:
     """Raw uint8 pixels -> the model's input elements, via pixel_scale and the input quantization."""
     images = np.asarray(images)
@@ -89,7 +99,7 @@ def validate_c(c_path: str | Path, tflite_path: str | Path, images: np.ndarray, 
     """Compile ``c_path`` for this machine and compare it with the reference on every image."""
     c_path, tflite_path = Path(c_path), Path(tflite_path)
     api = read_api(c_path.with_suffix(".h"))
-    quantized = api["input_t"] != "float"
+    quantized = api["input_t"] != "float" or computes_in_int8(tflite_path)
     report = CValidationReport(str(c_path), str(tflite_path), "int8" if quantized else "fp32",
                                tolerance=0.0 if quantized else tolerance, scratch_bytes=api["SCRATCH_BYTES"])
     model = HostCModel(c_path)

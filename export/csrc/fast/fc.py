@@ -5,7 +5,7 @@ import numpy as np
 
 from ..program import Table
 from .call import KernelCall
-from .channels import acc_bound, requant_tables
+from .channels import acc_bound, check_int32, fast_requant_ok
 
 
 def pack_rows4(w: np.ndarray) -> np.ndarray:
@@ -29,14 +29,17 @@ def fc_call(tag: str, weights: np.ndarray, bias: np.ndarray, multipliers, shifts
     bounds = np.zeros(rows4, dtype=np.int64)
     bounds[:rows] = acc_bound(bias, np.abs(w64).sum(axis=1), in_offset, in_u8)
     pad = rows4 - rows  # padded rows: multiplier and shift of the last row, never stored
-    mult = list(multipliers) + [multipliers[-1]] * pad
-    shift = list(shifts) + [shifts[-1]] * pad
-    rq_tables, ch, fast = requant_tables(tag, folded, mult, shift, out_zero_point, bounds, "FULLY_CONNECTED bias")
+    mult = np.array(list(multipliers) + [multipliers[-1]] * pad, dtype=np.int64)
+    shift = np.array(list(shifts) + [shifts[-1]] * pad, dtype=np.int64)
+    fast = fast_requant_ok(shift, bounds, out_zero_point)
     tables = [Table(f"{tag}_weights", "uint32_t", pack_rows4(weights),
-                    f"{rows}x{cols} int8, packed 4 rows x 4 columns per block"), *rq_tables]
-    tables[1].comment = f"bias + ({in_offset}) x row sums (input offset folded in), padded to 4 rows"
+                    f"{rows}x{cols} int8, packed 4 rows x 4 columns per block"),
+              Table(f"{tag}_bias", "int32_t", check_int32(folded, "FULLY_CONNECTED bias"),
+                    f"bias + ({in_offset}) x row sums (input offset folded in), padded to 4 rows"),
+              Table(f"{tag}_multiplier", "int32_t", mult.astype(np.int32), "per-row Q0.31 multipliers"),
+              Table(f"{tag}_shift", "int8_t", shift.astype(np.int8), "per-row shifts (> 0: left)")]
     x = "(const int8_t *)in" if in_u8 else "in"
-    body = [f"ep_fc_s8({x}, {int(in_u8)}, out, {tag}_weights, {ch}, {cols}, {rows},",
-            f"         {out_zero_point}, {act_min}, {act_max}, {int(fast)});"]
+    body = [f"ep_fc_s8({x}, {int(in_u8)}, out, {tag}_weights, {tag}_bias, {tag}_multiplier, {tag}_shift, {cols}, "
+            f"{rows},", f"         {out_zero_point}, {act_min}, {act_max}, {int(fast)});"]
     requant = "DSP requantization" if fast else "exact requantization"
     return KernelCall(["ep_fc_s8"], body, tables, comment=f"4 rows per pass, {requant}")

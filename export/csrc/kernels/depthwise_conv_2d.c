@@ -1,4 +1,4 @@
-/* DEPTHWISE_CONV_2D: int8 (int8 or uint8 input) and float32. */
+/* DEPTHWISE_CONV_2D: int8 (int8 or uint8 input; Helium in mve/) and float32. */
 
 /*
  * Depthwise convolution, weights [k_h][k_w][out_c], out_c = in_c * depth_multiplier. Only the
@@ -10,6 +10,12 @@ ALWAYS_INLINE void dwconv_taps(const void *in, int in_u8, int8_t *out, const int
 {
     const struct conv_params p = *params; /* local copy: int8 stores could alias *params */
     int oy, ox, ic, m, ky, kx;
+#if USE_MVE
+    if (p.depth_multiplier == 1) {
+        dwconv_mve(in, in_u8, out, weights, bias, multiplier, shift, params);
+        return;
+    }
+#endif
     for (oy = 0; oy < p.out_h; oy++) {
         const int iy0 = oy * p.stride_h - p.pad_h;
         /* filter rows [ky_lo, ky_end) land inside the input */

@@ -37,8 +37,8 @@ static int32_t exp_on_negative(int32_t a, int integer_bits)
     return a == 0 ? INT32_MAX : result;
 }
 
-/* gemmlowp one_over_one_plus_x_for_x_in_0_1: Newton-Raphson division, Q0.31 in and out */
-static int32_t one_over_one_plus_x(int32_t a)
+/* Newton-Raphson 2 / (1 + a) for a in Q0.31 [0, 1), result in Q2.29 (gemmlowp's division step) */
+static int32_t two_over_one_plus_x(int32_t a)
 {
     const int64_t sum = (int64_t)a + INT32_MAX;
     const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
@@ -49,5 +49,17 @@ static int32_t one_over_one_plus_x(int32_t a)
         const int32_t error = one_q2 - srdhm(half_denominator, x);
         x = x + sat_shl(srdhm(x, error), 2);
     }
-    return sat_shl(x, 1);
+    return x;
+}
+
+/* gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a), Q0.31 in and out */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    return sat_shl(two_over_one_plus_x(a), 1);
+}
+
+/* gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: (1 - a) / (1 + a), Q0.31 in and out */
+static int32_t one_minus_x_over_one_plus_x(int32_t a)
+{
+    return sat_shl(two_over_one_plus_x(a) - (1 << 29), 2);
 }

@@ -1,4 +1,4 @@
-/* FULLY_CONNECTED: int8 (DSP and portable paths) and float32. */
+/* FULLY_CONNECTED: int8 (Helium in mve/, DSP and portable paths) and float32. */
 
 /* Byte t of a packed weight word, as a signed value */
 static inline int32_t byte_s8(uint32_t w, int t)
@@ -24,6 +24,10 @@ ALWAYS_INLINE void fc_rows(const void *in, int in_u8, int8_t *out, const uint32_
 {
     const int blocks = cols / 4, tail = cols % 4, words = (cols + 3) / 4;
     int r, b, t, j;
+#if USE_MVE
+    fc_rows_mve(in, in_u8, out, weights, bias, multiplier, shift, cols, rows, out_zero_point, act_min, act_max);
+    return;
+#endif
     for (r = 0; r < rows; r += 4) {
         const uint32_t *wp = weights + (size_t)r * (size_t)words;
         const uint8_t *xp = (const uint8_t *)in;

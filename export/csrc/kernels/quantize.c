@@ -46,3 +46,17 @@ static void requantize_u8_u8(const uint8_t *in, uint8_t *out, int n, int32_t in_
 {
     requantize(in, 1, out, 1, n, in_zero_point, out_zero_point, multiplier, shift);
 }
+
+/* QUANTIZE float -> int8 as TFLite Micro: round(x / scale) half away from zero, plus the zero point
+   (out-of-range values saturate; NaN, undefined in TFLite Micro, gives the zero point) */
+static void quantize_f32_s8(const float *in, int8_t *out, int n, float scale, int32_t zero_point)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        const float q = roundf(in[i] / scale);
+        int32_t v = q >= 256.0f ? 127 : (q <= -256.0f ? -128 : (q == q ? (int32_t)q + zero_point : zero_point));
+        v = v < -128 ? -128 : v;
+        v = v > 127 ? 127 : v;
+        out[i] = (int8_t)v;
+    }
+}

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import add, conv_2d, depthwise_conv_2d, fully_connected, logistic, pool, quantize, reshape, softmax
+from . import (concatenation, conv_2d, depthwise_conv_2d, dequantize, elementwise, fully_connected, hard_swish,
+               leaky_relu, logistic, mean, pad, pool, quantize, relu, reshape, softmax, tanh)
 from .base import OpDef
 
-_MODULES = (fully_connected, conv_2d, depthwise_conv_2d, pool, add, reshape, softmax, logistic, quantize)
+_MODULES = (fully_connected, conv_2d, depthwise_conv_2d, pool, reshape, softmax, logistic, quantize, elementwise, mean,
+            pad, concatenation, relu, leaky_relu, hard_swish, tanh, dequantize)
 
 REGISTRY: dict[str, OpDef] = {name: m.OP for m in _MODULES for name in m.OP.names}
 SUPPORTED_OPS: frozenset[str] = frozenset(REGISTRY)

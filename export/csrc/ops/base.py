@@ -33,10 +33,6 @@ def no_macs(graph: Graph, op: Op) -> int:
     return 0
 
 
-def no_check(graph: Graph, op: Op, quantized: bool) -> None:
-    return None
-
-
 def no_attrs(options: Any) -> None:
     return None
 
@@ -83,13 +79,15 @@ def check_int32(values: np.ndarray, what: str) -> np.ndarray:
     return values.astype(np.int32)
 
 
-def struct_init(struct: str, fields: dict) -> list[str]:
-    """``static const struct <struct> params = {...};`` six fields per line."""
-    names = list(fields)
-    lines = [f"static const struct {struct} params = {{"]
-    for i in range(0, len(names), 6):
-        lines.append("    " + ", ".join(f".{k} = {fields[k]}" for k in names[i:i + 6]) + ",")
-    return lines + ["};"]
+def struct_init(struct: str, fields: dict, width: int = 112) -> list[str]:
+    """``static const struct <struct> params = {...};``, fields packed into lines of at most ``width``."""
+    lines, line = [f"static const struct {struct} params = {{"], ""
+    for item in (f".{k} = {v}," for k, v in fields.items()):
+        if line and len(line) + 1 + len(item) > width - 4:
+            lines.append("    " + line)
+            line = ""
+        line = f"{line} {item}" if line else item
+    return lines + ["    " + line, "};"]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""QUANTIZE between int8 and uint8; the uint8 -> int8 QUANTIZE of the graph's input is folded into
-the weighted ops that read it (they read the caller's uint8 buffer and fold the offset in)."""
+"""QUANTIZE between int8 and uint8, and float32 -> int8 (an int8 model's float input). The uint8 -> int8
+QUANTIZE of the graph's input is folded into the weighted ops that read it (they read the caller's
+uint8 buffer and fold the offset in)."""
 from __future__ import annotations
 
 from ..errors import UnsupportedOpError
@@ -14,8 +15,11 @@ TAKES_UINT8 = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
 
 def check(graph, op, quantized: bool) -> None:
     x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    if (x.dtype, y.dtype) == ("float32", "int8") and y.quantized and len(y.scale) == 1:
+        return
     if x.dtype not in ("int8", "uint8") or y.dtype not in ("int8", "uint8") or not x.quantized or not y.quantized:
-        raise UnsupportedOpError(op.kind, f"{x.dtype} -> {y.dtype}; only int8/uint8 requantization is supported")
+        raise UnsupportedOpError(op.kind, f"{x.dtype} -> {y.dtype}; expected int8/uint8 requantization or "
+                                          "float32 -> int8")
 
 
 def foldable(graph, op) -> bool:
@@ -44,6 +48,10 @@ def lower_int8(ctx, op):
     x, y = ctx.t(op.inputs[0]), ctx.t(op.outputs[0])
     if foldable(ctx.graph, op):
         return Alias(op.inputs[0], "uint8", -128)
+    if x.dtype == "float32":
+        body = [f"enum {{ SIZE = {x.size}, ZERO_POINT = {y.qzero} }};",
+                f"quantize_f32_s8(in, out, SIZE, {y.qscale!r}f, ZERO_POINT);"]
+        return ctx.step(op, f"QUANTIZE float32 -> int8, {x.size} values", body, ["quantize_f32_s8"])
     mult, shift = quantize_multiplier(x.qscale / y.qscale)
     kernel = f"requantize_{SUFFIX[x.dtype]}_{SUFFIX[y.dtype]}"
     body = [f"enum {{ SIZE = {x.size}, IN_ZERO_POINT = {x.qzero}, OUT_ZERO_POINT = {y.qzero}, SHIFT = {shift} }};",

@@ -10,7 +10,12 @@ extern "C" {
 
 #define ${P}_INPUT_SIZE ${input_size} /* elements, shape ${input_shape} */
 #define ${P}_OUTPUT_SIZE ${output_size} /* elements, shape ${output_shape} */
-#define ${P}_SCRATCH_BYTES ${scratch_bytes} /* caller-owned working memory${aligned_note} */
+#define ${P}_SCRATCH_BYTES ${scratch_bytes} /* caller-owned working memory */
+#define ${P}_SCRATCH_ALIGNMENT ${scratch_alignment} /* bytes: scratch's address must be a multiple */
+
+/* Declares a scratch buffer that fits: 4-byte aligned (enough for every model) and never
+   zero-sized. At file scope or in a function: static ${P}_SCRATCH(scratch); */
+#define ${P}_SCRATCH(name) uint32_t name[${scratch_words}]
 
 /* real value = scale * (q - zero_point)${float_note} */
 #define ${P}_INPUT_SCALE ${input_scale}
@@ -21,15 +26,25 @@ extern "C" {
 typedef ${input_ctype} ${prefix}_input_t;
 typedef ${output_ctype} ${prefix}_output_t;
 
+/* Return codes of ${prefix}_invoke. On an error nothing is computed and output is untouched. */
+#define ${P}_OK 0
+/* input or output is NULL, or scratch is NULL while ${P}_SCRATCH_BYTES > 0 */
+#define ${P}_ERROR_NULL (-1)
+/* scratch is not aligned to ${P}_SCRATCH_ALIGNMENT bytes (never returned when that is 1) */
+#define ${P}_ERROR_ALIGNMENT (-2)
+/* two of input, output and scratch share bytes: invoke reads input while it writes the others */
+#define ${P}_ERROR_OVERLAP (-3)
+
 /* Run one inference. Reentrant: all state lives in scratch (${P}_SCRATCH_BYTES bytes).
-   Returns 0, or a negative code on a NULL argument. */
+   Returns ${P}_OK, or one of the negative ${P}_ERROR_ codes above. */
 int ${prefix}_invoke(const ${prefix}_input_t *input, ${prefix}_output_t *output, void *scratch);
 
 /* 0 if the CRC-32 of every constant table matches the value generated with it. */
 int ${prefix}_verify(void);
 
-/* One name per output element. */
-extern const char *const ${prefix}_class_names[${P}_OUTPUT_SIZE];
+/* ${class_note} */
+#define ${P}_CLASS_COUNT ${class_count}
+${class_names_decl}
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,9 @@
 /*
  * FULLY_CONNECTED, int8 weights, int8 or uint8 input (batch 1), 4 output rows per pass over the
  * input. Weights come packed in groups of 4 rows: for each block of 4 columns, one little-endian
- * word per row, zero-padded at the ends. The input offset is folded into the bias, which is padded
- * to a multiple of 4 rows.
+ * word per row, zero-padded at the ends. The input offset is folded into the bias; bias, multiplier
+ * and shift (TFLite's convention) have one entry per row, padded to a multiple of 4 rows. On
+ * Helium (Cortex-M55) the same tables go to fc_rows_mve (kernels/mve/).
  */
 
 /* Input word of columns [k, k + 4), columns from n on read as 0 */
@@ -16,20 +17,31 @@ EP_INLINE uint32_t ep_fc_x4(const int8_t *in, int k, int n)
     return v;
 }
 
-/* Requantize and store up to 4 rows, each with its own channel constants */
-EP_INLINE void ep_fc_store(int8_t *out, int n, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                           const struct ep_requant *rq, int rq_step, int32_t zero_point, int32_t act_min,
+/* Row r's accumulator to int8. fast: the DSP form of ep_requantize, its rounding constant made here */
+EP_INLINE int8_t ep_fc_out(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t act_min,
                            int32_t act_max, int fast)
 {
-    out[0] = (int8_t)ep_clamp(ep_requantize(a0, &rq[0], zero_point, fast), act_min, act_max);
+    struct ep_requant q;
+    q.multiplier = multiplier;
+    q.shift = fast ? -shift : shift;
+    q.round = fast ? (int32_t)((1u << (q.shift - 1)) + ((uint32_t)zero_point << q.shift)) : 0;
+    return (int8_t)ep_clamp(ep_requantize(acc, &q, zero_point, fast), act_min, act_max);
+}
+
+/* Requantize and store up to 4 rows */
+EP_INLINE void ep_fc_store(int8_t *out, int n, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                           const int32_t *multiplier, const int8_t *shift, int32_t zero_point, int32_t act_min,
+                           int32_t act_max, int fast)
+{
+    out[0] = ep_fc_out(a0, multiplier[0], shift[0], zero_point, act_min, act_max, fast);
     if (n > 1) {
-        out[1] = (int8_t)ep_clamp(ep_requantize(a1, &rq[rq_step], zero_point, fast), act_min, act_max);
+        out[1] = ep_fc_out(a1, multiplier[1], shift[1], zero_point, act_min, act_max, fast);
     }
     if (n > 2) {
-        out[2] = (int8_t)ep_clamp(ep_requantize(a2, &rq[2 * rq_step], zero_point, fast), act_min, act_max);
+        out[2] = ep_fc_out(a2, multiplier[2], shift[2], zero_point, act_min, act_max, fast);
     }
     if (n > 3) {
-        out[3] = (int8_t)ep_clamp(ep_requantize(a3, &rq[3 * rq_step], zero_point, fast), act_min, act_max);
+        out[3] = ep_fc_out(a3, multiplier[3], shift[3], zero_point, act_min, act_max, fast);
     }
 }
 
@@ -64,12 +76,20 @@ EP_INLINE void ep_fc_block(const int8_t *x, int n, const uint32_t *w, int in_u8,
 }
 
 EP_INLINE void ep_fc_s8(const int8_t *in, int in_u8, int8_t *out, const uint32_t *weights, const int32_t *bias,
-                        const struct ep_requant *rq, int rq_step, int cols, int rows, int32_t zero_point,
+                        const int32_t *multiplier, const int8_t *shift, int cols, int rows, int32_t zero_point,
                         int32_t act_min, int32_t act_max, int fast)
 {
     const int blocks = cols / 4;
     const uint32_t *wp = weights;
     int r, b;
+#if USE_MVE
+    (void)blocks;
+    (void)wp;
+    (void)r;
+    (void)b;
+    (void)fast;
+    fc_rows_mve(in, in_u8, out, weights, bias, multiplier, shift, cols, rows, zero_point, act_min, act_max);
+#else
     for (r = 0; r < rows; r += 4) {
         int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
         const int8_t *xp = in;
@@ -80,7 +100,8 @@ EP_INLINE void ep_fc_s8(const int8_t *in, int in_u8, int8_t *out, const uint32_t
             ep_fc_block(xp, cols % 4, wp, in_u8, &a0, &a1, &a2, &a3);
             wp += 4;
         }
-        ep_fc_store(out + r, rows - r, a0, a1, a2, a3, rq + r * rq_step, rq_step, zero_point, act_min, act_max,
+        ep_fc_store(out + r, rows - r, a0, a1, a2, a3, multiplier + r, shift + r, zero_point, act_min, act_max,
                     fast);
     }
+#endif
 }

@@ -1,0 +1,167 @@
+"""``--model`` takes what users have: Keras 2 .h5 (MLPerf Tiny's), a TF SavedModel folder, and refuses an
+op the C generator lacks before any conversion. Thresholds that fit real models. No mocks.
+
+Random inputs from each model's input domain (no data sets here): fp32, float16 and dynamic need no
+data; the C and TFLite Micro formats are built in fp32.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export import ModelLoadError
+from export.__main__ import main as export_main
+from export.op_check import supported_ops
+from export.sources import load_source, rewrite_keras2_config, source_kind
+from export.validate import DEFAULT_THRESHOLDS_BY_TASK, compare_outputs, judge
+
+NO_DATA_MODES = "none,float16,dynamic"
+
+
+@pytest.fixture(scope="module")
+def mlperf(mlperf_dir) -> Path:
+    return mlperf_dir
+
+
+def _export(model: Path, out: Path, fmt: str, *extra: str) -> tuple[int, dict]:
+    code = export_main(["--model", str(model), "--format", fmt, "--output", str(out), "-q", *extra])
+    report = json.loads((out / "export_report.json").read_text()) if (out / "export_report.json").exists() else {}
+    return code, {r["artifact"]: r for r in report.get("artifacts", []) + report.get("failed_attempts", [])}
+
+
+@pytest.fixture(scope="module")
+def ad01(mlperf, tmp_path_factory) -> tuple[Path, int, dict]:
+    """ad01.h5 (a 640-value autoencoder) in every format, fp32, as regression: one run."""
+    out = tmp_path_factory.mktemp("ad01")
+    return (out, *_export(mlperf / "ad01.h5", out, "onnx,tflite,c,tflm", "--task", "regression"))
+
+
+def test_ad01_h5_exports_in_every_format(ad01):
+    out, code, rows = ad01
+    assert code == 0 and set(rows) == {"model.onnx", "model.tflite", "model.c", "model.tflm.cc"}, rows
+    for name, row in rows.items():
+        assert row["ok"] and row["task"] == "regression" and (out / name).is_file(), (name, row["failures"])
+    # the outputs reach 40 and more: fp32 rounding is above the old absolute 1e-5, under the scaled tolerance
+    assert max(rows[n]["max_abs_diff"] for n in ("model.onnx", "model.tflite")) > 1e-5
+    assert all(rows[n]["max_scaled_diff"] <= 1e-5 for n in ("model.onnx", "model.tflite", "model.c"))
+    assert rows["model.c"]["extra"]["exact_against"].startswith("LiteRT (|diff| <= ")
+
+
+# Every format and mode that needs no data (C and TFLite Micro take fp32 of these); the ResNet-8's
+# C needs ADD (test below).
+KERAS2_FORMATS = {
+    "vww_96.h5": "onnx,tflite,c,tflm",
+    "pretrainedResnet.h5": "onnx,tflite,tflm" + (",c" if "ADD" in supported_ops() else ""),
+}
+
+
+@pytest.fixture(scope="module")
+def keras2(mlperf, tmp_path_factory) -> dict[str, tuple[Path, int, dict]]:
+    """vww_96.h5 and pretrainedResnet.h5, one run each."""
+    runs = {}
+    for name, formats in KERAS2_FORMATS.items():
+        out = tmp_path_factory.mktemp(name.split(".")[0])
+        runs[name] = (out, *_export(mlperf / name, out, formats, "--quantize", NO_DATA_MODES))
+    return runs
+
+
+@pytest.mark.parametrize("name", sorted(KERAS2_FORMATS))
+def test_keras2_h5_exports_in_every_mode_without_data(keras2, name):
+    out, code, rows = keras2[name]
+    expected = {"model.onnx", "model.dynamic.onnx", "model.tflite", "model.float16.tflite", "model.dynamic.tflite",
+                "model.tflm.cc"} | ({"model.c"} if "c" in KERAS2_FORMATS[name].split(",") else set())
+    assert code == 0 and set(rows) == expected, rows
+    for artifact, row in rows.items():
+        assert row["ok"] and (out / artifact).is_file(), (artifact, row["failures"])
+    for artifact in ("model.onnx", "model.tflite", "model.tflm.cc") + (("model.c",) if "model.c" in rows else ()):
+        assert rows[artifact]["agreement"] == 1.0 and rows[artifact]["max_abs_diff"] <= 1e-5, artifact
+    assert "EDGEPORT_MODEL_TFLM_ARENA_BYTES" in (out / "model.tflm.h").read_text()
+
+
+@pytest.mark.skipif("ADD" in supported_ops(), reason="ADD is supported: the ResNet-8 becomes C")
+def test_resnet_h5_to_c_names_add_before_any_conversion(mlperf, tmp_path, capsys):
+    assert export_main(["--model", str(mlperf / "pretrainedResnet.h5"), "--format", "c", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "op ADD is not supported" in err and "layer add (Add)" in err and "--format tflm" in err
+    assert not list(tmp_path.iterdir()), "nothing is converted or written"
+
+
+def test_saved_model_exports_to_onnx_and_tflite(mlperf, tmp_path):
+    model = mlperf / "kws_ref_model"
+    assert source_kind(model) == "saved_model"
+    code, rows = _export(model, tmp_path, "all", "--pixel-scale", "none")
+    assert code == 0 and set(rows) == {"model.onnx", "model.tflite"}
+    for row in rows.values():
+        assert row["ok"] and row["task"] == "classification" and row["agreement"] == 1.0, row["failures"]
+        assert row["max_abs_diff"] <= 1e-5
+    import runtime
+
+    onnx_model, tflite_model = runtime.load(tmp_path / "model.onnx"), runtime.load(tmp_path / "model.tflite")
+    x = np.random.default_rng(3).standard_normal((5, 49, 10, 1)).astype(np.float32)
+    np.testing.assert_allclose(onnx_model.predict_proba(x), tflite_model.predict_proba(x), atol=1e-5)
+    assert onnx_model.metadata.source_sha256 == tflite_model.metadata.source_sha256 == load_source(model).sha256
+
+
+def test_unsupported_op_exits_2_naming_it_before_conversion(tmp_path, capsys):
+    import keras
+
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, activation="elu"), keras.layers.Dense(1)])
+    model.save(tmp_path / "elu.keras")
+    out = tmp_path / "out"
+    assert export_main(["--model", str(tmp_path / "elu.keras"), "--format", "c", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "op ELU is not supported by --format c" in err and "activation elu" in err and "--format tflm" in err
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_h5_config_rewrite_is_closed_and_errors_are_typed(tmp_path):
+    config = {"class_name": "Functional", "config": {"layers": [
+        {"class_name": "DepthwiseConv2D", "config": {"name": "dw", "groups": 1}},
+        {"class_name": "DepthwiseConv2D", "config": {"name": "dw2", "groups": 2}},  # not Keras 2's constant: kept
+        {"class_name": "Conv2D", "config": {"name": "conv", "groups": 1}},  # Conv2D takes groups in Keras 3
+    ]}}
+    assert rewrite_keras2_config(config) == ["dropped DepthwiseConv2D.groups=1 from 1 layer(s)"]
+    layers = config["config"]["layers"]
+    assert "groups" not in layers[0]["config"] and layers[1]["config"]["groups"] == 2 and "groups" in layers[2]["config"]
+    import h5py
+
+    with h5py.File(tmp_path / "weights.h5", "w") as f:
+        f.create_dataset("w", data=np.zeros(3))
+    with pytest.raises(ModelLoadError, match="weights.h5: holds no model_config"):
+        load_source(tmp_path / "weights.h5")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ModelLoadError, match="without saved_model.pb"):
+        source_kind(tmp_path / "folder")
+    (tmp_path / "m.pb").write_bytes(b"x")
+    with pytest.raises(ModelLoadError, match=r"unsupported model suffix '\.pb'"):
+        source_kind(tmp_path / "m.pb")
+
+
+def test_fp32_tolerance_scales_with_output_magnitude():
+    """A sample's outputs may differ by max_abs_diff x max(1, its largest |output|): the same float32
+    rounding budget at any magnitude. Probabilities (<= 1) keep the absolute 1e-5."""
+    ref = np.array([[300.0, -120.0], [0.5, 0.25]])
+    t = DEFAULT_THRESHOLDS_BY_TASK["regression"]["none"]
+    big_ok = compare_outputs(ref + [[2e-3, 0.0], [0.0, 0.0]], ref, None, "regression")
+    assert big_ok["max_abs_diff"] == pytest.approx(2e-3) and judge(big_ok, t, None, None) == []
+    small_bad = compare_outputs(ref + [[0.0, 0.0], [2e-5, 0.0]], ref, None, "regression")
+    assert any("tolerance 1e-05" in f for f in judge(small_bad, t, None, None))
+    big_bad = compare_outputs(ref + [[4e-3, 0.0], [0.0, 0.0]], ref, None, "regression")
+    assert judge(big_bad, t, None, None)
+
+
+def test_size_bound_judges_stored_tensors(keras2, mlperf):
+    """The published int8 VWW is 38% of its fp32 file but 26% of its stored tensors: quantization
+    did its job; the per-channel scales and the graph are not weights."""
+    from export.weights import weight_bytes
+
+    fp32, int8 = keras2["vww_96.h5"][0] / "model.tflite", mlperf / "vww_96_int8.tflite"
+    assert int8.stat().st_size / fp32.stat().st_size > 0.30
+    ratio = weight_bytes(int8) / weight_bytes(fp32)
+    assert 0.25 <= ratio < 0.27
+    t = DEFAULT_THRESHOLDS_BY_TASK["classification"]["int8"]
+    assert judge({"agreement": None, "max_abs_diff": 0, "max_scaled_diff": 0, "max_rel_diff": None,
+                  "accuracy_drop_points": None, "mae": None}, t, ratio, fp32.stat().st_size) == []
