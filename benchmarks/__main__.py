@@ -1,6 +1,6 @@
 """``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]
-[--mcu [--core m0,m3,m4,m7,m33,m55,rv32]]``, or ``python -m benchmarks --mcu [--core ...] MODEL.tflite...``
-for the MCU table of any .tflite files alone."""
+[--mcu [--core m0,m3,m4,m7,m33,m55,rv32] [--profile]]``, or ``python -m benchmarks --mcu [--core ...] [--profile]
+MODEL.tflite...`` for the MCU table of any .tflite files alone."""
 from __future__ import annotations
 
 import argparse
@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--core", default=None,
                    help="with --mcu: comma-separated cores, one table row per core and model "
                    "(m0, m3, m4, m7, m33, m55, rv32; default: m4)")
+    p.add_argument("--profile", action="store_true",
+                   help="with --mcu: also instructions per op of each int8 model on the Cortex-M4 (a profiling "
+                   "build; the shipped C has no timing code)")
     p.add_argument("--data-dir", default=None,
                    help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
     p.add_argument("tflite", nargs="*", type=Path, metavar="MODEL.tflite",
@@ -63,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         cores = _cores(args)
+        if args.profile and not args.mcu:
+            raise UsageError("--profile needs --mcu")
     except Exception as e:  # noqa: BLE001  (exit_code reports it: one line, or a bug's traceback)
         return exit_code(e)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
@@ -82,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
                 with filtered_stderr():
                     print(run_mcu_only(args.tflite, args.output, cores=cores))
+                    if args.profile:
+                        from .mcu.profile import profile_markdown, profile_table
+
+                        print()
+                        print(profile_markdown(profile_table(args.tflite)))
                 return 0
             with filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
                 result = run_benchmarks(
@@ -94,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     allow_source_mismatch=args.allow_source_mismatch,
                     mcu=args.mcu,
                     mcu_cores=cores,
+                    profile=args.profile,
                 )
         except BaseException as e:  # noqa: BLE001  (UsageError 2, BenchmarkError 1, interrupts 130/143)
             return exit_code(e, received)

@@ -285,7 +285,13 @@ def _mcu_section(result: dict[str, Any]) -> list[str]:
         return []
     from .mcu.table import mcu_markdown
 
-    return ["## Microcontrollers under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
+    lines = ["## Microcontrollers under QEMU (`--mcu`)", "", mcu_markdown(result["mcu"]), ""]
+    if result.get("mcu_profile"):
+        from .mcu.profile import profile_markdown
+
+        lines += ["## Instructions per op on the Cortex-M4F (`--mcu --profile`)", "",
+                  profile_markdown(result["mcu_profile"]), ""]
+    return lines
 
 
 def _thread_table(result: dict[str, Any]) -> str | None:

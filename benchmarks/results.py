@@ -1,7 +1,7 @@
 """The typed result of ``run_benchmarks``: dataclasses with ``to_dict``/``from_dict``.
 
 ``to_dict`` gives the JSON written to ``benchmark.json`` (same keys, same order); optional
-blocks (``mcu``, ``outputs``) appear only when they were produced.
+blocks (``mcu``, ``mcu_profile``, ``outputs``) appear only when they were produced.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class RunConfig:
         return cls(**{k: v for k, v in row.items() if k in known})
 
 
-_OPTIONAL = ("mcu", "outputs")
+_OPTIONAL = ("mcu", "mcu_profile", "outputs")
 
 
 @dataclass
@@ -53,6 +53,7 @@ class BenchmarkResult:
     thread_defaults: list[dict[str, Any]]
     keras: dict[str, Any] | None
     mcu: dict[str, Any] | None = None
+    mcu_profile: list[dict[str, Any]] | None = None
     targets: list[dict[str, Any]] = field(default_factory=list)
     wall_time_s: float = 0.0
     outputs: dict[str, str] | None = None

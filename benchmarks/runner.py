@@ -92,6 +92,7 @@ def run_benchmarks(
     allow_source_mismatch: bool = False,
     mcu: bool = False,
     mcu_cores: Sequence[str] = ("m4",),
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Benchmark every artifact in ``model_dir`` and the baselines; return the report dict.
 
@@ -100,7 +101,9 @@ def run_benchmarks(
     SourceMismatchError if ``model.keras`` is not the artifacts' source (unless
     ``allow_source_mismatch``: then the report carries a warning), and BenchmarkError
     if a measuring subprocess fails. ``mcu=True`` adds the MCU table, one row per model and
-    core of ``mcu_cores`` (``result["mcu"]``, see ``benchmarks.mcu.table``). The dict is
+    core of ``mcu_cores`` (``result["mcu"]``, see ``benchmarks.mcu.table``); ``profile=True`` with
+    it adds instructions per op on the Cortex-M4 (``result["mcu_profile"]``, see
+    ``benchmarks.mcu.profile``). The dict is
     ``BenchmarkResult.to_dict()``.
     """
     started = time.perf_counter()
@@ -128,6 +131,9 @@ def run_benchmarks(
     if mcu:  # opt-in: generated C on QEMU's microcontroller boards (benchmarks/mcu)
         from .mcu.table import mcu_table
         result.mcu = mcu_table([inp.model_dir], images=inp.images[:20], cores=mcu_cores)
+        if profile:
+            from .mcu.profile import profile_table
+            result.mcu_profile = profile_table([inp.model_dir])
     result.targets = compute_targets(result.subjects, result.cold_start, result.thread_defaults)
     result.wall_time_s = time.perf_counter() - started
     out = result.to_dict()

@@ -170,7 +170,7 @@ def test_validate_c_reports_a_pass_and_a_tampered_failure(mlp_c, exported_dir, t
     shutil.copy(mlp_c.with_suffix(".h"), tmp_path / mlp_c.with_suffix(".h").name)
     source = mlp_c.read_text()
     # change the first layer's output zero point: outputs move, CRCs still match
-    bad_source = source.replace("OUT_ZERO_POINT = -128, ACT_MIN = -128", "OUT_ZERO_POINT = -120, ACT_MIN = -128", 1)
+    bad_source = re.sub(r"(ep_fc_s8\([^;]*?,\s*)-128(, -128, 127, \d\);)", r"\1-120\2", source, count=1)
     assert bad_source != source
     (tmp_path / mlp_c.name).write_text(bad_source)
     bad = validate_c(tmp_path / mlp_c.name, exported_dir / "model.int8.tflite", images)

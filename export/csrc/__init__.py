@@ -11,35 +11,48 @@ from .errors import CCompileError, CPrefixError, UnsupportedOpError
 from .names import DEFAULT_PREFIX, check_prefix
 from .ops import SHAPE_OPS, SUPPORTED_OPS
 
-__all__ = ["export_c", "generate_c", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
+__all__ = ["export_c", "generate_c", "op_steps", "check_prefix", "HostCModel", "validate_c", "CPrefixError",
            "UnsupportedOpError", "CCompileError", "DEFAULT_PREFIX", "SUPPORTED_OPS", "SHAPE_OPS", "count_macs"]
 
 logger = logging.getLogger(__name__)
 
 
+def _lowered(tflite_path: str | Path):
+    from .lower import check_graph
+    from .plan import lower_and_plan
+    from .reader import read_graph
+    from .simplify import drop_shape_ops, fuse_conv_maxpool
+
+    graph = read_graph(tflite_path)
+    check_graph(graph)
+    program, layout = lower_and_plan(fuse_conv_maxpool(drop_shape_ops(graph)))
+    return graph, program, layout
+
+
 def generate_c(tflite_path: str | Path, *, prefix: str = DEFAULT_PREFIX, base_name: str = "model.int8",
-               source_name: str | None = None) -> tuple[str, str]:
+               source_name: str | None = None, profile: bool = False) -> tuple[str, str]:
     """(C source, header) text for ``tflite_path``; raises ConversionError subclasses.
 
     ``source_name`` is the file the comments name as the source (default: the file's own name):
     pass the installed artifact's name when ``tflite_path`` is a temporary file, so the same
-    inputs give the same bytes.
+    inputs give the same bytes. ``profile`` adds a call after every op for a measuring harness
+    (``benchmarks.mcu.profile``); shipped code never has it.
     """
     from .emit import c_header, c_source
-    from .lower import check_graph, lower
-    from .plan import plan
-    from .reader import read_graph
-    from .simplify import drop_shape_ops
 
     check_prefix(prefix)
-    graph = read_graph(tflite_path)
-    check_graph(graph)
-    program = lower(drop_shape_ops(graph))
-    layout = plan(program)
+    graph, program, layout = _lowered(tflite_path)
     task, names = _class_names(graph.metadata, program.output.size)
     source = source_name or Path(tflite_path).name
-    return (c_source(program, layout, prefix, f"{base_name}.h", names, source),
+    return (c_source(program, layout, prefix, f"{base_name}.h", names, source, profile=profile),
             c_header(program, layout, prefix, source, task, len(names)))
+
+
+def op_steps(tflite_path: str | Path) -> list[dict]:
+    """The C functions of the generated model in execution order: function name, op type, MACs
+    and comment (what ``generate_c(..., profile=True)`` numbers 0, 1, ...)."""
+    _, program, _ = _lowered(tflite_path)
+    return [{"function": s.func, "op": s.op_kind, "macs": s.macs, "comment": s.comment} for s in program.steps]
 
 
 def export_c(tflite_path: str | Path, out_dir: str | Path, *, prefix: str = DEFAULT_PREFIX,

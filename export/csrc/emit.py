@@ -72,6 +72,14 @@ def _pointer(program: Program, plan: Plan, arg: Arg) -> str:
     return f"({'' if arg.output else 'const '}{ctype} *)(s + {where})"
 
 
+def _in_place(program: Program, plan: Plan, step: Step) -> bool:
+    """The step writes its output over the input it may overwrite (the plan gave them one buffer)."""
+    if step.in_place is None:
+        return False
+    src = plan.storage[program.views[step.inputs[step.in_place].tensor].base]
+    return src == plan.storage[program.views[step.outputs[0].tensor].base] and src not in (INPUT, OUTPUT)
+
+
 def _signature(step: Step) -> str:
     params = [f"{'' if a.output else 'const '}{CTYPE[a.dtype]} *{a.name}" for a in step.args]
     if step.work_bytes:
@@ -79,9 +87,13 @@ def _signature(step: Step) -> str:
     return f"static void {step.func}({', '.join(params)})"
 
 
+PROFILE_HOOK = "edgeport_profile_step"
+
+
 def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_names: list[str],
-             source: str) -> str:
-    """The generated .c text."""
+             source: str, *, profile: bool = False) -> str:
+    """The generated .c text. ``profile`` (never in shipped code) makes invoke call
+    ``void edgeport_profile_step(int step)`` before the first step (-1) and after each step."""
     for step in program.steps:
         _check_kernels(step)
     tables = program.tables
@@ -93,13 +105,17 @@ def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_
     if uses_math:
         out.append("#include <math.h>")
     out.append("")
+    if profile:
+        out += ["/* Profiling build: the measuring harness defines this */", f"void {PROFILE_HOOK}(int step);", ""]
     out += [u.text for u in units]
     out.append("/* ---- constant tables (flash) ---- */\n")
     out += [_table_text(t) for t in tables]
     out.append("/* ---- one function per op ---- */\n")
     for s in program.steps:
-        out.append(f"/* {s.comment} */\n{_signature(s)}\n{{\n" + "".join(f"    {line}\n" for line in s.body) + "}\n")
-    out.append(_invoke(program, plan, prefix))
+        where = ", in place" if _in_place(program, plan, s) else ""
+        out.append(f"/* {s.comment}{where} */\n{_signature(s)}\n{{\n" + "".join(f"    {line}\n" for line in s.body) +
+                   "}\n")
+    out.append(_invoke(program, plan, prefix, profile))
     out.append(_verify(tables, prefix))
     if class_names:  # a regression model has none (and C has no zero-size arrays)
         names = ",\n".join(f"    {_c_string(n)}" for n in class_names)
@@ -107,7 +123,7 @@ def c_source(program: Program, plan: Plan, prefix: str, header_name: str, class_
     return "\n".join(out)
 
 
-def _invoke(program: Program, plan: Plan, prefix: str) -> str:
+def _invoke(program: Program, plan: Plan, prefix: str, profile: bool = False) -> str:
     P = prefix.upper()
     in_bytes, out_bytes = f"sizeof *input * {P}_INPUT_SIZE", f"sizeof *output * {P}_OUTPUT_SIZE"
     lines = [f"int {prefix}_invoke(const {prefix}_input_t *input, {prefix}_output_t *output, void *scratch)", "{",
@@ -122,11 +138,15 @@ def _invoke(program: Program, plan: Plan, prefix: str) -> str:
               f"        || buffers_overlap(output, {out_bytes}, scratch, {P}_SCRATCH_BYTES)) {{",
               f"        return {P}_ERROR_OVERLAP;", "    }",
               "    (void)s;"]
+    if profile:
+        lines.append(f"    {PROFILE_HOOK}(-1);")
     for k, st in enumerate(program.steps):
         args = [_pointer(program, plan, a) for a in st.args]
         if st.work_bytes:
             args.append(f"({st.work_ctype} *)(s + {plan.work[k]})")
         lines.append(f"    {st.func}({', '.join(args)});")
+        if profile:
+            lines.append(f"    {PROFILE_HOOK}({k});")
     return "\n".join(lines + [f"    return {P}_OK;", "}\n"])
 
 

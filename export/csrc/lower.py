@@ -43,9 +43,10 @@ class Program:
 class Lowering:
     """What an op module's lowering sees: the graph, each tensor's view, and a Step builder."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, not_in_place: frozenset[int] = frozenset()) -> None:
         self.graph = graph
         self.views: dict[int, View] = {i: View(i, graph.t(i).dtype) for i in graph.inputs}
+        self.not_in_place = not_in_place  # positions of ops that must keep their own output buffer
 
     def t(self, index: int) -> Tensor:
         return self.graph.t(index)
@@ -60,10 +61,26 @@ class Lowering:
         """Prefix of the op's function and tables: op<position>."""
         return f"op{op.index}"
 
+    def can_overwrite(self, op: Op, k: int = 0) -> bool:
+        """The op's output may be written over the storage of its k-th input: that storage is in
+        scratch (not the caller's input or output), no later op reads it through any view, and the
+        output is no larger. The kernel must still be exact when output and input alias."""
+        src, out = op.inputs[k], op.outputs[0]
+        if op.index in self.not_in_place or self.t(src).is_const:
+            return False
+        view = self.view(src)
+        if view.base in self.graph.inputs or out in self.graph.outputs or view.offset_adjust:
+            return False
+        if self.t(out).nbytes > self.t(view.base).nbytes:
+            return False
+        return all(self.t(t).last <= op.index for t, v in self.views.items() if v.base == view.base)
+
     def step(self, op: Op, comment: str, body: list[str], kernels: list[str], *, inputs: list[int] | None = None,
-             tables: list[Table] | None = None, work_bytes: int = 0) -> Step:
+             tables: list[Table] | None = None, work_bytes: int = 0, in_place: int | None = None,
+             in_place_costs: bool = False) -> Step:
         """A step reading ``inputs`` (default: the op's first input) as ``in`` (or ``in0``, ``in1``, ...)
-        and writing the op's output as ``out``."""
+        and writing the op's output as ``out``; ``in_place``: the output may take that input's storage
+        (``in_place_costs``: at the price of extra work in the kernel)."""
         inputs = [op.inputs[0]] if inputs is None else inputs
         names = ["in"] if len(inputs) == 1 else [f"in{k}" for k in range(len(inputs))]
         tables = list(tables or [])
@@ -80,7 +97,8 @@ class Lowering:
                 args.append(Arg(name, i, self.view(i).dtype))
         args.append(Arg("out", op.outputs[0], self.t(op.outputs[0]).dtype, output=True))
         return Step(f"{self.tag(op)}_{op.kind.lower()}", comment, body, list(kernels), args, tables,
-                    work_bytes, op_kind=op.kind)
+                    work_bytes, op_kind=op.kind, in_place=in_place, in_place_costs=in_place_costs,
+                    op_index=op.index)
 
 
 def check_graph(graph: Graph) -> None:
@@ -104,13 +122,14 @@ def is_quantized(graph: Graph, op: Op) -> bool:
     return any(graph.t(i).dtype in ("int8", "uint8") for i in (op.inputs[0], op.outputs[0]))
 
 
-def lower(graph: Graph) -> Program:
-    """Check every op with its module, then lower them in order."""
+def lower(graph: Graph, not_in_place: frozenset[int] = frozenset()) -> Program:
+    """Check every op with its module, then lower them in order; the ops at ``not_in_place`` keep
+    their own output buffer."""
     for op in graph.ops:
         if op.kind in SHAPE_OPS:
             raise UnsupportedOpError(op.kind, "only supported where it computes a RESHAPE's shape")
         REGISTRY[op.kind].check(graph, op, is_quantized(graph, op))
-    ctx = Lowering(graph)
+    ctx = Lowering(graph, not_in_place)
     steps: list[Step] = []
     for op in graph.ops:
         opdef = REGISTRY[op.kind]

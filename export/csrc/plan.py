@@ -7,8 +7,10 @@ step needs both. Several placement strategies are tried and the smallest valid p
   consecutive activations;
 - greedy by size, largest first (TFLite Micro's GreedyMemoryPlanner), and greedy in order of
   first use.
-Per-step work buffers (the im2col patch) are buffers too, live during their step only. Every offset
-is a multiple of 4, and the result is checked before it is used.
+Per-step work buffers (the im2col patch) are buffers too, live during their step only. A step that
+runs in place (its kernel is exact when output and input alias) gives its output the storage of
+that input, which dies there: one buffer spans both lifetimes. Every offset is a multiple of 4, and
+the result is checked before it is used.
 """
 from __future__ import annotations
 
@@ -48,11 +50,13 @@ class Plan:
     work: dict               # step position -> int offset
     scratch_bytes: int
     lower_bound: int         # the most bytes live at once: no plan can be smaller
-    aligned: bool            # scratch holds 4-byte types (float, int32): the caller's buffer must be aligned
+    aligned: bool            # scratch holds 4-byte types (float, int32, word-read work buffers): the caller's
+                             # buffer must be aligned
 
 
-def buffers_of(program: Program) -> tuple[dict, list[Buffer]]:
-    """Fixed storage (caller's buffers) and the scratch buffers with their lifetimes."""
+def buffers_of(program: Program) -> tuple[dict, list[Buffer], dict]:
+    """Fixed storage (caller's buffers), the scratch buffers with their lifetimes, and the outputs
+    that share an input's buffer (output base -> input base)."""
     graph = program.graph
     fixed = {graph.input: INPUT, program.views[graph.output].base: OUTPUT}
     first: dict[int, int] = {}
@@ -72,9 +76,29 @@ def buffers_of(program: Program) -> tuple[dict, list[Buffer]]:
             sizes[base] = graph.t(base).nbytes
             if step.inputs and not step.inputs[0].table:
                 hint[base] = program.views[step.inputs[0].tensor].base
-    buffers = [Buffer(b, align4(sizes[b]), first[b], last[b], hint.get(b)) for b in first if b not in fixed]
+    shared = _in_place(program, fixed, last)
+    for dst, src in shared.items():  # one buffer for both: the input's start, the output's end
+        first[src], last[src] = min(first[src], first[dst]), max(last[src], last[dst])
+        sizes[src] = max(sizes[src], sizes[dst])
+    hint = {b: shared.get(h, h) for b, h in hint.items()}
+    buffers = [Buffer(b, align4(sizes[b]), first[b], last[b], hint.get(b)) for b in first
+               if b not in fixed and b not in shared]
     buffers += [Buffer(("work", k), align4(s.work_bytes), k, k) for k, s in enumerate(program.steps) if s.work_bytes]
-    return fixed, buffers
+    return fixed, buffers, shared
+
+
+def _in_place(program: Program, fixed: dict, last: dict) -> dict:
+    """Output base -> the input base whose storage it takes, for the steps marked in place whose
+    input dies there (the lowering checked it; anything else keeps its own buffer)."""
+    shared: dict[int, int] = {}
+    for k, step in enumerate(program.steps):
+        if step.in_place is None:
+            continue
+        src = program.views[step.inputs[step.in_place].tensor].base
+        dst = program.views[step.outputs[0].tensor].base
+        if src not in fixed and dst not in fixed and src != dst and last.get(src) == k:
+            shared[dst] = shared.get(src, src)
+    return shared
 
 
 def _first_fit(buf: Buffer, placed: list[tuple[Buffer, int]]) -> int:
@@ -141,7 +165,7 @@ def check_plan(buffers: list[Buffer], offsets: dict) -> int:
 
 def plan(program: Program) -> Plan:
     """Place every scratch buffer; the smallest of the strategies wins (ties: the first listed)."""
-    fixed, buffers = buffers_of(program)
+    fixed, buffers, shared = buffers_of(program)
     candidates = [
         two_sided(buffers),
         greedy(buffers, lambda b: (-b.size, b.first, str(b.key))),
@@ -155,6 +179,36 @@ def plan(program: Program) -> Plan:
     logger.debug("scratch plan: %d bytes (strategies %s), live peak %d", total, [s[0] for s in sized], bound)
     storage = dict(fixed)
     storage.update({b.key: offsets[b.key] for b in buffers if not _is_work(b)})
+    storage.update({dst: storage[src] for dst, src in shared.items()})
     work = {b.key[1]: offsets[b.key] for b in buffers if _is_work(b)}
-    aligned = any(program.graph.t(b.key).dtype in ("float32", "int32") for b in buffers if not _is_work(b))
+    aligned = (any(program.graph.t(b.key).dtype in ("float32", "int32") for b in buffers if not _is_work(b))
+               or any(s.work_bytes and s.work_ctype != "int8_t" for s in program.steps))
     return Plan(storage, work, total, bound, aligned)
+
+
+def lower_and_plan(graph) -> tuple[Program, Plan]:
+    """Lower ``graph`` and plan its scratch. Ops run in place where they can; then each gets its
+    own output buffer back where that does not make scratch larger (merging a small output into a
+    large input can hold the large block longer), and where running in place costs extra work
+    (the depthwise kernel's pending rows) it is lowered again without."""
+    from .lower import lower
+
+    program = lower(graph)
+    layout = plan(program)
+    dropped: set[int] = set()
+    for index in [s.op_index for s in program.steps if s.in_place is not None]:
+        step = next(s for s in program.steps if s.op_index == index)
+        if step.in_place_costs:
+            trial = lower(graph, frozenset(dropped | {step.op_index}))
+            trial_layout = plan(trial)
+            if trial_layout.scratch_bytes <= layout.scratch_bytes:
+                dropped.add(step.op_index)
+                program, layout = trial, trial_layout
+            continue
+        step.in_place, saved = None, step.in_place  # the kernel is exact either way: only the plan changes
+        trial_layout = plan(program)
+        if trial_layout.scratch_bytes < layout.scratch_bytes:
+            layout = trial_layout
+        else:
+            step.in_place = saved
+    return program, plan(program)

@@ -41,6 +41,9 @@ class Step:
     work_ctype: str = "int8_t"
     op_kind: str = ""
     macs: int = 0
+    in_place: int | None = None    # the output may take the storage of this input (position in inputs)
+    in_place_costs: bool = False   # running in place costs the kernel extra work (a copy)
+    op_index: int = -1             # position of the op in the graph
 
     @property
     def inputs(self) -> list[Arg]:

@@ -79,16 +79,6 @@ def check_int32(values: np.ndarray, what: str) -> np.ndarray:
     return values.astype(np.int32)
 
 
-def pack_rows4(w: np.ndarray) -> np.ndarray:
-    """[rows][cols] int8 -> words: per group of 4 rows, per block of 4 columns, one word per row."""
-    rows, cols = w.shape
-    rows4, cols4 = -(-rows // 4) * 4, -(-cols // 4) * 4
-    padded = np.zeros((rows4, cols4), dtype=np.int8)
-    padded[:rows, :cols] = w
-    blocks = padded.reshape(rows4 // 4, 4, cols4 // 4, 4).transpose(0, 2, 1, 3)
-    return np.ascontiguousarray(blocks).view("<u4").reshape(-1).astype(np.uint32)
-
-
 def struct_init(struct: str, fields: dict, width: int = 112) -> list[str]:
     """``static const struct <struct> params = {...};``, fields packed into lines of at most ``width``."""
     lines, line = [f"static const struct {struct} params = {{"], ""

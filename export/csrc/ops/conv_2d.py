@@ -1,22 +1,37 @@
-"""CONV_2D: int8 as im2col + the packed fully connected kernel, and float32."""
+"""CONV_2D: int8 on the fast matrix kernel (kernels/fast/conv.c; im2col + the packed fully connected
+kernel with dilation), and float32."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import UnsupportedOpError
+from ..fast import conv_call, conv_supported
+from ..fast.fc import pack_rows4
 from ..program import Table
-from ..quant import activation_range
+from ..quant import activation_range, conv_multipliers
 from .base import (PADDING, OpDef, Window, activation, check_activation, check_int32, conv_geometry, expect,
-                   expect_const, geometry_text, pack_rows4, struct_init)
+                   expect_const, geometry_text, struct_init)
 from .common import F32_RANGE, bias_values, quant_tables
+
+
+@dataclass(frozen=True)
+class MaxPool:
+    """A MAX_POOL_2D folded into the conv (``simplify.fuse_conv_maxpool``): its window (also its
+    stride, no padding), activation, and the conv output it pooled."""
+
+    filter_h: int
+    filter_w: int
+    activation: str
+    conv_shape: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class Attrs:
     window: Window
     activation: str
+    pool: MaxPool | None = None
 
 
 def parse(options) -> Attrs:
@@ -25,9 +40,15 @@ def parse(options) -> Attrs:
                         o.dilationWFactor or 1), activation(o))
 
 
+def _conv_output(graph, op):
+    """The conv's own output tensor (before a folded max pooling)."""
+    y = graph.t(op.outputs[0])
+    return y if op.attrs.pool is None else replace(y, shape=op.attrs.pool.conv_shape)
+
+
 def check(graph, op, quantized: bool) -> None:
     check_activation(op, op.attrs.activation)
-    x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), graph.t(op.outputs[0])
+    x, w, y = graph.t(op.inputs[0]), graph.t(op.inputs[1]), _conv_output(graph, op)
     expect_const(op, w, "filter")
     if len(w.shape) != 4:
         raise UnsupportedOpError(op.kind, f"filter of shape {w.shape}; expected [out_c][k_h][k_w][in_c]")
@@ -45,16 +66,20 @@ def check(graph, op, quantized: bool) -> None:
 
 
 def _comment(op, geo, w) -> str:
+    pool = op.attrs.pool
+    then = "" if pool is None else f", then MAX_POOL_2D {pool.filter_h}x{pool.filter_w} (folded in)"
     return (f"{op.kind} {w.shape[1]}x{w.shape[2]}, stride {geo['stride_h']}x{geo['stride_w']}, "
-            f"{geometry_text(geo)}, activation {op.attrs.activation}")
+            f"{geometry_text(geo)}, activation {op.attrs.activation}{then}")
 
 
 def lower_int8(ctx, op):
     tag = ctx.tag(op)
-    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
+    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), _conv_output(ctx.graph, op)
     src = ctx.view(op.inputs[0])
     geo = conv_geometry(op, op.attrs.window, x, y, w.shape[1], w.shape[2])
     lo, hi = activation_range(op.attrs.activation, y.qscale, y.qzero)
+    if conv_supported((geo["dilation_h"], geo["dilation_w"])):
+        return _lower_fast(ctx, op, geo, lo, hi)
     # the im2col patch holds int8 values: uint8 input is moved to int8 on the copy, so the offset
     # is that of the int8 tensor whether or not the uint8 -> int8 QUANTIZE was folded in
     in_offset = -x.qzero
@@ -75,6 +100,29 @@ def lower_int8(ctx, op):
     return ctx.step(op, _comment(op, geo, w) + ", im2col", body, [kernel], tables=tables, work_bytes=cols)
 
 
+def _lower_fast(ctx, op, geo, lo, hi):
+    x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), _conv_output(ctx.graph, op)
+    src = ctx.view(op.inputs[0])
+    mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, geo["out_c"])
+    pool = op.attrs.pool
+    fused = None
+    if pool is not None:
+        fused = (pool.filter_h, pool.filter_w, *activation_range(pool.activation, y.qscale, y.qzero))
+    call = conv_call(ctx.tag(op), (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"]),
+                     w.data, bias_values(ctx, op, geo["out_c"]), mult, shift,
+                     in_offset=-x.qzero + src.offset_adjust, in_u8=src.dtype == "uint8", out_zero_point=y.qzero,
+                     act_min=lo, act_max=hi, stride=(geo["stride_h"], geo["stride_w"]), pad=(geo["pad_h"], geo["pad_w"]),
+                     maxpool=fused)
+    # a 1x1 block of pixels is copied into the patch buffer before its outputs are stored, so the
+    # output may overwrite the input where it takes no more bytes per pixel
+    pointwise = call.kernels == ["ep_conv1x1_s8"] and geo["out_c"] <= geo["in_c"]
+    in_place = 0 if pointwise and ctx.can_overwrite(op) else None
+    step = ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables,
+                    work_bytes=call.work_bytes, in_place=in_place)
+    step.work_ctype = call.work_ctype
+    return step
+
+
 def lower_fp32(ctx, op):
     tag = ctx.tag(op)
     x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
@@ -88,9 +136,9 @@ def lower_fp32(ctx, op):
 
 
 def macs(graph, op) -> int:
-    """k_h * k_w * in_c * out_c per output pixel."""
-    w, y = graph.t(op.inputs[1]).shape, graph.t(op.outputs[0]).shape
+    """k_h * k_w * in_c * out_c per output pixel (of the conv, before a folded max pooling)."""
+    w, y = graph.t(op.inputs[1]).shape, _conv_output(graph, op).shape
     return int(np.prod(w, dtype=np.int64)) * int(y[1]) * int(y[2]) if len(w) == 4 and len(y) == 4 else 0
 
 
-OP = OpDef(("CONV_2D",), parse, check, lower_int8, lower_fp32, ("conv_2d.c",), macs)
+OP = OpDef(("CONV_2D",), parse, check, lower_int8, lower_fp32, ("conv_2d.c", "fast/conv.c"), macs)

@@ -1,4 +1,5 @@
-"""DEPTHWISE_CONV_2D: int8 (int8 or folded uint8 input) and float32."""
+"""DEPTHWISE_CONV_2D: int8 (3x3 on the fast kernel, kernels/fast/depthwise.c; other shapes and folded
+uint8 input on the general one) and float32."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +8,9 @@ import numpy as np
 
 from ...errors import ConversionError
 from ..errors import UnsupportedOpError
+from ..fast import depthwise_call, depthwise_in_place_ok, depthwise_supported
 from ..program import Table
-from ..quant import activation_range
+from ..quant import activation_range, conv_multipliers
 from .base import (PADDING, OpDef, Window, activation, check_activation, check_int32, conv_geometry, expect,
                    expect_const, geometry_text, struct_init)
 from .common import F32_RANGE, bias_values, quant_tables
@@ -61,6 +63,19 @@ def lower_int8(ctx, op):
     geo = _geometry(op, x, w, y)
     lo, hi = activation_range(op.attrs.activation, y.qscale, y.qzero)
     in_offset = -x.qzero + src.offset_adjust
+    if src.dtype == "int8" and depthwise_supported(
+            (w.shape[1], w.shape[2]), (geo["stride_h"], geo["stride_w"]), (geo["dilation_h"], geo["dilation_w"]),
+            op.attrs.depth_multiplier, (geo["pad_h"], geo["pad_w"]), (geo["in_h"], geo["in_w"]),
+            (geo["out_h"], geo["out_w"])):
+        mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, geo["out_c"])
+        shapes = (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"])
+        stride, pad = (geo["stride_h"], geo["stride_w"]), (geo["pad_h"], geo["pad_w"])
+        in_place = ctx.can_overwrite(op) and depthwise_in_place_ok(*shapes, stride, pad)
+        call = depthwise_call(tag, *shapes, w.data, bias_values(ctx, op, geo["out_c"]), mult, shift,
+                              in_offset=in_offset, in_u8=False, out_zero_point=y.qzero, act_min=lo, act_max=hi,
+                              stride=stride, pad=pad, in_place=in_place)
+        return ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables,
+                        work_bytes=call.work_bytes, in_place=0 if in_place else None, in_place_costs=True)
     tables = [Table(f"{tag}_weights", "int8_t", w.data.reshape(-1), f"[k_h][k_w][out_c] = {list(w.shape)}"),
               Table(f"{tag}_bias", "int32_t", check_int32(bias_values(ctx, op, geo["out_c"]), "bias"), "bias"),
               *quant_tables(tag, x, w, y, geo["out_c"])]
@@ -90,4 +105,5 @@ def macs(graph, op) -> int:
     return int(w[1]) * int(w[2]) * int(np.prod(y[1:], dtype=np.int64)) if len(w) == 4 and len(y) == 4 else 0
 
 
-OP = OpDef(("DEPTHWISE_CONV_2D",), parse, check, lower_int8, lower_fp32, ("depthwise_conv_2d.c",), macs)
+OP = OpDef(("DEPTHWISE_CONV_2D",), parse, check, lower_int8, lower_fp32, ("depthwise_conv_2d.c", "fast/depthwise.c"),
+           macs)

@@ -1,4 +1,4 @@
-"""FULLY_CONNECTED: int8 with packed weights (DSP and portable paths), and float32."""
+"""FULLY_CONNECTED: int8 on kernels/fast/fc.c (packed weights, DSP and portable paths), and float32."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +7,10 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..program import Table
-from ..quant import activation_range
-from .base import OpDef, activation, check_activation, check_int32, expect, expect_const, pack_rows4
-from .common import F32_RANGE, bias_values, quant_tables
+from ..fast import fc_call
+from ..quant import activation_range, conv_multipliers
+from .base import OpDef, activation, check_activation, expect, expect_const
+from .common import F32_RANGE, bias_values
 
 
 @dataclass(frozen=True)
@@ -43,27 +44,17 @@ def check(graph, op, quantized: bool) -> None:
 
 
 def lower_int8(ctx, op):
-    tag = ctx.tag(op)
     x, w, y = ctx.t(op.inputs[0]), ctx.t(op.inputs[1]), ctx.t(op.outputs[0])
     src = ctx.view(op.inputs[0])
-    bias = bias_values(ctx, op, w.shape[0])
     rows, cols = w.shape
-    in_offset = -x.qzero + src.offset_adjust
-    padded = np.zeros(-(-rows // 4) * 4, dtype=np.int64)
-    padded[:rows] = bias + in_offset * w.data.astype(np.int64).sum(axis=1)
     lo, hi = activation_range(op.attrs.activation, y.qscale, y.qzero)
-    tables = [Table(f"{tag}_weights", "uint32_t", pack_rows4(w.data),
-                    f"{rows}x{cols} int8, packed 4 rows x 4 columns per block"),
-              Table(f"{tag}_bias", "int32_t", check_int32(padded, f"{op.kind} bias"),
-                    f"bias + ({in_offset}) * row sums (input zero point folded in), padded to 4 rows"),
-              *quant_tables(tag, x, w, y, rows)]
-    kernel = "fc_u8" if src.dtype == "uint8" else "fc_s8"
-    body = [f"enum {{ COLS = {cols}, ROWS = {rows}, OUT_ZERO_POINT = {y.qzero}, ACT_MIN = {lo}, ACT_MAX = {hi} }};",
-            f"{kernel}(in, out, {tag}_weights, {tag}_bias, {tag}_multiplier, {tag}_shift, COLS, ROWS,",
-            "      OUT_ZERO_POINT, ACT_MIN, ACT_MAX);"]
+    mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, rows)
+    call = fc_call(ctx.tag(op), w.data, bias_values(ctx, op, rows), mult, shift,
+                   in_offset=-x.qzero + src.offset_adjust, in_u8=src.dtype == "uint8", out_zero_point=y.qzero,
+                   act_min=lo, act_max=hi)
     fold = ", uint8 input (QUANTIZE folded in)" if src.offset_adjust else ""
-    return ctx.step(op, f"{op.kind} {cols} -> {rows}, activation {op.attrs.activation}{fold}", body, [kernel],
-                    tables=tables)
+    return ctx.step(op, f"{op.kind} {cols} -> {rows}, activation {op.attrs.activation}{fold}, {call.comment}",
+                    call.body, call.kernels, tables=call.tables)
 
 
 def lower_fp32(ctx, op):
@@ -86,4 +77,4 @@ def macs(graph, op) -> int:
     return rows * int(w[0]) * int(w[1]) if len(w) == 2 else 0
 
 
-OP = OpDef(("FULLY_CONNECTED",), parse, check, lower_int8, lower_fp32, ("fully_connected.c",), macs)
+OP = OpDef(("FULLY_CONNECTED",), parse, check, lower_int8, lower_fp32, ("fully_connected.c", "fast/fc.c"), macs)

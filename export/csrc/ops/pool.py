@@ -1,9 +1,10 @@
-"""MAX_POOL_2D and AVERAGE_POOL_2D, int8 and float32."""
+"""MAX_POOL_2D and AVERAGE_POOL_2D, int8 (on kernels/fast/pool.c) and float32."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..errors import UnsupportedOpError
+from ..fast import avgpool_call, maxpool_call, pool_in_place_ok
 from ..quant import activation_range
 from .base import (PADDING, OpDef, Window, activation, check_activation, conv_geometry, expect, geometry_text,
                    struct_init)
@@ -49,12 +50,14 @@ def lower_int8(ctx, op):
     a = op.attrs
     geo = conv_geometry(op, a.window, x, y, a.filter_h, a.filter_w)
     lo, hi = activation_range(a.activation, y.qscale, y.qzero)
-    fields = {**geo, "depth_multiplier": 1, "in_offset": 0, "out_zero_point": y.qzero, "act_min": lo, "act_max": hi}
-    kernel = f"{_kind(op)}pool_s8"
-    body = struct_init("conv_params", fields) + [f"{kernel}(in, out, &params);"]
     comment = (f"{op.kind} {a.filter_h}x{a.filter_w}, stride {a.window.stride_h}x{a.window.stride_w}, "
                f"{geometry_text(geo)}")
-    return ctx.step(op, comment, body, [kernel])
+    lower_fast = avgpool_call if op.kind == "AVERAGE_POOL_2D" else maxpool_call
+    shapes = (geo["in_h"], geo["in_w"], geo["in_c"]), (geo["out_h"], geo["out_w"], geo["out_c"])
+    window = (a.filter_h, a.filter_w), (a.window.stride_h, a.window.stride_w), (geo["pad_h"], geo["pad_w"])
+    call = lower_fast(*shapes, *window, lo, hi)
+    in_place = 0 if ctx.can_overwrite(op) and pool_in_place_ok(*shapes, *window) else None
+    return ctx.step(op, f"{comment}, {call.comment}", call.body, call.kernels, in_place=in_place)
 
 
 def lower_fp32(ctx, op):
@@ -69,4 +72,4 @@ def lower_fp32(ctx, op):
     return ctx.step(op, comment, body, [kernel])
 
 
-OP = OpDef(("MAX_POOL_2D", "AVERAGE_POOL_2D"), parse, check, lower_int8, lower_fp32, ("pool.c",))
+OP = OpDef(("MAX_POOL_2D", "AVERAGE_POOL_2D"), parse, check, lower_int8, lower_fp32, ("pool.c", "fast/pool.c"))
