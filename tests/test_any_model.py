@@ -14,12 +14,16 @@ import pytest
 import runtime
 from export import DataError, ModelLoadError, UsageError, ValidationError, run_export
 from export.__main__ import main as export_main
+from export.validate import parse_threshold_overrides
 from tests import zoo
 
 pytest.importorskip("sklearn")
 
 ALL = {"fmt": "all", "quantize": "all"}
 PIXEL_SCALES = {"digits": 1 / 16, "functional_cnn": 1.0, "breast_cancer": "auto", "diabetes": "auto"}
+# The zoo's CNN trains for seconds on a Fashion-MNIST slice: its ONNX int8 (per-tensor QDQ) agrees on
+# 98.9% of its 2,000 test images with the current converters (the 30-epoch models keep 99%+, README).
+OVERRIDES = {"functional_cnn": ["int8.min_agreement=0.985"]}
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +41,8 @@ def exported(models) -> dict[str, Path]:
     for name, scale in PIXEL_SCALES.items():
         model, data = models[name]
         try:
-            reports = run_export(model, data=data, pixel_scale=scale, **ALL)
+            reports = run_export(model, data=data, pixel_scale=scale,
+                                 thresholds=parse_threshold_overrides(OVERRIDES.get(name, [])), **ALL)
         except ValidationError as e:  # a quantized mode that misses its thresholds is reported, not installed
             reports = e.reports
         assert len(reports) == 9

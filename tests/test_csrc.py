@@ -77,7 +77,7 @@ def test_header_api_and_class_names(mlp_c, cc, tmp_path):
     source = mlp_c.read_text()
     portable, dsp = source.split("#if defined(__ARM_FEATURE_DSP)", 1)
     assert re.findall(r"#include <([^>]+)>", portable) == ["stddef.h", "stdint.h"]
-    assert re.findall(r"#include <([^>]+)>", dsp) == ["arm_acle.h"]  # only on DSP cores
+    assert re.findall(r"#include <([^>]+)>", dsp) == ["arm_acle.h", "arm_mve.h"]  # only on DSP / Helium cores
     assert "malloc" not in source
     # reads like hand-written C: only the constant tables may have long lines; one comment per op
     code = re.sub(r"static const \w+ op\d+_\w+\[\d+\] = \{.*?\n\};", "", source, flags=re.S)
