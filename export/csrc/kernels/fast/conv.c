@@ -150,12 +150,21 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const int32
      */
     const int8_t *x = (const int8_t *)buf;
     const size_t slot = 2u * (size_t)k4;
+    const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_stride);
     (void)words;
     for (oc = 0; oc < out_c; oc++) {
         const int8_t *w = (const int8_t *)(weights + (size_t)oc * (size_t)(k4 / 4));
         const int32_t bias = bias_table[oc];
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, s = 0;
-        for (i = 0; i < k4; i += 16) {
+        for (i = 0; i + 16 <= k4; i += 16) {
+            const int8x16_t wv = vldrbq_s8(w + i);
+            s = vaddvaq_s8(s, wv);
+            a0 = vmladavaq_s8(a0, vldrbq_s8(x + i), wv);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(x + slot + i), wv);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(x + 2 * slot + i), wv);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(x + 3 * slot + i), wv);
+        }
+        if (i < k4) { /* the last 4, 8 or 12 values */
             const mve_pred16_t live = vctp8q((uint32_t)(k4 - i));
             const int8x16_t wv = vldrbq_z_s8(w + i, live);
             s = vaddvaq_s8(s, wv);
@@ -164,9 +173,18 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const int32
             a2 = vmladavaq_s8(a2, vldrbq_z_s8(x + 2 * slot + i, live), wv);
             a3 = vmladavaq_s8(a3, vldrbq_z_s8(x + 3 * slot + i, live), wv);
         }
-        s = bias + x_offset * s;
-        ep_store4(out + oc, out_stride, pixels, a0 + s, a1 + s, a2 + s, a3 + s, &rq[oc * rq_step], zero_point, act_min,
-                  act_max, fast);
+        {
+            /* the 4 pixels' sums of this channel requantized together, stored out_stride apart */
+            const mve_pred16_t live = vctp32q((uint32_t)pixels);
+            int32x4_t acc = vdupq_n_s32(a0);
+            acc = vsetq_lane_s32(a1, acc, 1);
+            acc = vsetq_lane_s32(a2, acc, 2);
+            acc = vsetq_lane_s32(a3, acc, 3);
+            acc = vaddq_n_s32(acc, bias + x_offset * s);
+            vstrbq_scatter_offset_p_s32(out + oc, offsets,
+                                        ep_requant_mve(acc, &rq[oc * rq_step], zero_point, act_min, act_max, fast),
+                                        live);
+        }
     }
 #else
     (void)x_offset;
