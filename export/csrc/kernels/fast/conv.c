@@ -44,6 +44,7 @@ EP_INLINE void ep_expand(int16_t *buf, int p, int first, const int8_t *src, int 
     }
 #elif USE_DSP
     uint32_t *dst = (uint32_t *)buf + first * 2 + 2 * p; /* 8 words per group of 4 values */
+    (void)k4;
     const uint32_t offset2 = ((uint32_t)offset & 0xffffu) * 0x10001u;
     for (i = 0; i + 4 <= n; i += 4, dst += 8) {
         const uint32_t v = ep_load4(src + i);
@@ -60,6 +61,7 @@ EP_INLINE void ep_expand(int16_t *buf, int p, int first, const int8_t *src, int 
         dst[1] = in_u8 ? ep_uxtab16_ror8(offset2, v) : ep_sxtab16_ror8(offset2, v);
     }
 #else
+    (void)k4;
     for (i = 0; i < n; i++) {
         buf[ep_slot(first + i, p)] = (int16_t)((in_u8 ? (int32_t)(uint8_t)src[i] : (int32_t)src[i]) + offset);
     }
@@ -84,11 +86,17 @@ EP_INLINE void ep_zero(int16_t *buf, int p, int first, int n, int32_t offset, in
     }
 #elif USE_DSP
     uint32_t *dst = (uint32_t *)buf + first * 2 + 2 * p;
+    (void)offset;
+    (void)in_u8;
+    (void)k4;
     for (i = 0; i < n; i += 4, dst += 8) {
         dst[0] = 0;
         dst[1] = 0;
     }
 #else
+    (void)offset;
+    (void)in_u8;
+    (void)k4;
     for (i = 0; i < n; i++) {
         buf[ep_slot(first + i, p)] = 0;
     }
