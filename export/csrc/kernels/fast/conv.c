@@ -8,6 +8,8 @@
  * SMLADs add four products. Each weight word is loaded and widened once per 4 pixels.
  * Scratch: the buffer takes 8 * k4 bytes (k4 = k rounded up to 4); a patch of an input whose
  * channel count is not a multiple of 4 is first gathered as int8 into stage (k4 bytes).
+ * On Helium (USE_MVE) a slot is instead the k4 int8 values (uint8 flipped), 2 * k4 bytes apart, and
+ * ep_block adds the input offset through each weight row's sum; same tables, same integers.
  */
 #define EP_PIXELS 4
 
