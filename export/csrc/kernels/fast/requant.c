@@ -74,3 +74,18 @@ EP_INLINE int32_t ep_requantize(int32_t acc, const struct ep_requant *c, int32_t
 #endif
     return ep_mbqm(acc, c->multiplier, fast ? -c->shift : c->shift) + zero_point;
 }
+
+#if USE_MVE
+/* ep_requantize of four accumulators of one channel, clamped (the same integers; see requant4_mve) */
+EP_INLINE int32x4_t ep_requant_mve(int32x4_t acc, const struct ep_requant *q, int32_t zero_point, int32_t act_min,
+                                   int32_t act_max, int fast)
+{
+    const int32_t shift = fast ? -q->shift : q->shift;
+    int32x4_t v = vqrdmulhq_n_s32(shift > 0 ? vshlq_r_s32(acc, shift) : acc, q->multiplier);
+    if (shift < 0) { /* VRSHL rounds ties up: negative values first lowered by one, ties away from zero */
+        v = vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(v, 31)), shift);
+    }
+    v = vaddq_n_s32(v, zero_point);
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+}
+#endif
