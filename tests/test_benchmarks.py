@@ -229,7 +229,7 @@ def test_targets(quick_run, exported_dir: Path) -> None:
     targets = {t["id"]: t for t in quick_run["report"]["targets"]}
     expected = {f"wrapper_overhead:{n}" for n in _artifacts(exported_dir)}
     expected |= {"speedup_vs_predict", "speedup_vs_call", "cold_start_ratio", "peak_rss_ratio"}
-    loads = ("", ":busy") if runtime.usable_cores() > 1 else ("",)  # idle, and one core busy
+    loads = ("",)  # quick mode: idle rows only (the full run adds ":busy" rows, see test_busy_core)
     expected |= {
         f"thread_default:{n}:bs{bs}{load}" for n in _artifacts(exported_dir) for bs in (1, 256) for load in loads
     }
@@ -504,3 +504,29 @@ def test_quick_run_on_the_cnn(
     # the skipped NumPy reference leaves the plan: the count still ends at its total
     counts = _progress_counts([r.getMessage() for r in caplog.records])
     assert counts and counts[-1][0] == counts[-1][1] == len(counts), counts
+
+
+def test_busy_core_rows(exported_dir: Path, test_set) -> None:
+    """Issue 19.16: the full run's "one core busy" rows: a process spins pinned to the last core while
+    they are measured, and is gone afterwards."""
+    import psutil
+
+    from benchmarks import threadcheck
+
+    if runtime.usable_cores() < 2:
+        pytest.skip("one usable core: no core to keep busy")
+    me = psutil.Process()
+    with threadcheck.busy_core(max_seconds=60) as core:
+        (child,) = [p for p in me.children() if "benchmarks._busy_worker" in " ".join(p.cmdline())]
+        assert child.cpu_affinity() == [core] == [max(os.sched_getaffinity(0))]
+        before = sum(child.cpu_times()[:2])
+        time.sleep(0.5)
+        assert sum(child.cpu_times()[:2]) - before > 0.05  # spinning (it shares the core on a busy machine)
+        rows = threadcheck.measure_thread_defaults(
+            [exported_dir / "model.int8.tflite"], test_set[0], (1,), rounds=1, budget_s=0.005, min_calls=2,
+            settle_calls=45, loads=("idle",),
+        )
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    assert [(r["load"], r["batch_size"]) for r in rows] == [("idle", 1)] and rows[0]["default_us"] > 0
+    busy = threadcheck.thread_targets([{**rows[0], "load": "one core busy"}])
+    assert busy[0]["id"] == "thread_default:model.int8.tflite:bs1:busy" and "one core busy" in busy[0]["description"]
