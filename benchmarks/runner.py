@@ -119,12 +119,14 @@ def run_benchmarks(
     keras_info, keras_rows = _measure_keras(inp, pixel_scale, progress)
     entries += keras_rows
     cold = _cold_starts(inp, rows, pixel_scale, progress)
-    progress.step("default threads vs explicit num_threads, batch 1 and 256, idle and with one core "
-                  "busy (alternating rounds)")
+    # quick mode (CI): idle rows only, a few calls each; the full run adds the one-core-busy rows
+    loads = ("idle",) if quick else threadcheck.LOADS
+    progress.step(f"default threads vs explicit num_threads, batch 1 and 256, {' and '.join(loads)} "
+                  "(alternating rounds)")
     thread_defaults = threadcheck.measure_thread_defaults(
         [inp.model_dir / row["file"] for row in rows], inp.images,
-        rounds=3 if quick else 21, budget_s=0.01 if quick else 0.02,
-        settle_calls=60 if quick else threadcheck.SETTLE_CALLS,
+        rounds=3 if quick else 21, budget_s=0.01 if quick else 0.02, min_calls=2 if quick else 5,
+        settle_calls=45 if quick else threadcheck.SETTLE_CALLS, loads=loads,
     )
     result = _assemble(inp, output_dir, allow_source_mismatch, environment, rows, skipped, entries,
                        cold, thread_defaults, keras_info)

@@ -3,7 +3,8 @@
 Nothing here is mocked: the real converters, runtimes and test set are used.
 
 The suite runs in parallel (pytest-xdist, ``-n auto --dist loadscope`` in pyproject.toml): every
-module runs whole on one worker, and each worker has its own session. Expensive builds (the
+module runs whole on one worker, in the order of ``LONGEST_FIRST`` below, and each worker has its
+own session. Expensive builds (the
 trained model, its export, Keras's reference outputs) go through ``shared_build``: the first
 worker that needs one builds it under a file lock, the others wait for it and reuse the folder.
 Use it for any new fixture that trains, exports or compiles something several modules need::
@@ -41,6 +42,34 @@ CACHE_ENV = "EDGEPORT_TEST_CACHE"
 # what a build's output depends on besides its own key: our code and the tools it drives
 _CODE = ("train", "export", "runtime", "benchmarks", "tests/conftest.py", "tests/zoo.py")
 _TOOLS = ("numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "tflite-micro")
+
+
+# The order modules are handed to the xdist workers (pyproject: --no-loadscope-reorder; each
+# worker holds the next two): the longest first, so that none starts late and runs alone at the
+# end (figures: `--durations` on the 2-core machine). test_benchmarks builds the shared export
+# while test_train, which needs none, runs beside it. Modules not listed (new ones) come after
+# LONGEST_FIRST and before SHORTEST_LAST: list a new module that takes minutes here.
+LONGEST_FIRST = (
+    "test_benchmarks.py", "test_train.py", "test_export_hardening.py", "test_runtime.py",
+    "test_benchmarks_cnn.py", "test_any_model.py", "test_export_embedded.py", "test_quiet_console.py",
+    "test_export.py", "test_threads_chunks.py", "test_csrc.py", "test_mcu.py", "test_quant_steer.py",
+)
+SHORTEST_LAST = ("test_integrity.py", "test_tflm.py", "test_images_cli.py", "test_bench_analysis.py",
+                 "test_shared_builds.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the modules as LONGEST_FIRST, then unlisted ones, then SHORTEST_LAST (stable)."""
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        name = item.path.name
+        if name in LONGEST_FIRST:
+            return 0, LONGEST_FIRST.index(name)
+        if name in SHORTEST_LAST:
+            return 2, SHORTEST_LAST.index(name)
+        return 1, 0
+
+    items.sort(key=rank)
 
 
 @functools.lru_cache(maxsize=None)

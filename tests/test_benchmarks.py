@@ -229,7 +229,7 @@ def test_targets(quick_run, exported_dir: Path) -> None:
     targets = {t["id"]: t for t in quick_run["report"]["targets"]}
     expected = {f"wrapper_overhead:{n}" for n in _artifacts(exported_dir)}
     expected |= {"speedup_vs_predict", "speedup_vs_call", "cold_start_ratio", "peak_rss_ratio"}
-    loads = ("", ":busy") if runtime.usable_cores() > 1 else ("",)  # idle, and one core busy
+    loads = ("",)  # quick mode: idle rows only (the full run adds ":busy" rows, see test_busy_core)
     expected |= {
         f"thread_default:{n}:bs{bs}{load}" for n in _artifacts(exported_dir) for bs in (1, 256) for load in loads
     }
@@ -453,54 +453,27 @@ def test_sigterm_stops_cleanly(exported_dir: Path, data_dir: Path, tmp_path: Pat
     assert workers == []
 
 
-@pytest.fixture(scope="module")
-def cnn_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A briefly trained built-in CNN (input (28, 28, 1)) with fp32 and int8 TFLite artifacts."""
-    import keras
+def test_busy_core_rows(exported_dir: Path, test_set) -> None:
+    """Issue 19.16: the full run's "one core busy" rows: a process spins pinned to the last core while
+    they are measured, and is gone afterwards."""
+    import psutil
 
-    from export.litert import export_litert
-    from runtime.metadata import ModelMetadata, Quantization
-    from train.data import load_split
-    from train.model import preprocess
-    from train.training import train
+    from benchmarks import threadcheck
 
-    out = tmp_path_factory.mktemp("cnn")
-    result = train(arch="cnn", data_dir=data_dir, epochs=1, limit=2000, output=out, verbose=0)
-    model = keras.saving.load_model(result.model_path)
-    sha = hashlib.sha256(result.model_path.read_bytes()).hexdigest()
-    calibration = preprocess(load_split("train", data_dir)[0][5000:5200])[..., None]
-    for name, mode in (("model.tflite", "none"), ("model.int8.tflite", "int8")):
-        meta = ModelMetadata(
-            class_names=tuple(f"class_{i}" for i in range(10)), input_shape=(28, 28, 1), input_dtype="float32",
-            pixel_scale=1 / 255, source_sha256=sha, format="tflite", quantization=Quantization(mode=mode),
+    if runtime.usable_cores() < 2:
+        pytest.skip("one usable core: no core to keep busy")
+    me = psutil.Process()
+    with threadcheck.busy_core(max_seconds=60) as core:
+        (child,) = [p for p in me.children() if "benchmarks._busy_worker" in " ".join(p.cmdline())]
+        assert child.cpu_affinity() == [core] == [max(os.sched_getaffinity(0))]
+        before = sum(child.cpu_times()[:2])
+        time.sleep(0.5)
+        assert sum(child.cpu_times()[:2]) - before > 0.05  # spinning (it shares the core on a busy machine)
+        rows = threadcheck.measure_thread_defaults(
+            [exported_dir / "model.int8.tflite"], test_set[0], (1,), rounds=1, budget_s=0.005, min_calls=2,
+            settle_calls=45, loads=("idle",),
         )
-        export_litert(model, out / name, metadata=meta, quantize=mode,
-                      calibration=calibration if mode == "int8" else None)
-    return out
-
-
-def test_quick_run_on_the_cnn(
-    cnn_dir: Path, data_dir: Path, tmp_path: Path, test_set, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The test images follow the artifacts' input shape (N, 28, 28, 1), for every subject."""
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        rc = main(["--model-dir", str(cnn_dir), "--output", str(tmp_path), "--quick",
-                   "--data-dir", str(data_dir), "--batch-sizes", "1,32"])
-    assert rc == 0
-    report = json.loads((tmp_path / "benchmark.json").read_text())
-    subjects = _subjects(report)
-    assert set(subjects) == {f"{k}:{n}" for k in ("runtime", "bare") for n in ("model.tflite", "model.int8.tflite")} | {
-        "keras:predict", "keras:call"}  # the NumPy reference covers Dense-only models
-    assert report["provenance"]["ok"] is True
-    assert report["provenance"]["input_shapes"] == {n: [28, 28, 1] for n in ("model.tflite", "model.int8.tflite")}
-    images, labels = test_set
-    expected = float((runtime.load(cnn_dir / "model.tflite").predict(images.reshape(-1, 28, 28, 1)) == labels).mean())
-    assert abs(subjects["runtime:model.tflite"]["accuracy"] - expected) <= 1e-9
-    assert abs(subjects["keras:predict"]["accuracy"] - expected) <= 2e-4  # fp32 TFLite == Keras
-    assert abs(subjects["runtime:model.int8.tflite"]["accuracy"] - expected) <= 0.02
-    assert {c["subject"] for c in report["cold_start"]} == {
-        "runtime:model.tflite", "runtime:model.int8.tflite", "keras:predict", "keras:call"}
-    # the skipped NumPy reference leaves the plan: the count still ends at its total
-    counts = _progress_counts([r.getMessage() for r in caplog.records])
-    assert counts and counts[-1][0] == counts[-1][1] == len(counts), counts
+    assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    assert [(r["load"], r["batch_size"]) for r in rows] == [("idle", 1)] and rows[0]["default_us"] > 0
+    busy = threadcheck.thread_targets([{**rows[0], "load": "one core busy"}])
+    assert busy[0]["id"] == "thread_default:model.int8.tflite:bs1:busy" and "one core busy" in busy[0]["description"]
