@@ -133,9 +133,10 @@ def _invoke(program: Program, plan: Plan, prefix: str, profile: bool = False) ->
     if plan.aligned:
         lines += [f"    if (((uintptr_t)scratch & ({P}_SCRATCH_ALIGNMENT - 1u)) != 0) {{",
                   f"        return {P}_ERROR_ALIGNMENT; /* scratch holds 4-byte values */", "    }"]
-    lines += [f"    if (buffers_overlap(input, {in_bytes}, output, {out_bytes})",
-              f"        || buffers_overlap(input, {in_bytes}, scratch, {P}_SCRATCH_BYTES)",
-              f"        || buffers_overlap(output, {out_bytes}, scratch, {P}_SCRATCH_BYTES)) {{",
+    lines += [f"    const size_t in_bytes = {in_bytes};", f"    const size_t out_bytes = {out_bytes};",
+              "    if (buffers_overlap(input, in_bytes, output, out_bytes)",
+              f"        || buffers_overlap(input, in_bytes, scratch, {P}_SCRATCH_BYTES)",
+              f"        || buffers_overlap(output, out_bytes, scratch, {P}_SCRATCH_BYTES)) {{",
               f"        return {P}_ERROR_OVERLAP;", "    }",
               "    (void)s;"]
     if profile:

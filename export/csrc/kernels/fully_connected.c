@@ -1,13 +1,13 @@
 /* FULLY_CONNECTED: int8 (Helium in mve/, DSP and portable paths) and float32. */
 
 /* Byte t of a packed weight word, as a signed value */
-static inline int32_t byte_s8(uint32_t w, int t)
+static inline MAYBE_UNUSED int32_t byte_s8(uint32_t w, int t)
 {
     return (int32_t)(((w >> (8 * t)) & 0xffu) ^ 0x80u) - 0x80;
 }
 
 /* Element i of an activation vector of int8 (in_u8 = 0) or uint8 (in_u8 = 1) values */
-static inline int32_t load_in(const void *p, size_t i, int in_u8)
+static inline MAYBE_UNUSED int32_t load_in(const void *p, size_t i, int in_u8)
 {
     return in_u8 ? (int32_t)((const uint8_t *)p)[i] : (int32_t)((const int8_t *)p)[i];
 }

@@ -162,6 +162,7 @@ EP_INLINE void ep_block(const int16_t *buf, const uint32_t *weights, const int32
     const size_t slot = 2u * (size_t)k4;
     const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)out_stride);
     (void)words;
+    (void)wp;
     for (oc = 0; oc < out_c; oc++) {
         const int8_t *w = (const int8_t *)(weights + (size_t)oc * (size_t)(k4 / 4));
         const int32_t bias = bias_table[oc];
