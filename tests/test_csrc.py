@@ -90,11 +90,12 @@ def test_header_api_and_class_names(mlp_c, cc, tmp_path):
     assert [n.decode() for n in names.in_dll(so, "edgeport_model_class_names")][:2] == ["T-shirt/top", "Trouser"]
     invoke = so.edgeport_model_invoke
     invoke.argtypes = [ctypes.c_void_p] * 3
-    buf = ctypes.create_string_buffer(1024)
-    assert invoke(None, buf, buf) < 0
-    assert invoke(buf, None, buf) < 0
-    assert invoke(buf, buf, None) < 0
-    assert invoke(buf, buf, buf) == 0
+    buf, out, scratch = (ctypes.create_string_buffer(1024) for _ in range(3))
+    assert invoke(None, out, scratch) < 0
+    assert invoke(buf, None, scratch) < 0
+    assert invoke(buf, out, None) < 0
+    assert invoke(buf, buf, buf) == -3  # EDGEPORT_MODEL_ERROR_OVERLAP: one buffer for everything
+    assert invoke(buf, out, scratch) == 0
 
 
 def _sanitized_run(cc: str, c_path: Path, x: np.ndarray, work: Path) -> np.ndarray:
