@@ -11,7 +11,7 @@ from .errors import (
     UsageError,
     ValidationError,
 )
-from .mixed_precision import Steering
+from .steering import Steering
 from .pipeline import FORMAT_CHOICES, FORMATS, MODES, ExportPlan, artifact_name, run_export
 from .task import TASKS
 from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, validate_artifact

@@ -42,7 +42,7 @@ def export_litert(
     samples as the model sees them, never from the test split) or ``int16x8`` (16-bit activations, 8-bit
     weights; also calibrated). ``io_dtype`` applies to the calibrated modes only, per
     ``MODE_IO_DTYPES``. ``keep_float`` (int8 with float I/O only) names Keras layers left in
-    float, through the converter's quantization-debugger denylist (``export.mixed_precision``).
+    float, through the converter's quantization-debugger denylist (``export.steering.mixed_precision``).
     ``saved_models`` keeps the model's SavedModel for the next call (one export run writes it once).
     """
     import tensorflow as tf
@@ -58,7 +58,7 @@ def export_litert(
         images = _configure(converter, quantize, io_dtype, calibration)
         try:
             if keep_float:
-                from .mixed_precision import convert_with_float_layers
+                from .steering import convert_with_float_layers
 
                 flatbuffer = convert_with_float_layers(converter, model, images, keep_float)
             else:

@@ -28,7 +28,7 @@ from .embedded import EMBEDDED_FORMATS, export_embedded, source_name
 from .errors import ConversionError, UsageError
 from runtime.files import remove_stale_temporaries, temporary_path
 from .litert import CALIBRATED_MODES, SavedModelCache
-from .mixed_precision import RECIPE_KEY, Steering, onnx_exclusions, supports_float_island
+from .steering import RECIPE_KEY, Steering, check_steering, onnx_exclusions, steer_variant, supports_float_island
 from .onnx import DEFAULT_OPSET
 from .op_check import check_c_ops
 from .planning import (  # noqa: F401  (re-exported: existing imports keep working)
@@ -38,7 +38,6 @@ from .reference import AUTO, Reference, prepare_reference
 from .report import failed_attempt, raise_on_failures, write_report
 from .seal import load_signing_key, seal_artifact
 from .sources import load_source, source_kind
-from .steering import check_steering, steer_variant
 from .tflite_source import tflite_mode
 from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, validate_artifact
 from .weights import weight_bytes

@@ -136,7 +136,7 @@ class ArtifactReport:
     mae: float | None = None
     keras_mae: float | None = None
     extra: dict = field(default_factory=dict)
-    layer_report: dict | None = None  # export.layer_report (issue 11), when asked for
+    layer_report: dict | None = None  # export.steering.layer_report (issue 11), when asked for
     recipe: dict | None = None  # the --target-agreement search, when asked for
     max_scaled_diff: float | None = None  # max over samples of max |diff| / output scale (judged)
     weight_ratio: float | None = None  # stored tensor bytes over fp32's (judged by max_size_ratio)

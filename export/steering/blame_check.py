@@ -1,6 +1,6 @@
 """Check the per-layer report's blame: keep only one layer in float at a time, measure agreement.
 
-    python -m export.blame_check --model M.keras [--layers a,b,...] [--data-dir DIR]
+    python -m export.steering.blame_check --model M.keras [--layers a,b,...] [--data-dir DIR]
 
 For ONNX int8, ONNX dynamic and TFLite int8 (float I/O), prints the per-layer report of the
 plain variant, then the agreement with Keras on the test set with nothing in float and with
@@ -20,15 +20,15 @@ import numpy as np
 
 from runtime.metadata import Quantization
 
-from .errors import ExportError
+from ..errors import ExportError
 from .layer_map import KerasLayout
 from .layer_report import _to_input, layer_report
-from .data import load_fashion_mnist, resolve
+from ..data import load_fashion_mnist, resolve
 from .mixed_precision import check_layer_names
-from .onnx import export_onnx
-from .pipeline import DEFAULT_CALIBRATION_SAMPLES
-from .reference import AUTO, prepare_reference
-from .steering import build_variant
+from ..onnx import export_onnx
+from ..pipeline import DEFAULT_CALIBRATION_SAMPLES
+from ..reference import AUTO, prepare_reference
+from .hook import build_variant
 
 VARIANTS = (("onnx", "int8"), ("onnx", "dynamic"), ("tflite", "int8"))
 
@@ -89,7 +89,7 @@ def check(model_path: Path, layers: list[str] | None, data_dir: str | None, seed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m export.blame_check", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m export.steering.blame_check", description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--layers", default=None, help="comma-separated Keras layer names (default: layers with weights)")
     p.add_argument("--data-dir", default=None)

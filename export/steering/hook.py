@@ -13,10 +13,10 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import UnsupportedFormatError
+from ..errors import UnsupportedFormatError
 from .layer_map import KerasLayout
 from .layer_report import LayerReport, layer_report
-from .litert import export_litert
+from ..litert import export_litert
 from .mixed_precision import (
     RECIPE_KEY,
     SearchStep,
@@ -27,8 +27,8 @@ from .mixed_precision import (
     search_target,
     supports_float_island,
 )
-from .onnx import quantize_onnx
-from .validate import ArtifactReport, Thresholds
+from ..onnx import quantize_onnx
+from ..validate import ArtifactReport, Thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -136,10 +136,10 @@ def _embed_recipe(path: Path, recipe: dict) -> None:
     import runtime
     from runtime.metadata import ModelMetadata
 
-    from .metadata import embed_onnx, embed_tflite
+    from ..metadata import embed_onnx, embed_tflite
     from runtime.files import write_bytes_atomic
 
-    from .seal import seal_bytes
+    from ..seal import seal_bytes
 
     meta = runtime.load(path).metadata
     meta = ModelMetadata(**{**meta.__dict__, "extra": {**meta.extra, RECIPE_KEY: recipe}})
