@@ -29,24 +29,12 @@ import runtime
 from runtime.files import install, install_folder, write_bytes_atomic
 
 from .c_library import write_c_library
+from .formats import artifact_name, get_format
 from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)
 
-EMBEDDED_FORMATS = ("c", "tflm")
-EMBEDDED_MODES = {"c": ("none", "int8"), "tflm": ("none", "int8")}
 SIGNATURE_SUFFIX = ".sig"  # detached signatures of the sources: model.int8.c.sig, model.int8.h.sig
-
-
-def base_name(fmt: str, mode: str) -> str:
-    """``model`` / ``model.int8`` for C, ``model.tflm`` / ``model.int8.tflm`` for TFLite Micro."""
-    stem = "model" if mode == "none" else f"model.{mode}"
-    return stem if fmt == "c" else f"{stem}.tflm"
-
-
-def source_name(fmt: str, mode: str) -> str:
-    """The artifact a report row names: the ``.c`` or ``.cc`` file (its header sits beside it)."""
-    return base_name(fmt, mode) + (".c" if fmt == "c" else ".cc")
 
 
 def export_embedded(
@@ -59,24 +47,18 @@ def export_embedded(
     ``<file>.sig``: the 64-byte signature of the file's exact bytes (``openssl pkeyutl -verify
     -rawin`` checks it). Without one, stale ``.sig`` files of an earlier signed run are removed.
     """
-    name = source_name(fmt, mode)
-    staging = out / f".tmp-{os.getpid()}-{base_name(fmt, mode)}"
+    name, base = artifact_name(fmt, mode), get_format(fmt).base_name(mode)
+    staging = out / f".tmp-{os.getpid()}-{base}"
     staging.mkdir(exist_ok=True)
     try:
+        c_path, h_path = get_format(fmt).build(tflite, staging, prefix=prefix, base_name=base,
+                                               source_name=tflite_report.artifact)
         if fmt == "c":
-            from .csrc import export_c
-
-            c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
-                                      source_name=tflite_report.artifact)
             report = _validate_c(c_path, tflite, ref, thresholds, name, mode)
             library = staging / "library"
             if report.ok:
                 write_c_library(library, c_path, prefix=prefix, source=tflite_report.artifact)
         else:
-            from .tflm import export_tflm
-
-            c_path, h_path = export_tflm(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
-                                         source_name=tflite_report.artifact)
             report = _tflm_report(tflite_report, name, c_path)
         if report.ok:
             staged = [h_path, c_path]  # header first: a source never stands without it
@@ -88,7 +70,7 @@ def export_embedded(
                 for path in (h_path, c_path):
                     (out / f"{path.name}{SIGNATURE_SUFFIX}").unlink(missing_ok=True)
             if fmt == "c":
-                install_folder(library, out / base_name(fmt, mode))
+                install_folder(library, out / base)
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)

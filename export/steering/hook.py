@@ -16,18 +16,15 @@ import numpy as np
 from ..errors import UnsupportedFormatError
 from .layer_map import KerasLayout
 from .layer_report import LayerReport, layer_report
-from ..litert import export_litert
 from .mixed_precision import (
     RECIPE_KEY,
     SearchStep,
     Steering,
     check_layer_names,
-    onnx_exclusions,
     p50_latency_us,
     search_target,
     supports_float_island,
 )
-from ..onnx import quantize_onnx
 from ..validate import ArtifactReport, Thresholds
 
 logger = logging.getLogger(__name__)
@@ -46,19 +43,6 @@ def check_steering(steering: Steering, variants: list[tuple[str, str, str]], mod
             f"onnx int8, or tflite int8 with --io-dtype float32; requested {[f'{f} {m} ({io} I/O)' for f, m, io in variants]}"
         )
     return layout
-
-
-def build_variant(fmt, mode, path, keep_float, *, model, fp32, meta, io, calibration, layout) -> None:
-    """Quantize one variant into ``path``, with ``keep_float`` Keras layers left in float."""
-    if keep_float:
-        meta = type(meta)(**{**meta.__dict__, "extra": {**meta.extra, RECIPE_KEY: {"kept_float": list(keep_float)}}})
-    if fmt == "onnx":
-        nodes = tuple(onnx_exclusions(fp32, layout, keep_float))
-        quantize_onnx(fp32, path, mode=mode, metadata=meta, calibration=calibration, nodes_to_exclude=nodes)
-    else:
-        export_litert(
-            model, path, metadata=meta, quantize=mode, io_dtype=io, calibration=calibration, keep_float=keep_float
-        )
 
 
 def steer_variant(
