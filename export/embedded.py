@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,8 @@ from runtime.files import install, install_folder, write_bytes_atomic
 
 from .c_library import write_c_library
 from .formats import artifact_name, get_format
-from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
+from .results import ArtifactReport, CSourceCheck, TflmSource, metrics_for
+from .validate import compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def export_embedded(
             staged = [h_path, c_path]  # header first: a source never stands without it
             if signing_key is not None:
                 staged += [_sign_detached(path, signing_key) for path in (h_path, c_path)]
-                report.extra = {**report.extra, "signatures": [p.name for p in staged[2:]]}
+                report = replace(report, embedded=replace(report.embedded, signatures=tuple(p.name for p in staged[2:])))
             install([(path, out / path.name) for path in staged])
             if signing_key is None:
                 for path in (h_path, c_path):
@@ -95,29 +96,28 @@ def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: st
         got = (got - np.float32(api["OUTPUT_ZERO_POINT"])) * np.float32(api["OUTPUT_SCALE"])
     metrics = compare_outputs(got, ref.outputs, ref.labels, ref.facts.task)
     failures = list(exact.failures) + judge(metrics, thresholds, None, None)
-    metrics.pop("labelled", None)
-    metrics.pop("compared", None)
     return ArtifactReport(
         artifact=name, format="c", mode=mode, io_dtype=api["input_t"].replace("_t", ""),
         size_bytes=c_path.stat().st_size, size_ratio=None, samples=len(native),
-        thresholds=asdict(thresholds), failures=failures, task=ref.facts.task, data=ref.data_source,
-        extra={
-            "header": c_path.with_suffix(".h").name,
-            "scratch_bytes": api["SCRATCH_BYTES"],
-            "exact_against": "TFLite Micro (output bytes)" if exact.mode == "int8"
+        metrics=metrics_for(ref.facts.task, metrics), max_abs_diff=metrics["max_abs_diff"],
+        max_scaled_diff=metrics["max_scaled_diff"], weight_ratio=metrics["weight_ratio"],
+        thresholds=asdict(thresholds), failures=tuple(failures), task=ref.facts.task, data=ref.data_source,
+        embedded=CSourceCheck(
+            header=c_path.with_suffix(".h").name,
+            scratch_bytes=api["SCRATCH_BYTES"],
+            exact_against="TFLite Micro (output bytes)" if exact.mode == "int8"
             else f"LiteRT (|diff| <= {exact.tolerance:.3g})",
-            "mismatched_samples": exact.mismatched_images,
-            "verify": exact.verify_result,
-        },
-        **metrics,
+            mismatched_samples=exact.mismatched_images,
+            verify=exact.verify_result,
+        ),
     )
 
 
 def _tflm_report(source: ArtifactReport, name: str, cc: Path) -> ArtifactReport:
     """The .tflite's own validation (the array holds its exact bytes), under the .cc's name."""
-    row = ArtifactReport.from_dict(source.to_dict())
-    row.artifact, row.format, row.size_bytes, row.size_ratio = name, "tflm", cc.stat().st_size, None
-    row.extra = {**row.extra, "header": cc.with_suffix(".h").name, "validated_as": source.artifact}
-    return row
+    return replace(
+        source, artifact=name, format="tflm", size_bytes=cc.stat().st_size, size_ratio=None,
+        embedded=TflmSource(header=cc.with_suffix(".h").name, validated_as=source.artifact),
+    )
 
 

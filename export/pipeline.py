@@ -38,7 +38,8 @@ from .report import failed_attempt, raise_on_failures, write_report
 from .seal import load_signing_key, seal_artifact
 from .sources import load_source, source_kind
 from .tflite_source import tflite_mode
-from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, validate_artifact
+from .results import ArtifactReport
+from .validate import ThresholdOverrides, resolve_thresholds, validate_artifact
 from .weights import weight_bytes
 
 logger = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +26,8 @@ from .mixed_precision import (
     search_target,
     supports_float_island,
 )
-from ..validate import ArtifactReport, Thresholds
+from ..results import ArtifactReport
+from ..validate import Thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +72,13 @@ def steer_variant(
     if steering.layer_report or steering.target_agreement is not None:
         logger.info("per-layer error of %s", report.artifact)
         base = layer_report(tmp, model, images, layout=layout, name=report.artifact)
-        report.layer_report = base.to_dict()
+        report = replace(report, layer_report=base.to_dict())
     island = supports_float_island(fmt, mode, io_dtype)
     if steering.keep_float or steering.target_agreement is not None:
-        report.recipe = {"kept_float": list(steering.keep_float) if island else []}
+        recipe = {"kept_float": list(steering.keep_float) if island else []}
         if not island:
-            report.recipe["skipped"] = f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float"
+            recipe["skipped"] = f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float"
+        report = replace(report, recipe=recipe)
     if steering.target_agreement is None or not island:
         return report
     return _search(
@@ -106,7 +109,7 @@ def _search(steering, report, base: LayerReport, *, tmp, images, build, validate
             if path != tmp:
                 path.unlink(missing_ok=True)
     final = validate(tmp, tuple(result.best.kept_float))
-    final.artifact, final.layer_report, final.recipe = report.artifact, report.layer_report, result.recipe()
+    final = replace(final, artifact=report.artifact, layer_report=report.layer_report, recipe=result.recipe())
     if not result.reached:
         logger.warning(
             "%s: target agreement %.4f not reached; best %.4f keeping %s in float",
