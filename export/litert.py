@@ -9,7 +9,7 @@ import numpy as np
 
 from runtime.metadata import ModelMetadata
 
-from .errors import ConversionError
+from .errors import ConversionError, UnsupportedFormatError
 from .seal import seal_artifact
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,20 @@ IO_DTYPES = ("float32", "uint8", "int8", "int16")
 MODE_IO_DTYPES = {"int8": ("float32", "uint8", "int8"), "int16x8": ("float32", "int16")}
 CALIBRATED_MODES = tuple(MODE_IO_DTYPES)
 DEFAULT_IO_NAMES = ("pixels", "probabilities")
+
+
+def tflite_io_dtype(mode: str, requested: str) -> str:
+    """The I/O type a TFLite variant gets for ``--io-dtype requested``.
+
+    int8 takes it as given; int16x8 allows only float32 or int16, so any integer request
+    means int16 there; every other mode keeps float32 I/O.
+    """
+    allowed = MODE_IO_DTYPES.get(mode, ("float32",))
+    if requested in allowed:
+        return requested
+    if mode == "int8":
+        raise UnsupportedFormatError(f"io_dtype={requested!r} is not available for int8; expected one of {list(allowed)}")
+    return "int16" if requested != "float32" and "int16" in allowed else "float32"
 
 
 def export_litert(
@@ -42,7 +56,7 @@ def export_litert(
     samples as the model sees them, never from the test split) or ``int16x8`` (16-bit activations, 8-bit
     weights; also calibrated). ``io_dtype`` applies to the calibrated modes only, per
     ``MODE_IO_DTYPES``. ``keep_float`` (int8 with float I/O only) names Keras layers left in
-    float, through the converter's quantization-debugger denylist (``export.mixed_precision``).
+    float, through the converter's quantization-debugger denylist (``export.steering.mixed_precision``).
     ``saved_models`` keeps the model's SavedModel for the next call (one export run writes it once).
     """
     import tensorflow as tf
@@ -58,7 +72,7 @@ def export_litert(
         images = _configure(converter, quantize, io_dtype, calibration)
         try:
             if keep_float:
-                from .mixed_precision import convert_with_float_layers
+                from .steering import convert_with_float_layers
 
                 flatbuffer = convert_with_float_layers(converter, model, images, keep_float)
             else:
