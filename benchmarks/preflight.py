@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import runtime
-from runtime.files import sha256_file
+from runtime.files import output_dir_problem, sha256_file
 
 from .errors import UsageError
 
@@ -26,22 +26,11 @@ class BrokenArtifactError(UsageError):
 
 
 def check_output_dir(output_dir: str | os.PathLike[str]) -> Path:
-    """Refuse an output path that is a file, or that cannot be created; create nothing."""
-    out = Path(output_dir)
-    if str(output_dir) == "":
-        raise UsageError("--output is empty: expected a directory")
-    if out.exists():
-        if not out.is_dir():
-            raise UsageError(f"--output {out}: exists and is not a directory")
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise UsageError(f"--output {out}: directory is not writable")
-        return out
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--output {out}: cannot be created: {parent} is not a writable directory")
-    return out
+    """Refuse an output path that is a file, or that cannot be created or written; create nothing."""
+    problem = output_dir_problem(output_dir)
+    if problem is not None:
+        raise UsageError(f"--output {output_dir}: {problem}" if str(output_dir) else f"--output {problem}")
+    return Path(output_dir)
 
 
 def read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:
