@@ -71,15 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         cores = _cores(args)
         if args.profile and not args.mcu:
             raise UsageError("--profile needs --mcu")
+        if args.tflite and not args.mcu:
+            raise UsageError(".tflite files are measured with --mcu only (the CPU benchmark reads --model-dir)")
     except Exception as e:  # noqa: BLE001  (exit_code reports it: one line, or a bug's traceback)
         return exit_code(e)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
 
-    if args.tflite and not args.mcu:
-        print("error: .tflite files are measured with --mcu only (the CPU benchmark reads --model-dir)",
-              file=sys.stderr)
-        return 2
     from .report import to_markdown
     from .runner import run_benchmarks
 
