@@ -11,7 +11,6 @@ import pytest
 
 import runtime
 from benchmarks.__main__ import main as bench_main
-from benchmarks.inputs import MissingScaleError
 from tests import zoo
 
 
@@ -86,6 +85,7 @@ def test_data_that_does_not_fit_is_one_line_exit_2(case, expected, tiny, tmp_pat
 
 
 def test_mcu_inputs_refuse_raw_pixels_without_a_pixel_scale(tiny):
+    from benchmarks.inputs import MissingScaleError
     from benchmarks.mcu.table import model_inputs
 
     artifacts, data = tiny["features"]
