@@ -94,10 +94,12 @@ def load_test_set(data: str | os.PathLike[str] | None, data_dir: str | os.PathLi
 
 
 def require_pixel_scale(meta: runtime.ModelMetadata, dtype: np.dtype, name: str, source: str) -> None:
-    """MissingScaleError if ``dtype`` data are raw uint8 pixels and ``meta`` records no pixel scale."""
-    if np.dtype(dtype) == np.uint8 and meta.pixel_scale is None:
+    """MissingScaleError if ``dtype`` data are raw uint8 pixels and ``meta`` records no pixel scale
+    (unless uint8 codes are the model's own input, as for a .tflite from elsewhere): never a guessed scale."""
+    own_codes = meta.takes_raw_input and meta.input_dtype == "uint8"
+    if np.dtype(dtype) == np.uint8 and meta.pixel_scale is None and not own_codes:
         raise MissingScaleError(
-            f"{source}: x_test holds raw uint8 pixels but {name} records no pixel_scale to scale them by; "
+            f"{source}: the inputs are raw uint8 pixels but {name} records no pixel_scale to scale them by; "
             f"give float inputs, or re-export with --pixel-scale"
         )
 

@@ -112,25 +112,15 @@ def model_inputs(tflite: Path, images: np.ndarray | None, samples: int = DEFAULT
         images, what = contract_inputs(model, samples, seed)
         what = f"{samples} random {what}"
     else:
-        _check_scale(model, images, tflite)
+        from ..inputs import require_pixel_scale
+
+        require_pixel_scale(model.metadata, np.asarray(images).dtype, tflite.name, "the MCU table")
         what = f"{len(images)} given {images.dtype} inputs"
     try:
         native = model.engine_input(images)
     except runtime.InvalidInputError as e:
         raise UsageError(f"{tflite.name}: the inputs do not fit the model: {e}") from e
     return native.reshape(len(native), -1), what
-
-
-def _check_scale(model: Any, images: np.ndarray, tflite: Path) -> None:
-    """MissingScaleError for raw uint8 pixels fed to a model that records no pixel scale (unless
-    uint8 codes are its own input type); the scale is read, never assumed."""
-    from ..inputs import MissingScaleError
-
-    meta = model.metadata
-    own_codes = meta.takes_raw_input and np.dtype(model.input_details["dtype"]) == np.uint8
-    if np.asarray(images).dtype == np.uint8 and meta.pixel_scale is None and not own_codes:
-        raise MissingScaleError(f"{tflite.name} records no pixel_scale: raw uint8 pixels cannot be fed to it; "
-                                "give float inputs, or re-export it with --pixel-scale")
 
 
 def mcu_row(tflite: Path, images: np.ndarray | None, work: Path, samples: int = DEFAULT_IMAGES, *,
