@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -70,15 +71,12 @@ def export_litert(
             _write_saved_model(model, tmp, io_names)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         images = _configure(converter, quantize, io_dtype, calibration)
-        try:
-            if keep_float:
-                from .steering import convert_with_float_layers
+        if keep_float:
+            from .steering import convert_with_float_layers
 
-                flatbuffer = convert_with_float_layers(converter, model, images, keep_float)
-            else:
-                flatbuffer = converter.convert()
-        except Exception as e:  # the converter raises ConverterError and assorted others
-            raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
+            flatbuffer = _convert(lambda: convert_with_float_layers(converter, model, images, keep_float), quantize)
+        else:
+            flatbuffer = _convert(converter.convert, quantize)
     return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype, keep_float)
 
 
@@ -94,11 +92,15 @@ def export_litert_converter(
     """As ``export_litert``, from a TFLite converter made elsewhere (e.g. a SavedModel's, ``export.savedmodel``)."""
     _check_litert_arguments(quantize, io_dtype, ())
     _configure(converter, quantize, io_dtype, calibration)
+    return _write_tflite(_convert(converter.convert, quantize), Path(path), metadata, quantize, io_dtype)
+
+
+def _convert(convert: Callable[[], bytes], quantize: str) -> bytes:
+    """The flatbuffer ``convert()`` returns; ConversionError naming ``quantize`` if the converter fails."""
     try:
-        flatbuffer = converter.convert()
+        return convert()
     except Exception as e:  # the converter raises ConverterError and assorted others
         raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
-    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype)
 
 
 def _write_tflite(
