@@ -7,55 +7,44 @@ EP_INLINE int32_t ep_avg(int32_t sum, int count)
 }
 
 /*
- * Average pooling: the sum over the part of the window inside the input, divided by the count
- * with rounding half away from zero, clamped. The DSP path sums four channels at once in 16-bit
- * lanes (SXTAB16); the generator allows it only when a window has at most 256 values, so a lane
- * cannot overflow.
+ * Average of one window for each channel: rows x cols pixels from first, pixels channels apart and
+ * rows row_step apart; the sum divided by the count with rounding half away from zero, clamped. The
+ * DSP path sums four channels at once in 16-bit lanes (SXTAB16); the generator allows it only when a
+ * window has at most 256 values, so a lane cannot overflow.
  */
-EP_INLINE void ep_avgpool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
-                             int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
-                             int32_t act_max, int simd)
+EP_INLINE void ep_avg_window(int8_t *o, const int8_t *first, int rows, int cols, size_t row_step, int channels,
+                             int32_t act_min, int32_t act_max, int simd)
 {
-    int oy, ox, y, x, c;
-    for (oy = 0; oy < out_h; oy++) {
-        const int iy0 = oy * stride_h - pad_h;
-        const int y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + k_h > in_h ? in_h : iy0 + k_h;
-        for (ox = 0; ox < out_w; ox++) {
-            const int ix0 = ox * stride_w - pad_w;
-            const int x0 = ix0 < 0 ? 0 : ix0, x1 = ix0 + k_w > in_w ? in_w : ix0 + k_w;
-            const int count = (y1 - y0) * (x1 - x0);
-            int8_t *o = out + ((size_t)oy * out_w + ox) * channels;
-            c = 0;
+    const int count = rows * cols;
+    int y, x, c = 0;
 #if USE_DSP
-            for (; simd && c + 4 <= channels; c += 4) {
-                uint32_t s02 = 0, s13 = 0;
-                for (y = y0; y < y1; y++) {
-                    const int8_t *p = in + ((size_t)y * in_w + x0) * channels + c;
-                    for (x = x0; x < x1; x++, p += channels) {
-                        const uint32_t v = ep_load4(p);
-                        s02 = __sxtab16(s02, v);
-                        s13 = ep_sxtab16_ror8(s13, v);
-                    }
-                }
-                o[c] = (int8_t)ep_clamp(ep_avg((int16_t)(s02 & 0xffffu), count), act_min, act_max);
-                o[c + 1] = (int8_t)ep_clamp(ep_avg((int16_t)(s13 & 0xffffu), count), act_min, act_max);
-                o[c + 2] = (int8_t)ep_clamp(ep_avg((int16_t)(s02 >> 16), count), act_min, act_max);
-                o[c + 3] = (int8_t)ep_clamp(ep_avg((int16_t)(s13 >> 16), count), act_min, act_max);
-            }
-#else
-            (void)simd;
-#endif
-            for (; c < channels; c++) {
-                int32_t sum = 0;
-                for (y = y0; y < y1; y++) {
-                    const int8_t *p = in + ((size_t)y * in_w + x0) * channels + c;
-                    for (x = x0; x < x1; x++, p += channels) {
-                        sum += *p;
-                    }
-                }
-                o[c] = (int8_t)ep_clamp(ep_avg(sum, count), act_min, act_max);
+    for (; simd && c + 4 <= channels; c += 4) {
+        uint32_t s02 = 0, s13 = 0;
+        for (y = 0; y < rows; y++) {
+            const int8_t *p = first + (size_t)y * row_step + c;
+            for (x = 0; x < cols; x++, p += channels) {
+                const uint32_t v = ep_load4(p);
+                s02 = __sxtab16(s02, v);
+                s13 = ep_sxtab16_ror8(s13, v);
             }
         }
+        o[c] = (int8_t)ep_clamp(ep_avg((int16_t)(s02 & 0xffffu), count), act_min, act_max);
+        o[c + 1] = (int8_t)ep_clamp(ep_avg((int16_t)(s13 & 0xffffu), count), act_min, act_max);
+        o[c + 2] = (int8_t)ep_clamp(ep_avg((int16_t)(s02 >> 16), count), act_min, act_max);
+        o[c + 3] = (int8_t)ep_clamp(ep_avg((int16_t)(s13 >> 16), count), act_min, act_max);
+    }
+#else
+    (void)simd;
+#endif
+    for (; c < channels; c++) {
+        int32_t sum = 0;
+        for (y = 0; y < rows; y++) {
+            const int8_t *p = first + (size_t)y * row_step + c;
+            for (x = 0; x < cols; x++, p += channels) {
+                sum += *p;
+            }
+        }
+        o[c] = (int8_t)ep_clamp(ep_avg(sum, count), act_min, act_max);
     }
 }
 
@@ -78,14 +67,52 @@ EP_INLINE uint32_t ep_min4(uint32_t a, uint32_t b)
 #endif
 
 /*
- * Max pooling over the part of the window inside the input, clamped to the activation range.
- * The DSP path takes four channels per word.
+ * Max of one window for each channel (laid out as in ep_avg_window), clamped to the activation
+ * range. The DSP path takes four channels per word.
  */
-EP_INLINE void ep_maxpool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
-                             int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
-                             int32_t act_max)
+EP_INLINE void ep_max_window(int8_t *o, const int8_t *first, int rows, int cols, size_t row_step, int channels,
+                             int32_t act_min, int32_t act_max)
 {
-    int oy, ox, y, x, c;
+    int y, x, c = 0;
+#if USE_DSP
+    for (; c + 4 <= channels; c += 4) {
+        uint32_t m = 0x80808080u; /* -128 in every lane */
+        for (y = 0; y < rows; y++) {
+            const int8_t *p = first + (size_t)y * row_step + c;
+            for (x = 0; x < cols; x++, p += channels) {
+                m = ep_max4(ep_load4(p), m);
+            }
+        }
+        if (act_min > -128) {
+            m = ep_max4(m, (uint32_t)(uint8_t)act_min * 0x01010101u);
+        }
+        if (act_max < 127) {
+            m = ep_min4(m, (uint32_t)(uint8_t)act_max * 0x01010101u);
+        }
+        ep_store_any(o + c, m);
+    }
+#endif
+    for (; c < channels; c++) {
+        int32_t m = -128;
+        for (y = 0; y < rows; y++) {
+            const int8_t *p = first + (size_t)y * row_step + c;
+            for (x = 0; x < cols; x++, p += channels) {
+                m = *p > m ? *p : m;
+            }
+        }
+        o[c] = (int8_t)ep_clamp(m, act_min, act_max);
+    }
+}
+
+/*
+ * Pooling, NHWC: each output pixel from the part of its window inside the input (average = 1:
+ * ep_avg_window, else ep_max_window), stored after its window is read.
+ */
+EP_INLINE void ep_pool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
+                          int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
+                          int32_t act_max, int average, int simd)
+{
+    int oy, ox;
     for (oy = 0; oy < out_h; oy++) {
         const int iy0 = oy * stride_h - pad_h;
         const int y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + k_h > in_h ? in_h : iy0 + k_h;
@@ -93,35 +120,30 @@ EP_INLINE void ep_maxpool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, 
             const int ix0 = ox * stride_w - pad_w;
             const int x0 = ix0 < 0 ? 0 : ix0, x1 = ix0 + k_w > in_w ? in_w : ix0 + k_w;
             int8_t *o = out + ((size_t)oy * out_w + ox) * channels;
-            c = 0;
-#if USE_DSP
-            for (; c + 4 <= channels; c += 4) {
-                uint32_t m = 0x80808080u; /* -128 in every lane */
-                for (y = y0; y < y1; y++) {
-                    const int8_t *p = in + ((size_t)y * in_w + x0) * channels + c;
-                    for (x = x0; x < x1; x++, p += channels) {
-                        m = ep_max4(ep_load4(p), m);
-                    }
-                }
-                if (act_min > -128) {
-                    m = ep_max4(m, (uint32_t)(uint8_t)act_min * 0x01010101u);
-                }
-                if (act_max < 127) {
-                    m = ep_min4(m, (uint32_t)(uint8_t)act_max * 0x01010101u);
-                }
-                ep_store_any(o + c, m);
-            }
-#endif
-            for (; c < channels; c++) {
-                int32_t m = -128;
-                for (y = y0; y < y1; y++) {
-                    const int8_t *p = in + ((size_t)y * in_w + x0) * channels + c;
-                    for (x = x0; x < x1; x++, p += channels) {
-                        m = *p > m ? *p : m;
-                    }
-                }
-                o[c] = (int8_t)ep_clamp(m, act_min, act_max);
+            const int8_t *first = in + ((size_t)y0 * in_w + x0) * channels;
+            if (average) {
+                ep_avg_window(o, first, y1 - y0, x1 - x0, (size_t)in_w * channels, channels, act_min, act_max, simd);
+            } else {
+                ep_max_window(o, first, y1 - y0, x1 - x0, (size_t)in_w * channels, channels, act_min, act_max);
             }
         }
     }
+}
+
+/* Average pooling (ep_pool_s8); simd: four channels per SXTAB16 */
+EP_INLINE void ep_avgpool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
+                             int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
+                             int32_t act_max, int simd)
+{
+    ep_pool_s8(in, out, in_h, in_w, channels, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w, act_min,
+               act_max, 1, simd);
+}
+
+/* Max pooling (ep_pool_s8) */
+EP_INLINE void ep_maxpool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
+                             int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
+                             int32_t act_max)
+{
+    ep_pool_s8(in, out, in_h, in_w, channels, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w, act_min,
+               act_max, 0, 0);
 }
