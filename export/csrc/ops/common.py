@@ -7,6 +7,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..program import Table
 from ..quant import conv_multipliers, logistic_params
+from .base import expect
 
 # float activation ranges as C literals
 F32_RANGE = {"NONE": ("-3.402823466e+38f", "3.402823466e+38f"), "RELU": ("0.0f", "3.402823466e+38f"),
@@ -30,6 +31,14 @@ def quant_tables(tag: str, x, w, y, channels: int) -> list[Table]:
     mult, shift = conv_multipliers(x.qscale, w.scale, y.qscale, channels)
     return [Table(f"{tag}_multiplier", "int32_t", np.array(mult, dtype=np.int32), "per-channel Q0.31 multipliers"),
             Table(f"{tag}_shift", "int8_t", np.array(shift, dtype=np.int8), "per-channel shifts (> 0: left)")]
+
+
+def expect_weighted(op, x, w, y, quantized: bool, what: str) -> None:
+    """Input, ``what`` (weights or filter) and output all int8, ``what`` with zero point 0; or all float32."""
+    for t in (x, w, y):
+        expect(op, t, "int8" if quantized else "float32")
+    if quantized and np.any(w.zero_point != 0):
+        raise UnsupportedOpError(op.kind, f"{what} must be int8 with zero point 0")
 
 
 def check_fixed_output(op, y, scale: float, zero_point: int) -> None:

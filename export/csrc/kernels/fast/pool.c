@@ -105,45 +105,47 @@ EP_INLINE void ep_max_window(int8_t *o, const int8_t *first, int rows, int cols,
 }
 
 /*
- * Pooling, NHWC: each output pixel from the part of its window inside the input (average = 1:
- * ep_avg_window, else ep_max_window), stored after its window is read.
+ * The part of the k_h x k_w window at input row iy0, column ix0 (negative in the padding) that lies
+ * inside the in_h x in_w input: its first pixel, its rows and its columns
  */
-EP_INLINE void ep_pool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
-                          int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
-                          int32_t act_max, int average, int simd)
+EP_INLINE const int8_t *ep_clip_window(const int8_t *in, int in_h, int in_w, int channels, int iy0, int ix0, int k_h,
+                                       int k_w, int *rows, int *cols)
 {
-    int oy, ox;
-    for (oy = 0; oy < out_h; oy++) {
-        const int iy0 = oy * stride_h - pad_h;
-        const int y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + k_h > in_h ? in_h : iy0 + k_h;
-        for (ox = 0; ox < out_w; ox++) {
-            const int ix0 = ox * stride_w - pad_w;
-            const int x0 = ix0 < 0 ? 0 : ix0, x1 = ix0 + k_w > in_w ? in_w : ix0 + k_w;
-            int8_t *o = out + ((size_t)oy * out_w + ox) * channels;
-            const int8_t *first = in + ((size_t)y0 * in_w + x0) * channels;
-            if (average) {
-                ep_avg_window(o, first, y1 - y0, x1 - x0, (size_t)in_w * channels, channels, act_min, act_max, simd);
-            } else {
-                ep_max_window(o, first, y1 - y0, x1 - x0, (size_t)in_w * channels, channels, act_min, act_max);
-            }
-        }
-    }
+    const int y0 = iy0 < 0 ? 0 : iy0, y1 = iy0 + k_h > in_h ? in_h : iy0 + k_h;
+    const int x0 = ix0 < 0 ? 0 : ix0, x1 = ix0 + k_w > in_w ? in_w : ix0 + k_w;
+    *rows = y1 - y0;
+    *cols = x1 - x0;
+    return in + ((size_t)y0 * in_w + x0) * channels;
 }
 
-/* Average pooling (ep_pool_s8); simd: four channels per SXTAB16 */
+/* Average pooling, NHWC: each output pixel stored after its window is read (simd: see ep_avg_window) */
 EP_INLINE void ep_avgpool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
                              int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
                              int32_t act_max, int simd)
 {
-    ep_pool_s8(in, out, in_h, in_w, channels, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w, act_min,
-               act_max, 1, simd);
+    int oy, ox, rows, cols;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox++) {
+            const int8_t *first = ep_clip_window(in, in_h, in_w, channels, oy * stride_h - pad_h, ox * stride_w - pad_w,
+                                                 k_h, k_w, &rows, &cols);
+            ep_avg_window(out + ((size_t)oy * out_w + ox) * channels, first, rows, cols, (size_t)in_w * channels,
+                          channels, act_min, act_max, simd);
+        }
+    }
 }
 
-/* Max pooling (ep_pool_s8) */
+/* Max pooling, NHWC: each output pixel stored after its window is read */
 EP_INLINE void ep_maxpool_s8(const int8_t *in, int8_t *out, int in_h, int in_w, int channels, int out_h, int out_w,
                              int k_h, int k_w, int stride_h, int stride_w, int pad_h, int pad_w, int32_t act_min,
                              int32_t act_max)
 {
-    ep_pool_s8(in, out, in_h, in_w, channels, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w, act_min,
-               act_max, 0, 0);
+    int oy, ox, rows, cols;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox++) {
+            const int8_t *first = ep_clip_window(in, in_h, in_w, channels, oy * stride_h - pad_h, ox * stride_w - pad_w,
+                                                 k_h, k_w, &rows, &cols);
+            ep_max_window(out + ((size_t)oy * out_w + ox) * channels, first, rows, cols, (size_t)in_w * channels,
+                          channels, act_min, act_max);
+        }
+    }
 }
