@@ -20,27 +20,28 @@ def pool_in_place_ok(in_shape: tuple[int, int, int], out_shape: tuple[int, int, 
     return True
 
 
-def avgpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
-                 stride: tuple[int, int], pad: tuple[int, int], act_min: int, act_max: int) -> KernelCall:
-    """Average pooling, NHWC batch 1, the same quantization in and out."""
+def _pool_args(what: str, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
+               stride: tuple[int, int], pad: tuple[int, int], act_min: int, act_max: int) -> str:
+    """The kernels' shared arguments after ``in, out``: sizes, window, padding and activation range."""
     in_h, in_w, c = in_shape
     out_h, out_w, out_c = out_shape
     if out_c != c:
-        raise ValueError(f"average pooling keeps the channels: {c} -> {out_c}")
+        raise ValueError(f"{what} pooling keeps the channels: {c} -> {out_c}")
+    return (f"{in_h}, {in_w}, {c}, {out_h}, {out_w}, {k_hw[0]}, {k_hw[1]}, {stride[0]}, {stride[1]}, {pad[0]}, "
+            f"{pad[1]}, {act_min}, {act_max}")
+
+
+def avgpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
+                 stride: tuple[int, int], pad: tuple[int, int], act_min: int, act_max: int) -> KernelCall:
+    """Average pooling, NHWC batch 1, the same quantization in and out."""
+    args = _pool_args("average", in_shape, out_shape, k_hw, stride, pad, act_min, act_max)
     simd = int(k_hw[0] * k_hw[1] <= SIMD_MAX_COUNT)
-    body = [f"ep_avgpool_s8(in, out, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {k_hw[0]}, {k_hw[1]}, {stride[0]}, "
-            f"{stride[1]}, {pad[0]}, {pad[1]}, {act_min}, {act_max}, {simd});"]
     how = "4 channels per SXTAB16" if simd else "one channel at a time"
-    return KernelCall(["ep_avgpool_s8"], body, comment=f"{how}")
+    return KernelCall(["ep_avgpool_s8"], [f"ep_avgpool_s8(in, out, {args}, {simd});"], comment=how)
 
 
 def maxpool_call(in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], k_hw: tuple[int, int],
                  stride: tuple[int, int], pad: tuple[int, int], act_min: int, act_max: int) -> KernelCall:
     """Max pooling, NHWC batch 1, the same quantization in and out."""
-    in_h, in_w, c = in_shape
-    out_h, out_w, out_c = out_shape
-    if out_c != c:
-        raise ValueError(f"max pooling keeps the channels: {c} -> {out_c}")
-    body = [f"ep_maxpool_s8(in, out, {in_h}, {in_w}, {c}, {out_h}, {out_w}, {k_hw[0]}, {k_hw[1]}, {stride[0]}, "
-            f"{stride[1]}, {pad[0]}, {pad[1]}, {act_min}, {act_max});"]
-    return KernelCall(["ep_maxpool_s8"], body, comment="4 channels per SSUB8/SEL")
+    args = _pool_args("max", in_shape, out_shape, k_hw, stride, pad, act_min, act_max)
+    return KernelCall(["ep_maxpool_s8"], [f"ep_maxpool_s8(in, out, {args});"], comment="4 channels per SSUB8/SEL")

@@ -23,34 +23,31 @@ static uint32_t crc32_bytes(const volatile uint8_t *p, size_t n)
     return ~crc;
 }
 
-/* CRC-32 of n 32-bit words taken least significant byte first, on any byte order */
+/* One 32-bit word into a CRC-32, least significant byte first (the same on any byte order) */
+static inline uint32_t crc32_word(uint32_t crc, uint32_t w)
+{
+    int b;
+    for (b = 0; b < 32; b += 8) {
+        crc = crc32_step(crc, w >> b);
+    }
+    return crc;
+}
+
+/* CRC-32 of n 32-bit words, each least significant byte first */
 static uint32_t crc32_words(const volatile uint32_t *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
     size_t i;
-    int b;
     for (i = 0; i < n; i++) {
-        const uint32_t w = p[i];
-        for (b = 0; b < 32; b += 8) {
-            crc = crc32_step(crc, w >> b);
-        }
+        crc = crc32_word(crc, p[i]);
     }
     return ~crc;
 }
 
-/* CRC-32 of n 32-bit signed integers taken least significant byte first */
+/* CRC-32 of n 32-bit signed integers: their two's complement words (C lets uint32_t read int32_t) */
 static uint32_t crc32_ints(const volatile int32_t *p, size_t n)
 {
-    uint32_t crc = 0xffffffffu;
-    size_t i;
-    int b;
-    for (i = 0; i < n; i++) {
-        const uint32_t w = (uint32_t)p[i];
-        for (b = 0; b < 32; b += 8) {
-            crc = crc32_step(crc, w >> b);
-        }
-    }
-    return ~crc;
+    return crc32_words((const volatile uint32_t *)p, n);
 }
 
 /* CRC-32 of the IEEE-754 bit patterns of n floats */
@@ -58,13 +55,10 @@ static uint32_t crc32_floats(const volatile float *p, size_t n)
 {
     uint32_t crc = 0xffffffffu;
     size_t i;
-    int b;
     for (i = 0; i < n; i++) {
         union { float f; uint32_t u; } v;
         v.f = p[i];
-        for (b = 0; b < 32; b += 8) {
-            crc = crc32_step(crc, v.u >> b);
-        }
+        crc = crc32_word(crc, v.u);
     }
     return ~crc;
 }

@@ -1,4 +1,4 @@
-/* gemmlowp's fixed-point exp and reciprocal, used by the int8 SOFTMAX and LOGISTIC kernels. */
+/* gemmlowp's fixed-point exp and reciprocal, used by the int8 SOFTMAX, LOGISTIC and TANH kernels. */
 
 /* gemmlowp SaturatingRoundingMultiplyByPOT with a positive exponent: saturating x << exponent */
 static int32_t sat_shl(int32_t x, int exponent)

@@ -7,10 +7,3 @@
 #else
 #define ALWAYS_INLINE static inline
 #endif
-
-/* A helper that only some targets' kernels call (e.g. only the Helium path): no unused warning elsewhere */
-#if defined(__GNUC__)
-#define MAYBE_UNUSED __attribute__((unused))
-#else
-#define MAYBE_UNUSED
-#endif

@@ -68,6 +68,14 @@ def expect(op: Op, t: Tensor, dtype: str) -> None:
                                           f"{'quantized ' if dtype in ('int8', 'uint8') else ''}{dtype}")
 
 
+def expect_unary(graph: Graph, op: Op, quantized: bool) -> tuple[Tensor, Tensor]:
+    """The op's first input and its output, both quantized int8 (``quantized``) or both float32."""
+    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
+    for t in (x, y):
+        expect(op, t, "int8" if quantized else "float32")
+    return x, y
+
+
 def expect_const(op: Op, t: Tensor, what: str) -> None:
     if t.data is None:
         raise UnsupportedOpError(op.kind, f"{what} {t.name!r} is not a constant")

@@ -9,8 +9,8 @@ from ..errors import UnsupportedOpError
 from ..program import Table
 from ..fast import fc_call
 from ..quant import activation_range, conv_multipliers
-from .base import OpDef, activation, check_activation, expect, expect_const
-from .common import F32_RANGE, bias_values
+from .base import OpDef, activation, check_activation, expect_const
+from .common import F32_RANGE, bias_values, expect_weighted
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,7 @@ def check(graph, op, quantized: bool) -> None:
     rows, cols = w.shape
     if x.size != cols or y.size != rows:
         raise UnsupportedOpError(op.kind, f"input of {x.size} values for {cols} columns (batch must be 1)")
-    if quantized:
-        expect(op, x, "int8")
-        expect(op, y, "int8")
-        expect(op, w, "int8")
-        if np.any(w.zero_point != 0):
-            raise UnsupportedOpError(op.kind, "weights must be int8 with zero point 0")
-    else:
-        for t in (x, y, w):
-            expect(op, t, "float32")
+    expect_weighted(op, x, w, y, quantized, "weights")
 
 
 def lower_int8(ctx, op):

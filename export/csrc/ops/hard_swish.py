@@ -5,7 +5,8 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..quant import quantize_multiplier
-from .base import OpDef, expect, no_attrs
+from .base import OpDef, expect_unary, no_attrs
+from .common import lower_per_value_f32
 
 
 def _int16_multiplier(m: int) -> int:
@@ -22,9 +23,7 @@ def hard_swish_params(in_scale: float, out_scale: float) -> tuple[int, int, int,
 
 
 def check(graph, op, quantized: bool) -> None:
-    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
-    for t in (x, y):
-        expect(op, t, "int8" if quantized else "float32")
+    x, y = expect_unary(graph, op, quantized)
     if quantized and hard_swish_params(x.qscale, y.qscale)[1] > 0:
         raise UnsupportedOpError(op.kind, "output scale below input scale / 128 (TFLite Micro refuses it)")
 
@@ -41,9 +40,7 @@ def lower_int8(ctx, op):
 
 
 def lower_fp32(ctx, op):
-    x = ctx.t(op.inputs[0])
-    body = [f"enum {{ SIZE = {x.size} }};", "hard_swish_f32(in, out, SIZE);"]
-    return ctx.step(op, f"HARD_SWISH over {x.size} values", body, ["hard_swish_f32"])
+    return lower_per_value_f32(ctx, op, "hard_swish_f32")
 
 
 OP = OpDef(("HARD_SWISH",), no_attrs, check, lower_int8, lower_fp32, ("hard_swish.c",))

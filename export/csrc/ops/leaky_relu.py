@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..quant import quantize_multiplier
-from .base import OpDef, expect
+from .base import OpDef, expect_unary
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,7 @@ def parse(options) -> Attrs:
 
 
 def check(graph, op, quantized: bool) -> None:
-    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
-    for t in (x, y):
-        expect(op, t, "int8" if quantized else "float32")
+    x, y = expect_unary(graph, op, quantized)
     if quantized and op.attrs.alpha < 0:
         raise UnsupportedOpError(op.kind, f"alpha {op.attrs.alpha} < 0")
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ..errors import UnsupportedOpError
 from ..quant import quantize_multiplier
-from .base import OpDef, expect, expect_const
+from .base import OpDef, expect_const, expect_unary
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,7 @@ def check(graph, op, quantized: bool) -> None:
                                           "axes 1 and 2 of an NHWC input with batch 1 (global average pooling)")
     if y.size != x.shape[3]:
         raise UnsupportedOpError(op.kind, f"output {y.shape} for {x.shape[3]} channels")
-    for t in (x, y):
-        expect(op, t, "int8" if quantized else "float32")
+    expect_unary(graph, op, quantized)
 
 
 def mean_params(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:

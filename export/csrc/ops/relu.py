@@ -7,13 +7,11 @@ import numpy as np
 
 from ..errors import UnsupportedOpError
 from ..quant import quantize_multiplier
-from .base import OpDef, expect, no_attrs
+from .base import OpDef, expect_unary, no_attrs
 
 
 def check(graph, op, quantized: bool) -> None:
-    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
-    for t in (x, y):
-        expect(op, t, "int8" if quantized else "float32")
+    x, y = expect_unary(graph, op, quantized)
     if x.size != y.size:
         raise UnsupportedOpError(op.kind, f"{x.shape} -> {y.shape}")
 

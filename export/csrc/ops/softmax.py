@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import OpDef, expect
-from .common import check_prob_output
+from .base import OpDef, expect_unary
+from .common import check_fixed_output
 from ..quant import softmax_params
 
 
@@ -18,12 +18,9 @@ def parse(options) -> Attrs:
 
 
 def check(graph, op, quantized: bool) -> None:
-    x, y = graph.t(op.inputs[0]), graph.t(op.outputs[0])
-    dtype = "int8" if quantized else "float32"
-    expect(op, x, dtype)
-    expect(op, y, dtype)
+    _, y = expect_unary(graph, op, quantized)
     if quantized:
-        check_prob_output(op, y)
+        check_fixed_output(op, y, 1.0 / 256, -128)
 
 
 def lower_int8(ctx, op):

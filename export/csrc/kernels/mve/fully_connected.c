@@ -2,21 +2,21 @@
 
 #if USE_MVE
 /*
- * fc_rows on Helium, same packed weights and the same integers. Per group of 4 rows, 16 columns
+ * ep_fc_s8 on Helium, same packed weights and the same integers. Per group of 4 rows, 16 columns
  * per step: VLD4 de-interleaves 16 packed words (4 column blocks x 4 rows) into one vector of 16
  * weights per row, and VMLADAVA multiplies them with 16 inputs and adds the 16 products to the
  * row's accumulator. uint8 inputs are flipped to int8 (x - 128) and 128 times the rows' weight
- * sums added back. Leftover column blocks go the scalar way; the 4 rows are requantized together.
+ * sums added back. Leftover column blocks go through ep_fc_block; the 4 rows are requantized together.
  */
 ALWAYS_INLINE void fc_rows_mve(const void *in, int in_u8, int8_t *out, const uint32_t *weights, const int32_t *bias,
                                const int32_t *multiplier, const int8_t *shift, int cols, int rows,
                                int32_t out_zero_point, int32_t act_min, int32_t act_max)
 {
     const int blocks = cols / 4, tail = cols % 4, words = (cols + 3) / 4, chunks = blocks / 4;
-    int r, b, t;
+    int r, b;
     for (r = 0; r < rows; r += 4) {
         const uint32_t *wp = weights + (size_t)r * (size_t)words;
-        const uint8_t *xp = (const uint8_t *)in;
+        const int8_t *xp = (const int8_t *)in;
         int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
         int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* weight sums, for uint8 input */
         for (b = 0; b < chunks; b++, wp += 16, xp += 16) {
@@ -25,13 +25,13 @@ ALWAYS_INLINE void fc_rows_mve(const void *in, int in_u8, int8_t *out, const uin
             const int8x16_t w2 = vreinterpretq_s8_u32(w.val[2]), w3 = vreinterpretq_s8_u32(w.val[3]);
             int8x16_t x;
             if (in_u8) {
-                x = vreinterpretq_s8_u8(veorq_u8(vldrbq_u8(xp), vdupq_n_u8(0x80)));
+                x = vreinterpretq_s8_u8(veorq_u8(vldrbq_u8((const uint8_t *)xp), vdupq_n_u8(0x80)));
                 s0 = vaddvaq_s8(s0, w0);
                 s1 = vaddvaq_s8(s1, w1);
                 s2 = vaddvaq_s8(s2, w2);
                 s3 = vaddvaq_s8(s3, w3);
             } else {
-                x = vldrbq_s8((const int8_t *)xp);
+                x = vldrbq_s8(xp);
             }
             a0 = vmladavaq_s8(a0, x, w0);
             a1 = vmladavaq_s8(a1, x, w1);
@@ -43,19 +43,10 @@ ALWAYS_INLINE void fc_rows_mve(const void *in, int in_u8, int8_t *out, const uin
         a2 += 128 * s2;
         a3 += 128 * s3;
         for (b = chunks * 4; b < blocks; b++, wp += 4, xp += 4) {
-            const int32_t x0 = load_in(xp, 0, in_u8), x1 = load_in(xp, 1, in_u8);
-            const int32_t x2 = load_in(xp, 2, in_u8), x3 = load_in(xp, 3, in_u8);
-            a0 += x0 * byte_s8(wp[0], 0) + x1 * byte_s8(wp[0], 1) + x2 * byte_s8(wp[0], 2) + x3 * byte_s8(wp[0], 3);
-            a1 += x0 * byte_s8(wp[1], 0) + x1 * byte_s8(wp[1], 1) + x2 * byte_s8(wp[1], 2) + x3 * byte_s8(wp[1], 3);
-            a2 += x0 * byte_s8(wp[2], 0) + x1 * byte_s8(wp[2], 1) + x2 * byte_s8(wp[2], 2) + x3 * byte_s8(wp[2], 3);
-            a3 += x0 * byte_s8(wp[3], 0) + x1 * byte_s8(wp[3], 1) + x2 * byte_s8(wp[3], 2) + x3 * byte_s8(wp[3], 3);
+            ep_fc_block(xp, 4, wp, in_u8, &a0, &a1, &a2, &a3);
         }
-        for (t = 0; t < tail; t++) {
-            const int32_t x = load_in(xp, (size_t)t, in_u8);
-            a0 += x * byte_s8(wp[0], t);
-            a1 += x * byte_s8(wp[1], t);
-            a2 += x * byte_s8(wp[2], t);
-            a3 += x * byte_s8(wp[3], t);
+        if (tail > 0) {
+            ep_fc_block(xp, tail, wp, in_u8, &a0, &a1, &a2, &a3);
         }
         {
             const mve_pred16_t live = vctp32q((uint32_t)(rows - r)); /* the last group may be partial */
