@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from ..errors import ConversionError
 from .errors import UnsupportedOpError
 from .ir import CTYPE, Graph, Op, Tensor
-from .ops import REGISTRY, SHAPE_OPS
+from .ops import REGISTRY, SHAPE_OPS, SUPPORTED_OPS
 from .program import Alias, Arg, Step, Table
 
 IO_DTYPES = ("int8", "uint8", "float32")
@@ -104,7 +104,7 @@ class Lowering:
 def check_graph(graph: Graph) -> None:
     """Refuse, before any lowering, what the generator cannot emit: unknown ops first (closed set)."""
     for op in graph.ops:
-        if op.kind not in REGISTRY and op.kind not in SHAPE_OPS:
+        if op.kind not in SUPPORTED_OPS and op.kind not in SHAPE_OPS:
             raise UnsupportedOpError(op.kind)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ConversionError(f"{graph.source}: expected one input and one output, got {len(graph.inputs)} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .errors import UnsupportedOpError
-from .ir import Graph
+from .ir import Graph, Op
 from .ops import SHAPE_OPS
 
 
@@ -56,3 +56,53 @@ def fuse_conv_maxpool(graph: Graph) -> Graph:
         graph.ops = [op for op in graph.ops if op is not pool]
         graph.link()
     return graph
+
+
+def fuse_residual_blocks(graph: Graph) -> Graph:
+    """Fold CONV_2D -> CONV_2D -> ADD, whose other operand is the first conv's input x or a 1x1
+    CONV_2D of x, into one RESIDUAL_BLOCK op at the ADD's place, when nothing else reads the
+    intermediate tensors: its kernel streams the convs row by row, so they never exist whole
+    (``ops/residual_block.py``). Exact: the same int8 values as TFLite Micro's four ops."""
+    from .errors import UnsupportedOpError as Unsupported
+    from .ops.residual_block import KIND, Attrs, fusable
+
+    def only_reader(tensor: int, op) -> bool:
+        return tensor not in graph.outputs and [c.index for c in graph.consumers(tensor)] == [op.index]
+
+    def conv(op) -> bool:
+        return op is not None and op.kind == "CONV_2D" and op.attrs is not None
+
+    for add in list(graph.ops):
+        if add.kind != "ADD" or add.attrs is None or len(add.inputs) != 2:
+            continue
+        for b_at in (0, 1):
+            conv_b = graph.producer(add.inputs[b_at])
+            conv_a = graph.producer(conv_b.inputs[0]) if conv(conv_b) else None
+            if not conv(conv_a) or not only_reader(conv_b.outputs[0], add) or not only_reader(conv_a.outputs[0], conv_b):
+                continue
+            x, r = conv_a.inputs[0], add.inputs[1 - b_at]
+            source = graph.producer(x)
+            if graph.t(x).dtype != "int8" or (source is not None and source.kind in ("QUANTIZE", "RESHAPE")):
+                continue
+            proj = None
+            if r != x:
+                proj = graph.producer(r)
+                if not conv(proj) or proj.inputs[0] != x or not only_reader(r, add):
+                    continue
+            try:
+                ok = fusable(graph, conv_a, conv_b, add, proj)
+            except Unsupported:
+                ok = False  # left to the op's own lowering, which names what it refuses
+            if not ok:
+                continue
+            fused = Op(KIND, [x], list(add.outputs), Attrs(conv_a, conv_b, add, proj))
+            gone = {id(conv_a), id(conv_b), id(proj)}
+            graph.ops = [fused if op is add else op for op in graph.ops if id(op) not in gone]
+            graph.link()
+            break
+    return graph
+
+
+def simplify(graph: Graph) -> Graph:
+    """Every pass, in order: what the C generator lowers."""
+    return fuse_residual_blocks(fuse_conv_maxpool(drop_shape_ops(graph)))
