@@ -1,0 +1,177 @@
+"""Residual blocks fused into one streamed kernel (issue 17, item 3: less RAM through in-place
+execution): CONV_2D -> CONV_2D -> ADD with the block input or a 1x1 projection of it. Real
+flatbuffers, the tflite-micro interpreter for the reference bytes, the C on the host (portable
+path) and on QEMU's Cortex-M4 (DSP path)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.mcu import cross_compile, missing_tools, run_qemu
+from benchmarks.mcu.oneop import ACTIVATIONS, PADDINGS, Builder, Quant, tflm_outputs
+from export.csrc.fast.resblock import Layer, resblock_in_place_ok
+from export.csrc.host import HostCModel
+
+MLPERF = Path(os.environ.get("MLPERF_TINY_DIR") or Path(__file__).resolve().parents[2] / "shared/data/mlperf-tiny")
+
+
+class Net:
+    """A small int8 graph built op by op: convolutions with random weights and output scales that
+    keep the int8 codes varied, and ADDs."""
+
+    def __init__(self, rng: np.random.Generator, shape: tuple[int, int, int]) -> None:
+        self.rng, self.b = rng, Builder()
+        self.shapes: dict[int, tuple[int, int, int]] = {}
+        self.spread: dict[int, float] = {}  # rough standard deviation of a tensor's codes
+        self.input = self._act("x", shape, 0.03, -5)
+        self.spread[self.input] = 73.0
+
+    def _act(self, name: str, shape, scale: float, zero_point: int = -128) -> int:
+        t = self.b.tensor(name, (1, *shape), "int8", Quant((scale,), (zero_point,)))
+        self.shapes[t] = tuple(shape)
+        return t
+
+    def scale(self, t: int) -> float:
+        return float(self.b.tensors[t].quantization.scale[0])
+
+    def conv(self, x: int, out_c: int, k: int = 3, stride: int = 1, padding: str = "SAME", activation: str = "RELU",
+             weights: np.ndarray | None = None, bias: np.ndarray | None = None) -> int:
+        s, rng = self.b.s, self.rng
+        h, w, c = self.shapes[x]
+        out_h, out_w = ((h + stride - 1) // stride, (w + stride - 1) // stride) if padding == "SAME" else (
+            (h - k) // stride + 1, (w - k) // stride + 1)
+        taps = k * k * c
+        sw = rng.uniform(0.002, 0.01, size=out_c)
+        if weights is None:
+            weights = rng.integers(-127, 128, size=(out_c, k, k, c)).astype(np.int8)
+        if bias is None:
+            bias = np.round(rng.normal(0, 0.5 * np.sqrt(taps) * self.spread[x] * 73, size=out_c)).astype(np.int32)
+        n = len(self.b.tensors)
+        wt = self.b.tensor(f"w{n}", weights.shape, "int8", Quant(tuple(sw), (0,) * out_c, 0), weights)
+        sx = self.scale(x)
+        bt = self.b.tensor(f"b{n}", (out_c,), "int32",
+                           Quant(tuple(float(np.float32(sx) * np.float32(v)) for v in sw), (0,) * out_c), bias)
+        y = self._act(f"y{n}", (out_h, out_w, out_c),
+                      float(np.median(np.sqrt(taps) * self.spread[x] * 73 * sx * sw) / 30),
+                      int(rng.integers(-64, 0)) if activation == "NONE" else -128)
+        self.spread[y] = 30.0 if activation == "NONE" else 18.0
+        opt = s.Conv2DOptionsT()
+        opt.padding, opt.strideH, opt.strideW = PADDINGS[padding], stride, stride
+        opt.dilationHFactor = opt.dilationWFactor = 1
+        opt.fusedActivationFunction = ACTIVATIONS[activation]
+        self.b.op(s.BuiltinOperator.CONV_2D, [x, wt, bt], [y], s.BuiltinOptions.Conv2DOptions, opt)
+        return y
+
+    def add(self, a: int, b: int, activation: str = "RELU") -> int:
+        s = self.b.s
+        y = self._act(f"add{len(self.b.tensors)}", self.shapes[a], 1.5 * max(self.scale(a), self.scale(b)),
+                      -128 if activation == "RELU" else -20)
+        self.spread[y] = 20.0
+        opt = s.AddOptionsT()
+        opt.fusedActivationFunction = ACTIVATIONS[activation]
+        self.b.op(s.BuiltinOperator.ADD, [a, b], [y], s.BuiltinOptions.AddOptions, opt)
+        return y
+
+    def finish(self, output: int) -> bytes:
+        return self.b.finish(graph_inputs=[self.input], graph_outputs=[output])
+
+
+def _blocks(rng: np.random.Generator) -> tuple[bytes, tuple[int, int, int]]:
+    """stem 1x1 -> identity block (conv_b output as ADD's second operand) -> projection block,
+    stride 2 (first operand) -> identity block with a 5x5 conv_a -> block on 6 channels -> 1x1."""
+    shape = (7, 6, 4)
+    net = Net(rng, shape)
+    x = net.conv(net.input, 8, k=1)
+    x = net.add(x, net.conv(net.conv(x, 8), 8, activation="NONE"))
+    x = net.add(net.conv(net.conv(x, 12, stride=2), 12, activation="NONE"), net.conv(x, 12, k=1, stride=2,
+                                                                                       padding="VALID"))
+    x = net.add(net.conv(net.conv(x, 12, k=5), 12, activation="NONE"), x, activation="NONE")
+    y = net.conv(x, 6, k=1)
+    y = net.add(net.conv(net.conv(y, 6), 6, activation="NONE"), y)
+    return net.finish(net.conv(y, 8, k=1)), shape
+
+
+def _toolchain() -> bool:
+    if missing_tools():
+        if os.environ.get("CI"):
+            pytest.fail(f"ARM toolchain/QEMU missing in CI: {missing_tools()}")
+        return False
+    return True
+
+
+def test_residual_blocks_fuse_stream_in_place_and_equal_tflite_micro(tmp_path):
+    """Three blocks fuse (identity, stride-2 projection, 5x5 conv_a), the one on 6 channels does not
+    (channels not a multiple of 4); the first two write over their input, the 5x5 one may not (its
+    next conv_a row still reads the input row the output would overwrite). Every output byte
+    equals TFLite Micro's on the host and on the Cortex-M4."""
+    from export.csrc import export_c
+
+    rng = np.random.default_rng(5)
+    model, shape = _blocks(rng)
+    tflite = tmp_path / "blocks.tflite"
+    tflite.write_bytes(model)
+    c_path, _ = export_c(tflite, tmp_path, base_name="blocks")
+    text = c_path.read_text()
+    comments = [line for line in text.splitlines() if line.startswith("/* residual block")]
+    assert len(comments) == 3, comments
+    assert comments[0].endswith(", in place */"), comments
+    # the lowering offers in place where the proof holds (the plan keeps it where scratch shrinks)
+    from export.csrc.lower import lower
+    from export.csrc.reader import read_graph
+    from export.csrc.simplify import simplify
+
+    steps = [s for s in lower(simplify(read_graph(tflite))).steps if s.op_kind == "RESIDUAL_BLOCK"]
+    assert [s.in_place for s in steps] == [0, 0, None]
+    assert "a 1x1 projection row" in comments[1] and text.count("ep_add_s8(in0, in1") == 1
+    x = rng.integers(-128, 128, size=(12, int(np.prod(shape)))).astype(np.int8)
+    ref = np.stack([tflm_outputs(model, [row.reshape(1, *shape)]).reshape(-1) for row in x])
+    assert len(np.unique(ref)) > 20  # varied outputs, not a constant
+    model_c = HostCModel(c_path)
+    try:
+        assert np.array_equal(model_c.predict_raw(x), ref)
+    finally:
+        model_c.close()
+    if _toolchain():
+        assert np.array_equal(run_qemu(cross_compile(c_path, tmp_path / "arm").elf, x[:4]).outputs, ref[:4])
+
+
+def _layer(in_shape, out_shape, k, stride, pad) -> Layer:
+    w = np.zeros((out_shape[2], k, k, in_shape[2]), dtype=np.int8)
+    return Layer(in_shape, out_shape, w, np.zeros(out_shape[2]), (), (), 0, 0, -128, 127, (stride, stride), (pad, pad))
+
+
+def test_in_place_proof_follows_the_rows_the_kernel_still_reads():
+    a3 = _layer((8, 8, 8), (8, 8, 8), 3, 1, 1)
+    b3 = _layer((8, 8, 8), (8, 8, 8), 3, 1, 1)
+    assert resblock_in_place_ok(a3, b3, None)  # conv_a row y + 2 starts at input row y + 1
+    a5 = _layer((8, 8, 8), (8, 8, 8), 5, 1, 2)
+    assert not resblock_in_place_ok(a5, b3, None)  # conv_a row y + 2 reads input row y
+    down = _layer((8, 8, 8), (4, 4, 16), 3, 2, 0)
+    b_down = _layer((4, 4, 16), (4, 4, 16), 3, 1, 1)
+    proj = _layer((8, 8, 8), (4, 4, 16), 1, 2, 0)
+    assert resblock_in_place_ok(down, b_down, proj)
+    wide = _layer((8, 8, 8), (8, 8, 16), 3, 1, 1)  # more output bytes than input
+    assert not resblock_in_place_ok(wide, _layer((8, 8, 16), (8, 8, 16), 3, 1, 1), _layer((8, 8, 8), (8, 8, 16), 1,
+                                                                                           1, 0))
+
+
+def test_mlperf_ic_scratch_is_one_activation_and_one_work_buffer():
+    """MLPerf IC (ResNet-8): each residual block runs over its input, so scratch is the largest
+    activation plus the largest work buffer: under half TFLite Micro's arena (54,996 B)."""
+    from export.csrc.plan import lower_and_plan
+    from export.csrc.reader import read_graph
+    from export.csrc.simplify import simplify
+
+    tflite = MLPERF / "pretrainedResnet_quant.tflite"
+    if not tflite.is_file():
+        pytest.fail(f"MLPerf Tiny models missing in {MLPERF}") if os.environ.get("CI") else pytest.skip(str(MLPERF))
+    program, layout = lower_and_plan(simplify(read_graph(tflite)))
+    assert [s.op_kind for s in program.steps].count("RESIDUAL_BLOCK") == 3
+    graph = program.graph
+    largest = max(graph.t(program.views[a.tensor].base).nbytes for s in program.steps for a in s.args
+                  if not a.table and program.views[a.tensor].base != graph.input)
+    bound = largest + max(s.work_bytes for s in program.steps)
+    assert layout.scratch_bytes <= bound and 2 * layout.scratch_bytes <= 54_996, (layout.scratch_bytes, bound)
