@@ -105,4 +105,6 @@ def fuse_residual_blocks(graph: Graph) -> Graph:
 
 def simplify(graph: Graph) -> Graph:
     """Every pass, in order: what the C generator lowers."""
-    return fuse_residual_blocks(fuse_conv_maxpool(drop_shape_ops(graph)))
+    from .prune import remove_constant_channels
+
+    return fuse_residual_blocks(fuse_conv_maxpool(remove_constant_channels(drop_shape_ops(graph))))
