@@ -11,72 +11,12 @@ import numpy as np
 import pytest
 
 from benchmarks.mcu import cross_compile, missing_tools, run_qemu
-from benchmarks.mcu.oneop import ACTIVATIONS, PADDINGS, Builder, Quant, tflm_outputs
+from benchmarks.mcu.oneop import tflm_outputs
 from export.csrc.fast.resblock import Layer, resblock_in_place_ok
 from export.csrc.host import HostCModel
+from netbuilder import Net
 
 MLPERF = Path(os.environ.get("MLPERF_TINY_DIR") or Path(__file__).resolve().parents[2] / "shared/data/mlperf-tiny")
-
-
-class Net:
-    """A small int8 graph built op by op: convolutions with random weights and output scales that
-    keep the int8 codes varied, and ADDs."""
-
-    def __init__(self, rng: np.random.Generator, shape: tuple[int, int, int]) -> None:
-        self.rng, self.b = rng, Builder()
-        self.shapes: dict[int, tuple[int, int, int]] = {}
-        self.spread: dict[int, float] = {}  # rough standard deviation of a tensor's codes
-        self.input = self._act("x", shape, 0.03, -5)
-        self.spread[self.input] = 73.0
-
-    def _act(self, name: str, shape, scale: float, zero_point: int = -128) -> int:
-        t = self.b.tensor(name, (1, *shape), "int8", Quant((scale,), (zero_point,)))
-        self.shapes[t] = tuple(shape)
-        return t
-
-    def scale(self, t: int) -> float:
-        return float(self.b.tensors[t].quantization.scale[0])
-
-    def conv(self, x: int, out_c: int, k: int = 3, stride: int = 1, padding: str = "SAME", activation: str = "RELU",
-             weights: np.ndarray | None = None, bias: np.ndarray | None = None) -> int:
-        s, rng = self.b.s, self.rng
-        h, w, c = self.shapes[x]
-        out_h, out_w = ((h + stride - 1) // stride, (w + stride - 1) // stride) if padding == "SAME" else (
-            (h - k) // stride + 1, (w - k) // stride + 1)
-        taps = k * k * c
-        sw = rng.uniform(0.002, 0.01, size=out_c)
-        if weights is None:
-            weights = rng.integers(-127, 128, size=(out_c, k, k, c)).astype(np.int8)
-        if bias is None:
-            bias = np.round(rng.normal(0, 0.5 * np.sqrt(taps) * self.spread[x] * 73, size=out_c)).astype(np.int32)
-        n = len(self.b.tensors)
-        wt = self.b.tensor(f"w{n}", weights.shape, "int8", Quant(tuple(sw), (0,) * out_c, 0), weights)
-        sx = self.scale(x)
-        bt = self.b.tensor(f"b{n}", (out_c,), "int32",
-                           Quant(tuple(float(np.float32(sx) * np.float32(v)) for v in sw), (0,) * out_c), bias)
-        y = self._act(f"y{n}", (out_h, out_w, out_c),
-                      float(np.median(np.sqrt(taps) * self.spread[x] * 73 * sx * sw) / 30),
-                      int(rng.integers(-64, 0)) if activation == "NONE" else -128)
-        self.spread[y] = 30.0 if activation == "NONE" else 18.0
-        opt = s.Conv2DOptionsT()
-        opt.padding, opt.strideH, opt.strideW = PADDINGS[padding], stride, stride
-        opt.dilationHFactor = opt.dilationWFactor = 1
-        opt.fusedActivationFunction = ACTIVATIONS[activation]
-        self.b.op(s.BuiltinOperator.CONV_2D, [x, wt, bt], [y], s.BuiltinOptions.Conv2DOptions, opt)
-        return y
-
-    def add(self, a: int, b: int, activation: str = "RELU") -> int:
-        s = self.b.s
-        y = self._act(f"add{len(self.b.tensors)}", self.shapes[a], 1.5 * max(self.scale(a), self.scale(b)),
-                      -128 if activation == "RELU" else -20)
-        self.spread[y] = 20.0
-        opt = s.AddOptionsT()
-        opt.fusedActivationFunction = ACTIVATIONS[activation]
-        self.b.op(s.BuiltinOperator.ADD, [a, b], [y], s.BuiltinOptions.AddOptions, opt)
-        return y
-
-    def finish(self, output: int) -> bytes:
-        return self.b.finish(graph_inputs=[self.input], graph_outputs=[output])
 
 
 def _blocks(rng: np.random.Generator) -> tuple[bytes, tuple[int, int, int]]:

@@ -1,0 +1,86 @@
+"""Constant channels removed exactly (issue 17, item 2: ``export/csrc/prune.py``): a CONV_2D output
+channel with all-zero weights is one code everywhere; it goes, with the channels it feeds, where
+the proof holds, and stays where a padded depthwise would see it differ at the borders. Real
+flatbuffers, the tflite-micro interpreter, the C on the host and on QEMU's Cortex-M4."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from benchmarks.mcu import cross_compile, missing_tools, run_qemu
+from benchmarks.mcu.oneop import tflm_outputs
+from export.csrc.host import HostCModel
+from netbuilder import Net
+
+
+def _zeroed(rng, out_c: int, k: int, in_c: int, zero: dict[int, int], scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Random weights and bias with the channels of ``zero`` all-zero weights; their bias is
+    ``zero[c]`` * ``scale`` (very negative: RELU gives the zero point; positive: another code)."""
+    w = rng.integers(-127, 128, size=(out_c, k, k, in_c)).astype(np.int8)
+    b = np.round(rng.normal(0, scale, size=out_c)).astype(np.int32)
+    for c, sign in zero.items():
+        w[c] = 0
+        b[c] = int(sign * 20 * scale)
+    return w, b
+
+
+def _model(seed: int) -> tuple[bytes, tuple[int, int, int]]:
+    """The model, its FULLY_CONNECTED set from the pooled codes of a first build without it."""
+    rng = np.random.default_rng(seed)
+    head, shape = _build(np.random.default_rng(seed))
+    x = rng.integers(-128, 128, size=(32, *shape)).astype(np.int8)
+    codes = np.stack([tflm_outputs(head, [row[None]]).reshape(-1) for row in x])
+    return _build(np.random.default_rng(seed), codes)
+
+
+def _build(rng, codes: np.ndarray | None = None) -> tuple[bytes, tuple[int, int, int]]:
+    """stem 1x1 (channels 0 and 2 constant at the zero point, 1 at another code) -> depthwise 3x3
+    SAME -> 1x1 (channel 3 constant, not the zero point) -> 1x1 (channels 0 and 5 constant) ->
+    average pool -> reshape -> FULLY_CONNECTED."""
+    shape = (6, 5, 8)
+    net = Net(rng, shape)
+    w, b = _zeroed(rng, 12, 1, 8, {0: -1, 1: 1, 2: -1}, 0.5 * np.sqrt(8) * 73 * 73)
+    x = net.conv(net.input, 12, k=1, weights=w, bias=b)
+    x = net.depthwise(x)
+    x = net.conv(x, 8, k=1)
+    w, b = _zeroed(rng, 8, 1, 8, {3: 1}, 0.5 * np.sqrt(8) * 18 * 73)
+    x = net.conv(x, 8, k=1, weights=w, bias=b)
+    x = net.conv(x, 8, k=1)
+    w, b = _zeroed(rng, 8, 1, 8, {0: -1, 5: 1}, 0.5 * np.sqrt(8) * 18 * 73)
+    x = net.conv(x, 8, k=1, weights=w, bias=b)
+    pooled = net.global_avgpool(x)
+    return net.finish(pooled if codes is None else net.fc(pooled, 6, codes)), shape
+
+
+def test_constant_channels_go_where_proven_and_outputs_equal_tflite_micro(tmp_path):
+    from export.csrc import export_c
+    from export.csrc.reader import read_graph
+    from export.csrc.simplify import simplify
+
+    rng = np.random.default_rng(12)
+    model, shape = _model(11)
+    tflite = tmp_path / "prune.tflite"
+    tflite.write_bytes(model)
+    before = [read_graph(tflite).t(i).shape[-1] for i in (op.outputs[0] for op in read_graph(tflite).ops)]
+    graph = simplify(read_graph(tflite))
+    after = [graph.t(op.outputs[0]).shape[-1] for op in graph.ops]
+    assert before == [12, 12, 8, 8, 8, 8, 8, 8, 6]
+    # stem and depthwise lose channels 0 and 2 (1 stays: its code is not the depthwise's zero
+    # point), the next 1x1 loses channel 3, the last 1x1, the pool and the reshape lose 0 and 5
+    assert after == [10, 10, 8, 7, 8, 6, 6, 6, 6]
+    c_path, _ = export_c(tflite, tmp_path, base_name="prune")
+    x = rng.integers(-128, 128, size=(16, int(np.prod(shape)))).astype(np.int8)
+    ref = np.stack([tflm_outputs(model, [row.reshape(1, *shape)]).reshape(-1) for row in x])
+    assert len(np.unique(ref)) > 20
+    model_c = HostCModel(c_path)
+    try:
+        assert np.array_equal(model_c.predict_raw(x), ref)
+    finally:
+        model_c.close()
+    if missing_tools():
+        if os.environ.get("CI"):
+            pytest.fail(f"ARM toolchain/QEMU missing in CI: {missing_tools()}")
+        return
+    assert np.array_equal(run_qemu(cross_compile(c_path, tmp_path / "arm").elf, x[:4]).outputs, ref[:4])
