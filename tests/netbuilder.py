@@ -131,5 +131,24 @@ class Net:
         self.b.op(s.BuiltinOperator.FULLY_CONNECTED, [x, wt, bt], [y], s.BuiltinOptions.FullyConnectedOptions, opt)
         return y
 
+    def pad(self, x: int, top: int, bottom: int, left: int, right: int, value: int | None = None) -> int:
+        """PAD of the height and width (the zero point), or PADV2 with the int8 constant ``value``."""
+        s = self.b.s
+        h, w, c = self.shapes[x]
+        q = self.b.tensors[x].quantization
+        n = len(self.b.tensors)
+        amounts = self.b.tensor(f"pads{n}", (4, 2), "int32", None,
+                                np.array([[0, 0], [top, bottom], [left, right], [0, 0]], dtype=np.int32))
+        y = self._act(f"padded{n}", (h + top + bottom, w + left + right, c), float(q.scale[0]), int(q.zeroPoint[0]))
+        self.spread[y] = self.spread[x]
+        if value is None:
+            self.b.op(s.BuiltinOperator.PAD, [x, amounts], [y], s.BuiltinOptions.PadOptions, s.PadOptionsT())
+        else:
+            const = self.b.tensor(f"value{n}", (), "int8", Quant((float(q.scale[0]),), (int(q.zeroPoint[0]),)),
+                                  np.array(value, dtype=np.int8))
+            self.b.op(s.BuiltinOperator.PADV2, [x, amounts, const], [y], s.BuiltinOptions.PadV2Options,
+                      s.PadV2OptionsT())
+        return y
+
     def finish(self, output: int) -> bytes:
         return self.b.finish(graph_inputs=[self.input], graph_outputs=[output])

@@ -200,7 +200,8 @@ def remove_constant_channels(graph: Graph) -> Graph:
         if len(reader.inputs) > 2 and reader.inputs[2] >= 0:
             reader.inputs[2] = _add_const(graph, graph.t(reader.inputs[2]), folded.astype(np.int32))
         elif np.any(folded):
-            bias = Tensor(len(graph.tensors), f"{rw.name} bias (pruned)", "int32", (out_c,), data=folded.astype(np.int32))
+            bias = Tensor(len(graph.tensors), f"{rw.name} bias (pruned)", "int32", (out_c,),
+                          data=folded.astype(np.int32))
             graph.tensors.append(bias)
             reader.inputs = [*reader.inputs[:2], bias.index]
         logger.debug("%s: removed %d constant channels of %d", y.name, len(codes), channels)

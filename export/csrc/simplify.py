@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from .errors import UnsupportedOpError
 from .ir import Graph, Op
 from .ops import SHAPE_OPS
@@ -78,7 +80,8 @@ def fuse_residual_blocks(graph: Graph) -> Graph:
         for b_at in (0, 1):
             conv_b = graph.producer(add.inputs[b_at])
             conv_a = graph.producer(conv_b.inputs[0]) if conv(conv_b) else None
-            if not conv(conv_a) or not only_reader(conv_b.outputs[0], add) or not only_reader(conv_a.outputs[0], conv_b):
+            if (not conv(conv_a) or not only_reader(conv_b.outputs[0], add)
+                    or not only_reader(conv_a.outputs[0], conv_b)):
                 continue
             x, r = conv_a.inputs[0], add.inputs[1 - b_at]
             source = graph.producer(x)
@@ -103,8 +106,49 @@ def fuse_residual_blocks(graph: Graph) -> Graph:
     return graph
 
 
+def fold_pad(graph: Graph) -> Graph:
+    """Fold an int8 PAD (or PADV2) of the height and width into the CONV_2D / DEPTHWISE_CONV_2D that
+    alone reads its output, as explicit padding: exact when the pad value is the conv's input zero
+    point, since a padding tap of the conv kernels holds that zero point too."""
+    for pad in list(graph.ops):
+        if pad.kind not in ("PAD", "PADV2") or len(pad.inputs) < 2:
+            continue
+        x, y = graph.t(pad.inputs[0]), graph.t(pad.outputs[0])
+        readers = graph.consumers(pad.outputs[0])
+        conv = readers[0] if len(readers) == 1 else None
+        amounts = graph.t(pad.inputs[1]).data
+        source = graph.producer(pad.inputs[0])
+        if (conv is None or conv.kind not in ("CONV_2D", "DEPTHWISE_CONV_2D") or conv.attrs is None
+                or conv.inputs[0] != pad.outputs[0] or pad.outputs[0] in graph.outputs or amounts is None
+                or getattr(conv.attrs, "pool", None) is not None or conv.attrs.window.explicit is not None):
+            continue
+        if (x.dtype != "int8" or y.dtype != "int8" or not x.quantized or not y.quantized or len(x.shape) != 4
+                or (x.qscale, x.qzero) != (y.qscale, y.qzero)
+                or (source is not None and source.kind in ("QUANTIZE", "RESHAPE"))):
+            continue
+        amounts = amounts.reshape(-1, 2).astype(np.int64)
+        value = y.qzero
+        if len(pad.inputs) > 2 and pad.inputs[2] >= 0:
+            constant = graph.t(pad.inputs[2]).data
+            value = None if constant is None or constant.size != 1 else int(constant.reshape(-1)[0])
+        if amounts.shape != (4, 2) or np.any(amounts[[0, 3]] != 0) or np.any(amounts < 0) or value != y.qzero:
+            continue
+        win = conv.attrs.window
+        w = graph.t(conv.inputs[1])
+        if w.data is None or len(w.shape) != 4:
+            continue
+        z = graph.t(conv.outputs[0])
+        (th, bh), (tw, bw) = win.pads(y.shape[1:3], z.shape[1:3], w.shape[1:3])
+        explicit = (int(amounts[1, 0]) + th, int(amounts[1, 1]) + bh, int(amounts[2, 0]) + tw, int(amounts[2, 1]) + bw)
+        conv.attrs = replace(conv.attrs, window=replace(win, padding="EXPLICIT", explicit=explicit))
+        conv.inputs = [pad.inputs[0], *conv.inputs[1:]]
+        graph.ops = [op for op in graph.ops if op is not pad]
+        graph.link()
+    return graph
+
+
 def simplify(graph: Graph) -> Graph:
     """Every pass, in order: what the C generator lowers."""
     from .prune import remove_constant_channels
 
-    return fuse_residual_blocks(fuse_conv_maxpool(remove_constant_channels(drop_shape_ops(graph))))
+    return fuse_residual_blocks(fuse_conv_maxpool(remove_constant_channels(fold_pad(drop_shape_ops(graph)))))

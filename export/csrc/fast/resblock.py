@@ -81,8 +81,8 @@ def _layer_init(name: str, tag: str, layer: Layer, ch: str, fast: bool) -> list[
     (in_h, in_w, in_c), (out_h, out_w, out_c) = layer.in_shape, layer.out_shape
     k_h, k_w = layer.kernel
     return [f"static const struct ep_conv_layer {name} = {{{tag}_weights, {ch},",
-            f"    {in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {k_h}, {k_w}, {layer.stride[0]}, {layer.stride[1]}, "
-            f"{layer.pad[0]}, {layer.pad[1]},",
+            f"    {in_h}, {in_w}, {in_c}, {out_h}, {out_w}, {out_c}, {k_h}, {k_w}, {layer.stride[0]}, "
+            f"{layer.stride[1]}, {layer.pad[0]}, {layer.pad[1]},",
             f"    {layer.in_offset}, {layer.out_zero_point}, {layer.act_min}, {layer.act_max}, {int(fast)}}};"]
 
 

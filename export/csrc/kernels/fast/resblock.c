@@ -33,8 +33,9 @@ EP_INLINE void ep_conv_row(const struct ep_conv_layer *c, const int8_t *in, int 
         ep_gather(buf, NULL, slot, in, oy, ox, in_h, c->in_w, c->in_c, c->k_h, c->k_w, c->stride_h, c->stride_w, pad_h,
                   c->pad_w, c->in_offset, 0);
         if (++slot == EP_PIXELS) {
-            ep_block(buf, c->weights, c->bias, c->rq, c->rq_step, k4, c->out_c, row + (size_t)(ox + 1 - EP_PIXELS) * c->out_c,
-                     c->out_c, EP_PIXELS, c->zero_point, c->act_min, c->act_max, c->fast, c->in_offset);
+            ep_block(buf, c->weights, c->bias, c->rq, c->rq_step, k4, c->out_c,
+                     row + (size_t)(ox + 1 - EP_PIXELS) * c->out_c, c->out_c, EP_PIXELS, c->zero_point, c->act_min,
+                     c->act_max, c->fast, c->in_offset);
             slot = 0;
         }
     }

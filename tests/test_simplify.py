@@ -1,6 +1,7 @@
-"""Constant channels removed exactly (issue 17, item 2: ``export/csrc/prune.py``): a CONV_2D output
-channel with all-zero weights is one code everywhere; it goes, with the channels it feeds, where
-the proof holds, and stays where a padded depthwise would see it differ at the borders. Real
+"""Exact graph simplifications (issue 17, item 2). Constant channels (``export/csrc/prune.py``): a
+CONV_2D output channel with all-zero weights is one code everywhere; it goes, with the channels it
+feeds, where the proof holds, and stays where a padded depthwise would see it differ at the
+borders. A PAD with the zero point folds into the conv after it (``simplify.fold_pad``). Real
 flatbuffers, the tflite-micro interpreter, the C on the host and on QEMU's Cortex-M4."""
 from __future__ import annotations
 
@@ -55,7 +56,6 @@ def _build(rng, codes: np.ndarray | None = None) -> tuple[bytes, tuple[int, int,
 
 
 def test_constant_channels_go_where_proven_and_outputs_equal_tflite_micro(tmp_path):
-    from export.csrc import export_c
     from export.csrc.reader import read_graph
     from export.csrc.simplify import simplify
 
@@ -70,7 +70,16 @@ def test_constant_channels_go_where_proven_and_outputs_equal_tflite_micro(tmp_pa
     # stem and depthwise lose channels 0 and 2 (1 stays: its code is not the depthwise's zero
     # point), the next 1x1 loses channel 3, the last 1x1, the pool and the reshape lose 0 and 5
     assert after == [10, 10, 8, 7, 8, 6, 6, 6, 6]
-    c_path, _ = export_c(tflite, tmp_path, base_name="prune")
+    _equal_to_tflite_micro(model, shape, tmp_path, rng)
+
+
+def _equal_to_tflite_micro(model: bytes, shape: tuple[int, int, int], tmp_path, rng) -> None:
+    """The generated C gives TFLite Micro's bytes on the host and on the Cortex-M4."""
+    from export.csrc import export_c
+
+    tflite = tmp_path / "model.tflite"
+    tflite.write_bytes(model)
+    c_path, _ = export_c(tflite, tmp_path, base_name="model")
     x = rng.integers(-128, 128, size=(16, int(np.prod(shape)))).astype(np.int8)
     ref = np.stack([tflm_outputs(model, [row.reshape(1, *shape)]).reshape(-1) for row in x])
     assert len(np.unique(ref)) > 20
@@ -84,3 +93,27 @@ def test_constant_channels_go_where_proven_and_outputs_equal_tflite_micro(tmp_pa
             pytest.fail(f"ARM toolchain/QEMU missing in CI: {missing_tools()}")
         return
     assert np.array_equal(run_qemu(cross_compile(c_path, tmp_path / "arm").elf, x[:4]).outputs, ref[:4])
+
+
+def test_pad_with_the_zero_point_folds_into_the_conv_after_it(tmp_path):
+    """PAD -> CONV_2D 3x3 VALID (uneven padding) and PAD -> DEPTHWISE 3x3 SAME stride 2 fold; a
+    PADV2 with another value, and a PAD whose output two ops read, stay."""
+    from export.csrc.reader import read_graph
+    from export.csrc.simplify import simplify
+
+    rng = np.random.default_rng(4)
+    shape = (7, 6, 4)
+    net = Net(rng, shape)
+    x = net.conv(net.input, 8, k=1)
+    x = net.conv(net.pad(x, 1, 2, 0, 1), 8, padding="VALID")
+    x = net.depthwise(net.pad(x, 1, 1, 1, 1), stride=2)
+    x = net.conv(net.pad(x, 1, 1, 1, 1, value=5), 8, padding="VALID")
+    padded = net.pad(x, 0, 1, 1, 0)
+    x = net.add(net.conv(padded, 8, k=1, activation="NONE"), net.conv(padded, 8, k=1, activation="NONE"))
+    model = net.finish(x)
+    tflite = tmp_path / "pads.tflite"
+    tflite.write_bytes(model)
+    kinds = [op.kind for op in simplify(read_graph(tflite)).ops]
+    assert kinds.count("PAD") == 1 and kinds.count("PADV2") == 1, kinds
+    assert len(kinds) == len(read_graph(tflite).ops) - 2
+    _equal_to_tflite_micro(model, shape, tmp_path, rng)
