@@ -84,7 +84,8 @@ def _signature(step: Step) -> str:
     params = [f"{'' if a.output else 'const '}{CTYPE[a.dtype]} *{a.name}" for a in step.args]
     if step.work_bytes:
         params.append(f"{step.work_ctype} *work")
-    return f"static void {step.func}({', '.join(params)})"
+    keep = "EP_NOINLINE " if step.noinline else ""
+    return f"static {keep}void {step.func}({', '.join(params)})"
 
 
 PROFILE_HOOK = "edgeport_profile_step"

@@ -101,9 +101,10 @@ def lower_int8(ctx, op):
     residual = "a CONV_2D 1x1 of the input" if a.proj is not None else "the input"
     comment = (f"residual block {shape}: {convs}, ADD with {residual}, activation {a.add.attrs.activation} "
                f"(fused), {call.comment}")
-    step = ctx.step(op, comment, call.body, call.kernels, tables=call.tables, work_bytes=call.work_bytes,
-                    in_place=in_place)
+    step = ctx.step(op, comment, call.body, [*call.kernels, "EP_NOINLINE"], tables=call.tables,
+                    work_bytes=call.work_bytes, in_place=in_place)
     step.work_ctype = call.work_ctype
+    step.noinline = True
     return step
 
 

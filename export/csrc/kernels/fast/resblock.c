@@ -8,6 +8,17 @@
  * x where it proves that no later read of x needs the bytes it overwrites.
  */
 
+/*
+ * A block's step function stays a function of its own on the portable and Helium paths: inlined
+ * into invoke with the other steps, its three force-inlined convolutions ran 27% more instructions
+ * on RV32IMC and 5% more on the M55 (MLPerf IC); the M4's DSP path is 1% faster inlined.
+ */
+#if defined(__GNUC__) && (!USE_DSP || USE_MVE)
+#define EP_NOINLINE __attribute__((noinline))
+#else
+#define EP_NOINLINE
+#endif
+
 /* One int8 convolution of a fused block: its weights and tables, explicit dims and quantization */
 struct ep_conv_layer {
     const uint32_t *weights;
