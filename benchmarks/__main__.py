@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--model-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]
+"""``python -m benchmarks [--model-dir DIR] [--data X.npz | --data-dir DIR] [--output DIR] [--threads N] [--batch-sizes 1,32,256] [--quick]
 [--mcu [--core m0,m3,m4,m7,m33,m55,rv32] [--profile]]``, or ``python -m benchmarks --mcu [--core ...] [--profile]
 MODEL.tflite...`` for the MCU table of any .tflite files alone."""
 from __future__ import annotations
@@ -42,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true",
                    help="with --mcu: also instructions per op of each int8 model on the Cortex-M4 (a profiling "
                    "build; the shipped C has no timing code)")
+    p.add_argument("--data", default=None, metavar="X.npz",
+                   help="the test set of any model: an .npz with x_test and integer y_test (uint8 x_test: raw "
+                   "pixels, scaled by the artifacts' pixel_scale; floats: the model's inputs), as export reads it")
     p.add_argument("--data-dir", default=None,
-                   help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR, else the shared data folder)")
+                   help="a Fashion-MNIST folder instead of --data (default: $FASHION_MNIST_DIR)")
     p.add_argument("tflite", nargs="*", type=Path, metavar="MODEL.tflite",
                    help="with --mcu: only the MCU table, for these .tflite files (or folders of them), "
                    "each fed random inputs of its own shape and type; writes mcu.json and mcu.md to --output")
@@ -68,15 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         cores = _cores(args)
         if args.profile and not args.mcu:
             raise UsageError("--profile needs --mcu")
+        if args.tflite and not args.mcu:
+            raise UsageError(".tflite files are measured with --mcu only (the CPU benchmark reads --model-dir)")
     except Exception as e:  # noqa: BLE001  (exit_code reports it: one line, or a bug's traceback)
         return exit_code(e)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     logging.getLogger("benchmarks").setLevel(logging.INFO)
 
-    if args.tflite and not args.mcu:
-        print("error: .tflite files are measured with --mcu only (the CPU benchmark reads --model-dir)",
-              file=sys.stderr)
-        return 2
     from .report import to_markdown
     from .runner import run_benchmarks
 
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     batch_sizes=args.batch_sizes,
                     quick=args.quick,
                     data_dir=args.data_dir,
+                    data=args.data,
                     allow_source_mismatch=args.allow_source_mismatch,
                     mcu=args.mcu,
                     mcu_cores=cores,

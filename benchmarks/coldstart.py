@@ -36,7 +36,7 @@ if kind == "runtime":
     import runtime
     t_import = clock() - t0
     import numpy as np
-    x = np.asarray(cfg["pixels"], dtype=np.uint8).reshape(cfg["shape"])
+    x = np.asarray(cfg["pixels"], dtype=cfg["dtype"]).reshape(cfg["shape"])
     t0 = clock()
     model = runtime.load(cfg["path"], num_threads=threads)
     t_load = clock() - t0
@@ -51,7 +51,7 @@ else:
     import keras
     t_import = clock() - t0
     import numpy as np
-    x = np.asarray(cfg["pixels"], dtype=np.uint8).reshape(cfg["shape"]).astype(np.float32)
+    x = np.asarray(cfg["pixels"], dtype=cfg["dtype"]).reshape(cfg["shape"]).astype(np.float32)
     x *= np.float32(cfg["pixel_scale"])
     t0 = clock()
     model = keras.saving.load_model(cfg["path"], compile=False)
@@ -110,7 +110,11 @@ def child_env(kind: str, threads: int) -> dict[str, str]:
 def probe_once(
     kind: str, path: Path, *, threads: int, image: np.ndarray, pixel_scale: float, timeout: float = 300.0
 ) -> dict[str, Any]:
-    """One cold start in a fresh interpreter; returns its phase times and peak RSS."""
+    """One cold start in a fresh interpreter; returns its phase times and peak RSS.
+
+    ``image``: one input as the runtime is fed it (raw uint8 pixels or float32); Keras gets it
+    times ``pixel_scale`` (1 for float inputs).
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown cold start kind {kind!r}: expected one of {KINDS}")
     config = {
@@ -118,7 +122,8 @@ def probe_once(
         "path": str(path),
         "threads": threads,
         "root": str(project_root()),
-        "pixels": np.asarray(image, dtype=np.uint8).ravel().tolist(),
+        "pixels": np.asarray(image).ravel().tolist(),
+        "dtype": np.asarray(image).dtype.name,
         "shape": [1, *image.shape],
         "pixel_scale": pixel_scale,
     }

@@ -1,4 +1,11 @@
-"""Input handling for ``run_benchmarks``: batch sizes, threads, artifact discovery, test data."""
+"""Input handling for ``run_benchmarks``: batch sizes, threads, artifact discovery, test data.
+
+Test data comes through export's data interface (``export.data.resolve``): ``--data X.npz``
+(any model's ``x_test``/``y_test``), else ``--data-dir DIR`` or ``$FASHION_MNIST_DIR`` (Fashion-MNIST).
+It is shaped by export's rule (``export.data.conform``) and fed as the artifacts' metadata says:
+uint8 data are raw pixels scaled by the recorded ``pixel_scale``; a model that records none
+refuses them (``MissingScaleError``) rather than guessing a scale.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,6 +17,8 @@ from typing import Any, Iterable
 import numpy as np
 
 import runtime
+from export.data import FASHION_MNIST_ENV, Dataset, as_float_features, conform, resolve
+from export.errors import DataError
 
 from . import preflight
 from .errors import CREATE_HINT, ArtifactsNotFoundError, UsageError
@@ -19,9 +28,7 @@ log = logging.getLogger("benchmarks")
 
 DEFAULT_BATCH_SIZES = (1, 32, 256)
 KERAS_FILE = "model.keras"
-DATA_ENV_VAR = "FASHION_MNIST_DIR"
-# the shared data folder next to the checkout, as the project's tests use it
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"
+DATA_ENV_VAR = FASHION_MNIST_ENV
 FULL_ROUNDS, FULL_COLD_REPEATS = 10, 3
 QUICK_ROUNDS, QUICK_COLD_REPEATS = 1, 1
 
@@ -71,25 +78,72 @@ def find_artifacts(model_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: (p.suffix.lower(), p.name.count("."), p.name))
 
 
-def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
-    """--data-dir, else $FASHION_MNIST_DIR, else the shared folder next to the checkout."""
-    if data_dir:
-        return Path(data_dir)
-    if os.environ.get(DATA_ENV_VAR):
-        return Path(os.environ[DATA_ENV_VAR])
-    if DEFAULT_DATA_DIR.is_dir():
-        return DEFAULT_DATA_DIR
-    raise UsageError(f"no Fashion-MNIST data folder: pass --data-dir DIR or set {DATA_ENV_VAR}")
+class MissingScaleError(UsageError):
+    """The data are raw uint8 pixels but an artifact records no ``pixel_scale`` to scale them by."""
 
 
-def load_test_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The Fashion-MNIST test split (images, labels) from ``data_dir``; UsageError if unreadable."""
-    from train.data import DataError, load_split  # numpy-only module, no TensorFlow
-
+def load_test_set(data: str | os.PathLike[str] | None, data_dir: str | os.PathLike[str] | None) -> Dataset:
+    """The test set from ``--data X.npz``, else ``--data-dir DIR`` or ``$FASHION_MNIST_DIR``; UsageError if none."""
     try:
-        return load_split("test", data_dir)
+        dataset = resolve(data, data_dir)
     except DataError as e:
         raise UsageError(str(e)) from e
+    if dataset is None:
+        raise UsageError(f"no test data: pass --data X.npz (x_test, y_test) or --data-dir DIR, or set {DATA_ENV_VAR}")
+    return dataset
+
+
+def require_pixel_scale(meta: runtime.ModelMetadata, dtype: np.dtype, name: str, source: str) -> None:
+    """MissingScaleError if ``dtype`` data are raw uint8 pixels and ``meta`` records no pixel scale
+    (unless uint8 codes are the model's own input, as for a .tflite from elsewhere): never a guessed scale."""
+    own_codes = meta.takes_raw_input and meta.input_dtype == "uint8"
+    if np.dtype(dtype) == np.uint8 and meta.pixel_scale is None and not own_codes:
+        raise MissingScaleError(
+            f"{source}: the inputs are raw uint8 pixels but {name} records no pixel_scale to scale them by; "
+            f"give float inputs, or re-export with --pixel-scale"
+        )
+
+
+def check_test_data(
+    dataset: Dataset, metadata: dict[str, runtime.ModelMetadata]
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """(inputs, labels, pixel scale) of ``dataset`` for the artifacts whose ``metadata`` is given.
+
+    The inputs take the artifacts' input shape (export's rule); uint8 stays raw pixels, other
+    integers become float features. UsageError if the artifacts are not one classifier, if the data
+    lack integer labels, or do not fit; MissingScaleError for raw pixels without a pixel scale.
+    """
+    source = dataset.source
+    for name, meta in metadata.items():
+        if meta.task != "classification":
+            raise UsageError(f"{name} is a {meta.task} model: the benchmark measures classifiers (accuracy by argmax)")
+    shapes = {tuple(m.input_shape) for m in metadata.values()}
+    if len(shapes) > 1:
+        raise UsageError(f"the artifacts have different input shapes {sorted(shapes)}: benchmark one model at a time")
+    scales = {m.pixel_scale for m in metadata.values()}
+    if len(scales) > 1:
+        raise UsageError(f"the artifacts record different pixel scales {sorted(map(str, scales))}: "
+                         "benchmark one model at a time")
+    labels = dataset.y_test
+    if labels is None:
+        raise UsageError(f"{source}: no y_test labels: the benchmark measures accuracy against them")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise UsageError(f"{source}: y_test is {labels.dtype} {labels.shape}: expected one integer class per sample")
+    dataset = as_float_features(dataset)
+    images = dataset.x_test
+    for name, meta in metadata.items():
+        require_pixel_scale(meta, images.dtype, name, source)
+        if labels.size and (labels.min() < 0 or labels.max() >= meta.num_outputs):
+            raise UsageError(f"{source}: y_test holds classes {int(labels.min())}..{int(labels.max())}, "
+                             f"but {name} has {meta.num_outputs} classes")
+    if images.dtype != np.uint8:
+        images = images.astype(np.float32, copy=False)
+    if shapes:
+        try:
+            images = conform(images, next(iter(shapes)), f"{source}: x_test")
+        except DataError as e:
+            raise UsageError(str(e)) from e
+    return images, labels, next(iter(scales), None)
 
 
 @dataclass
@@ -100,9 +154,10 @@ class RunInputs:
     artifacts: list[Path]
     keras_path: Path | None  # None: no model.keras, baselines skipped
     provenance: dict[str, Any]
-    data_path: Path
-    images: np.ndarray
+    dataset: Dataset  # where the test data came from (``dataset.source``)
+    images: np.ndarray  # raw uint8 pixels, or float32 inputs; shaped as the artifacts' input
     labels: np.ndarray
+    pixel_scale: float | None  # the artifacts' recorded pixel scale
     threads: int
     batch_sizes: tuple[int, ...]
     quick: bool
@@ -114,6 +169,16 @@ class RunInputs:
     def item(self) -> str:
         """One input's shape, for the report's input descriptions."""
         return ", ".join(map(str, self.images.shape[1:]))
+
+    @property
+    def raw_pixels(self) -> bool:
+        """True if the data are raw uint8 pixels (the runtime scales them by ``pixel_scale``)."""
+        return self.images.dtype == np.uint8
+
+    @property
+    def data_scale(self) -> float:
+        """The factor that turns the data into the model's float inputs (1 for float data)."""
+        return float(self.pixel_scale) if self.raw_pixels and self.pixel_scale is not None else 1.0
 
 
 def prepare_inputs(
@@ -128,6 +193,7 @@ def prepare_inputs(
     allow_source_mismatch: bool,
     mcu: bool = False,
     mcu_cores: Iterable[str] = ("m4",),
+    data: str | os.PathLike[str] | None = None,
 ) -> RunInputs:
     """Check every argument and load the inputs, in the order errors are reported; UsageError on bad input.
 
@@ -146,19 +212,19 @@ def prepare_inputs(
     artifacts = find_artifacts(model_dir)
     keras_path = model_dir / KERAS_FILE
     has_keras = keras_path.is_file()
+    metadata = preflight.read_metadata(artifacts)
     provenance = preflight.check_sources(
-        artifacts, keras_path if has_keras else None, allow_mismatch=allow_source_mismatch
+        artifacts, keras_path if has_keras else None, allow_mismatch=allow_source_mismatch, metadata=metadata
     )
-    data_path = resolve_data_dir(data_dir)
-    images, labels = load_test_set(data_path)
-    images = preflight.shape_test_images(images, provenance)
+    dataset = load_test_set(data, data_dir)
+    images, labels, pixel_scale = check_test_data(dataset, metadata)
     if batch_sizes[-1] > len(images):
         raise UsageError(f"--batch-sizes: {batch_sizes[-1]} exceeds the {len(images)} test images")
     if not has_keras:
         log.warning("%s not found: the Keras and NumPy baselines are skipped", keras_path)
     return RunInputs(
         model_dir=model_dir, artifacts=artifacts, keras_path=keras_path if has_keras else None,
-        provenance=provenance, data_path=data_path, images=images, labels=labels,
+        provenance=provenance, dataset=dataset, images=images, labels=labels, pixel_scale=pixel_scale,
         threads=threads, batch_sizes=batch_sizes, quick=quick,
         settings=settings or (QUICK if quick else FULL),
         rounds=QUICK_ROUNDS if quick else FULL_ROUNDS,

@@ -130,7 +130,7 @@ def keras_entries(info: dict[str, Any], keras_path: Path, item: str) -> list[dic
     return [
         {
             "id": sid, "kind": kind, "artifact": KERAS_FILE, "backend": "keras/tensorflow",
-            "input": f"float32 [0, 1] (N, {item})",
+            "input": f"float32 (N, {item})",
             "thread_settings": info["thread_settings"],
             "size_bytes": size,
             "accuracy": info["accuracy"], "correct": info["correct"],

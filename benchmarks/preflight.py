@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import runtime
-from runtime.files import sha256_file
+from runtime.files import output_dir_problem, sha256_file
 
 from .errors import UsageError
 
@@ -26,25 +26,14 @@ class BrokenArtifactError(UsageError):
 
 
 def check_output_dir(output_dir: str | os.PathLike[str]) -> Path:
-    """Refuse an output path that is a file, or that cannot be created; create nothing."""
-    out = Path(output_dir)
-    if str(output_dir) == "":
-        raise UsageError("--output is empty: expected a directory")
-    if out.exists():
-        if not out.is_dir():
-            raise UsageError(f"--output {out}: exists and is not a directory")
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise UsageError(f"--output {out}: directory is not writable")
-        return out
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--output {out}: cannot be created: {parent} is not a writable directory")
-    return out
+    """Refuse an output path that is a file, or that cannot be created or written; create nothing."""
+    problem = output_dir_problem(output_dir)
+    if problem is not None:
+        raise UsageError(f"--output {output_dir}: {problem}" if str(output_dir) else f"--output {problem}")
+    return Path(output_dir)
 
 
-def _read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:
+def read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:
     """Each artifact's metadata; BrokenArtifactError for a file the runtime refuses.
 
     An artifact whose engine is not installed is left out (the run skips it and says so).
@@ -62,15 +51,19 @@ def _read_metadata(artifacts: list[Path]) -> dict[str, runtime.ModelMetadata]:
     return found
 
 
-def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_mismatch: bool = False) -> dict[str, Any]:
+def check_sources(
+    artifacts: list[Path], keras_path: Path | None, *, allow_mismatch: bool = False,
+    metadata: dict[str, runtime.ModelMetadata] | None = None,
+) -> dict[str, Any]:
     """Compare every artifact's ``source_sha256`` with ``model.keras`` (or, without it, each other).
 
     Returns the provenance record of the report. A mismatch, or an artifact that records no
     source, raises SourceMismatchError unless ``allow_mismatch``; then it is logged as a
     warning and the record's ``ok`` is False (the report shows it in a warning block). An
-    artifact the runtime refuses (truncated, corrupt) raises BrokenArtifactError.
+    artifact the runtime refuses (truncated, corrupt) raises BrokenArtifactError. ``metadata``:
+    the artifacts' ``read_metadata``, if already read.
     """
-    metadata = _read_metadata(artifacts)
+    metadata = read_metadata(artifacts) if metadata is None else metadata
     sources = {name: meta.source_sha256 for name, meta in metadata.items()}
     keras_sha = sha256_file(keras_path) if keras_path is not None else None
     reference = keras_sha
@@ -103,24 +96,3 @@ def check_sources(artifacts: list[Path], keras_path: Path | None, *, allow_misma
             )
         log.warning("WARNING: %s (%s given: benchmarking anyway)", message, ALLOW_FLAG)
     return record
-
-
-def shape_test_images(images: Any, provenance: dict[str, Any]) -> Any:
-    """The test images reshaped to the artifacts' input shape, e.g. (N, 28, 28, 1) for a CNN.
-
-    Every subject, the Keras worker and the cold starts then get the same array.
-    """
-    shapes = {tuple(s) for s in provenance["input_shapes"].values()}
-    if not shapes:
-        return images
-    if len(shapes) > 1:
-        raise UsageError(f"the artifacts have different input shapes {sorted(shapes)}: benchmark one model at a time")
-    (shape,) = shapes
-    size = 1
-    for d in shape:
-        size *= int(d)
-    if size != images[0].size:
-        raise UsageError(
-            f"the artifacts' input shape {shape} does not fit the test images {images.shape[1:]}"
-        )
-    return images.reshape((len(images), *shape))

@@ -190,8 +190,8 @@ def to_markdown(result: dict[str, Any]) -> str:
         "## Results",
         "",
         "Latency is wall time per call; `@N` is the batch size. Every subject gets its input tensor "
-        "ready-made from the same test images (float32 in [0, 1], or raw uint8 pixels for a "
-        "uint8-input model), and a runtime subject gets exactly the array its bare backend call gets. "
+        "ready-made from the same test inputs (float32: raw pixels times the artifacts' pixel scale, or "
+        "the data's own floats; raw uint8 pixels for a uint8-input model), and a runtime subject gets exactly the array its bare backend call gets. "
         "*vs Keras predict* = Keras `predict` p50 / subject p50 at batch 1; "
         "*wrapper overhead* = runtime p50 / its bare backend call p50 - 1 (the target's measure); "
         "*per-round median* = the same ratio taken in each alternating round, then the median "

@@ -18,7 +18,7 @@ class RunConfig:
 
     model_dir: str
     output_dir: str | None
-    data_dir: str
+    data_dir: str  # the test data's source: the .npz path, or "fashion-mnist (DIR)"
     threads: int
     batch_sizes: list[int]
     quick: bool

@@ -22,16 +22,16 @@ from .analysis import KERAS_CALL, KERAS_PREDICT, NUMPY_REF, accuracy, add_ratios
 from .environment import collect_environment
 from .errors import CREATE_HINT, ArtifactsNotFoundError
 from .inputs import (  # re-exported: the public names the runner always had
-    DATA_ENV_VAR, DEFAULT_BATCH_SIZES, DEFAULT_DATA_DIR, KERAS_FILE, RunInputs, check_threads,
-    find_artifacts, load_test_set, parse_batch_sizes, prepare_inputs, resolve_data_dir,
+    DATA_ENV_VAR, DEFAULT_BATCH_SIZES, KERAS_FILE, MissingScaleError, RunInputs, check_threads,
+    find_artifacts, load_test_set, parse_batch_sizes, prepare_inputs,
 )
 from .keras_baseline import KERAS_KINDS, keras_entries, run_keras_worker, worker_steps
 from .results import SCHEMA_VERSION, BenchmarkResult, RunConfig
 from .timing import MeasureSettings, Measurement, measure_interleaved
 
 __all__ = [
-    "run_benchmarks", "find_artifacts", "parse_batch_sizes", "check_threads", "resolve_data_dir",
-    "load_test_set", "DEFAULT_BATCH_SIZES", "DEFAULT_DATA_DIR", "DATA_ENV_VAR", "KERAS_FILE",
+    "run_benchmarks", "find_artifacts", "parse_batch_sizes", "check_threads", "MissingScaleError",
+    "load_test_set", "DEFAULT_BATCH_SIZES", "DATA_ENV_VAR", "KERAS_FILE",
     "KERAS_PREDICT", "KERAS_CALL", "NUMPY_REF", "SCHEMA_VERSION", "compute_targets",
 ]
 
@@ -87,6 +87,7 @@ def run_benchmarks(
     batch_sizes: str | Sequence[int] = DEFAULT_BATCH_SIZES,
     quick: bool = False,
     data_dir: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | None = None,
     settings: MeasureSettings | None = None,
     cold_start_repeats: int | None = None,
     allow_source_mismatch: bool = False,
@@ -97,7 +98,10 @@ def run_benchmarks(
     """Benchmark every artifact in ``model_dir`` and the baselines; return the report dict.
 
     Writes ``benchmark.json``, ``benchmark.md`` and ``latency.png`` into ``output_dir``
-    (skipped if it is None). Raises UsageError for bad arguments or missing inputs,
+    (skipped if it is None). The test set is ``data`` (an .npz with ``x_test`` and ``y_test``),
+    else Fashion-MNIST from ``data_dir`` or ``$FASHION_MNIST_DIR`` (``export.data.resolve``).
+    Raises UsageError for bad arguments or missing inputs (MissingScaleError for raw uint8
+    data and an artifact that records no pixel scale),
     SourceMismatchError if ``model.keras`` is not the artifacts' source (unless
     ``allow_source_mismatch``: then the report carries a warning), and BenchmarkError
     if a measuring subprocess fails. ``mcu=True`` adds the MCU table, one row per model and
@@ -108,17 +112,17 @@ def run_benchmarks(
     """
     started = time.perf_counter()
     inp = prepare_inputs(model_dir, output_dir, threads, batch_sizes, quick, data_dir, settings,
-                         cold_start_repeats, allow_source_mismatch, mcu=mcu, mcu_cores=mcu_cores)
+                         cold_start_repeats, allow_source_mismatch, mcu=mcu, mcu_cores=mcu_cores, data=data)
     progress = _Progress(_plan(inp))
     environment = collect_environment(inp.threads)
     log.info(
         "benchmarking %d artifacts in %s, threads=%d, batch sizes %s, %s mode", len(inp.artifacts),
         inp.model_dir, inp.threads, ",".join(map(str, inp.batch_sizes)), "quick" if quick else "full",
     )
-    rows, skipped, entries, pixel_scale = _measure_artifacts(inp, progress)
-    keras_info, keras_rows = _measure_keras(inp, pixel_scale, progress)
+    rows, skipped, entries = _measure_artifacts(inp, progress)
+    keras_info, keras_rows = _measure_keras(inp, progress)
     entries += keras_rows
-    cold = _cold_starts(inp, rows, pixel_scale, progress)
+    cold = _cold_starts(inp, rows, progress)
     # quick mode (CI): idle rows only, a few calls each; the full run adds the one-core-busy rows
     loads = ("idle",) if quick else threadcheck.LOADS
     progress.step(f"default threads vs explicit num_threads, batch 1 and 256, {' and '.join(loads)} "
@@ -149,12 +153,11 @@ def run_benchmarks(
 
 def _measure_artifacts(
     inp: RunInputs, progress: _Progress
-) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[dict[str, Any]], float]:
+) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[dict[str, Any]]]:
     """Accuracy and latency of every loadable artifact, its runtime and bare calls side by side."""
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     entries: list[dict[str, Any]] = []
-    pixel_scale: float | None = None
     for path in inp.artifacts:
         try:
             rt = subjects.runtime_subject(path, inp.threads)
@@ -163,16 +166,14 @@ def _measure_artifacts(
             skipped.append({"file": path.name, "reason": str(e)})
             progress.drop(f"measure:{path.name}", f"cold:{path.name}")
             continue
-        pixel_scale = float(rt.info["pixel_scale"])
-        bare = subjects.bare_subject(path, inp.threads, pixel_scale)
+        bare = subjects.bare_subject(path, inp.threads, inp.pixel_scale, inp.images.shape[1:])
         row, pair = _measure_artifact(inp, path, rt, bare, progress)
         rows.append(row)
         entries.extend(pair)
         del rt, bare
     if not rows:
         raise ArtifactsNotFoundError(f"{inp.model_dir}: no loadable edgeport artifacts; {CREATE_HINT}")
-    assert pixel_scale is not None
-    return rows, skipped, entries, pixel_scale
+    return rows, skipped, entries
 
 
 def _measure_artifact(
@@ -191,12 +192,13 @@ def _measure_artifact(
     }
     measured: dict[str, list[Measurement]] = {rt.id: [], bare.id: [], "pixels": []}
     for bs in inp.batch_sizes:
-        what = "runtime, bare" + (", runtime on raw pixels" if rt.prepare_pixels else "")
+        pixels = rt.prepare_pixels if inp.raw_pixels else None
+        what = "runtime, bare" + (", runtime on raw pixels" if pixels else "")
         progress.step(f"{path.name} batch {bs} ({what}; {inp.rounds} round(s))")
         batch = images[:bs]
         calls = [rt.prepare(batch), bare.prepare(batch)]
-        if rt.prepare_pixels is not None:
-            calls.append(rt.prepare_pixels(batch))
+        if pixels is not None:
+            calls.append(pixels(batch))
         ms = measure_interleaved(calls, inp.settings, bs, inp.rounds)
         measured[rt.id].append(ms[0])
         measured[bare.id].append(ms[1])
@@ -214,33 +216,32 @@ def _measure_artifact(
 
 
 def _measure_keras(
-    inp: RunInputs, pixel_scale: float, progress: _Progress
+    inp: RunInputs, progress: _Progress
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Keras predict and call (in a subprocess), then the NumPy reference on Keras's weights."""
     if inp.keras_path is None:
         return None, []
     progress.step(f"Keras baselines in a subprocess ({KERAS_FILE}: accuracy, predict and call)")
     info, layers = run_keras_worker(
-        inp.keras_path, inp.images, inp.labels, inp.batch_sizes, inp.threads, pixel_scale,
+        inp.keras_path, inp.images, inp.labels, inp.batch_sizes, inp.threads, inp.data_scale,
         inp.settings, progress.step,
     )
     entries = keras_entries(info, inp.keras_path, inp.item)
-    numpy_entry = _numpy_entry(inp, layers, pixel_scale, progress)
+    numpy_entry = _numpy_entry(inp, layers, progress)
     if numpy_entry is not None:
         entries.append(numpy_entry)
     return info, entries
 
 
 def _numpy_entry(
-    inp: RunInputs, layers: list[tuple[np.ndarray, np.ndarray, str]] | None, pixel_scale: float,
-    progress: _Progress,
+    inp: RunInputs, layers: list[tuple[np.ndarray, np.ndarray, str]] | None, progress: _Progress,
 ) -> dict[str, Any] | None:
     if not layers:
         log.warning("the Keras model is not a stack of Dense layers: NumPy reference skipped")
         progress.drop("numpy")
         return None
     try:
-        s = subjects.numpy_subject(layers, inp.threads, pixel_scale)
+        s = subjects.numpy_subject(layers, inp.threads, inp.pixel_scale)
     except ValueError as e:
         log.warning("NumPy reference skipped: %s", e)
         progress.drop("numpy")
@@ -267,11 +268,11 @@ def _entry(
 
 
 def _cold_starts(
-    inp: RunInputs, rows: list[dict[str, Any]], pixel_scale: float, progress: _Progress
+    inp: RunInputs, rows: list[dict[str, Any]], progress: _Progress
 ) -> list[dict[str, Any]]:
     """Import + load + first prediction in fresh processes: each artifact, then Keras."""
     cold = []
-    common = {"threads": inp.threads, "image": inp.images[0], "pixel_scale": pixel_scale, "repeats": inp.repeats}
+    common = {"threads": inp.threads, "image": inp.images[0], "pixel_scale": inp.data_scale, "repeats": inp.repeats}
     for row in rows:
         progress.step(f"cold start {row['file']} (runtime, {inp.repeats} fresh process(es))")
         c = coldstart.cold_start("runtime", inp.model_dir / row["file"], **common)
@@ -305,7 +306,7 @@ def _assemble(
         created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         config=RunConfig(
             model_dir=str(inp.model_dir), output_dir=None if output_dir is None else str(output_dir),
-            data_dir=str(inp.data_path), threads=inp.threads, batch_sizes=list(inp.batch_sizes),
+            data_dir=inp.dataset.source, threads=inp.threads, batch_sizes=list(inp.batch_sizes),
             quick=inp.quick, allow_source_mismatch=allow_source_mismatch,
         ),
         provenance=inp.provenance,

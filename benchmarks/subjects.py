@@ -1,13 +1,13 @@
 """What gets measured: each artifact through ``runtime``, its bare backend call, a NumPy floor.
 
-A subject turns a batch of raw uint8 test images into a zero-argument callable
-(``prepare``): every input conversion the subject is *not* charged for happens
-there, outside the timed call. A bare call gets exactly what the artifact's input
-tensor takes (float32 in [0, 1], or raw uint8 pixels for a uint8-input model), and
-the runtime subject gets the very same array, so runtime vs bare isolates what the
-wrapper costs. The runtime is also measured on raw uint8 pixels (``prepare_pixels``,
-its main input contract), where its timed call includes the pixel scaling it does
-itself. The NumPy reference gets float32 in [0, 1].
+A subject turns a batch of test inputs (raw uint8 pixels, or float32 inputs) into a
+zero-argument callable (``prepare``): every input conversion the subject is *not* charged
+for happens there, outside the timed call. A bare call gets exactly what the artifact's
+input tensor takes (float32, e.g. pixels times the pixel scale, or raw uint8 pixels for a
+uint8-input model), and the runtime subject gets the very same array, so runtime vs bare
+isolates what the wrapper costs. On raw uint8 pixels the runtime is also measured on them
+as they are (``prepare_pixels``, its main input contract), where its timed call includes the
+pixel scaling it does itself. The NumPy reference gets float32.
 
 The Keras baselines are measured in a separate process (``benchmarks._keras_worker``).
 """
@@ -28,9 +28,31 @@ from .environment import blas_thread_limit
 PRECISION_NAMES = {"none": "fp32"}
 
 
-def scale_pixels(images: np.ndarray, pixel_scale: float) -> np.ndarray:
-    """Raw uint8 pixels to float32 in [0, 1], the same way for every float subject."""
+def scale_pixels(images: np.ndarray, pixel_scale: float | None) -> np.ndarray:
+    """The model's float32 inputs: raw uint8 pixels times ``pixel_scale``, float inputs as they are.
+
+    The same way for every float subject; uint8 data with no pixel scale were refused before any
+    work (``inputs.MissingScaleError``).
+    """
+    if images.dtype != np.uint8:
+        return np.ascontiguousarray(images, dtype=np.float32)
+    if pixel_scale is None:
+        raise ValueError("raw uint8 pixels need the model's pixel_scale")
     return images.astype(np.float32) * np.float32(pixel_scale)
+
+
+def raw_pixels(images: np.ndarray, pixel_scale: float | None) -> np.ndarray:
+    """uint8 pixels for a uint8-input model: raw pixels as they are, float inputs divided by ``pixel_scale``."""
+    if images.dtype == np.uint8:
+        return np.ascontiguousarray(images)
+    if pixel_scale is None:
+        raise ValueError("a uint8-input model needs its pixel_scale to take float inputs")
+    return np.clip(np.rint(images / np.float32(pixel_scale)), 0, 255).astype(np.uint8)
+
+
+def shape_text(shape: Any) -> str:
+    """``(N, 28, 28)`` for an item shape (28, 28): the input descriptions of the report."""
+    return "(N, " + ", ".join(str(d) for d in shape) + ")"
 
 
 @dataclass
@@ -57,7 +79,7 @@ def precision_of(model: runtime.Model) -> str:
 
 
 def runtime_subject(path: Path, threads: int) -> Subject:
-    """The artifact through ``runtime.load(...).predict_proba`` on raw uint8 pixels."""
+    """The artifact through ``runtime.load(...).predict_proba``, fed what its bare call is fed."""
     model = runtime.load(path, num_threads=threads)
     settings = model.thread_settings
     if model.backend == "onnxruntime":
@@ -69,7 +91,7 @@ def runtime_subject(path: Path, threads: int) -> Subject:
 
     def prepare(images: np.ndarray) -> Callable[[], object]:
         """The same array the bare call is fed."""
-        x = np.ascontiguousarray(images) if takes_pixels else scale_pixels(images, pixel_scale)
+        x = raw_pixels(images, pixel_scale) if takes_pixels else scale_pixels(images, pixel_scale)
         return lambda: predict_proba(x)
 
     def prepare_pixels(images: np.ndarray) -> Callable[[], object]:
@@ -80,7 +102,8 @@ def runtime_subject(path: Path, threads: int) -> Subject:
         id=f"runtime:{path.name}",
         kind="runtime",
         backend=model.backend,
-        input=("uint8 raw pixels" if takes_pixels else "float32 [0, 1]") + " (N, 28, 28), as the bare call",
+        input=("uint8 raw pixels" if takes_pixels else "float32") + f" {shape_text(model.metadata.input_shape)}, "
+        "as the bare call",
         thread_settings=settings,
         prepare=prepare,
         prepare_pixels=None if takes_pixels else prepare_pixels,
@@ -112,7 +135,7 @@ def ort_session_settings(session: Any) -> dict[str, Any]:
     }
 
 
-def bare_onnx_subject(path: Path, threads: int, pixel_scale: float) -> Subject:
+def bare_onnx_subject(path: Path, threads: int, pixel_scale: float | None, item_shape: tuple[int, ...]) -> Subject:
     """A wrapper-free ``InferenceSession.run`` with the runtime's thread settings."""
     import onnxruntime as ort
 
@@ -122,7 +145,7 @@ def bare_onnx_subject(path: Path, threads: int, pixel_scale: float) -> Subject:
     raw_uint8 = inp.type == "tensor(uint8)"
 
     def to_input(images: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(images) if raw_uint8 else scale_pixels(images, pixel_scale)
+        return raw_pixels(images, pixel_scale) if raw_uint8 else scale_pixels(images, pixel_scale)
 
     def prepare(images: np.ndarray) -> Callable[[], object]:
         feed = {in_name: to_input(images)}
@@ -136,7 +159,7 @@ def bare_onnx_subject(path: Path, threads: int, pixel_scale: float) -> Subject:
         id=f"bare:{path.name}",
         kind="bare",
         backend="onnxruntime",
-        input=("uint8 raw pixels" if raw_uint8 else "float32 [0, 1]") + " (N, 28, 28)",
+        input=("uint8 raw pixels" if raw_uint8 else "float32") + f" {shape_text(item_shape)}",
         thread_settings=ort_session_settings(session),
         prepare=prepare,
         predict_labels=predict_labels,
@@ -145,7 +168,7 @@ def bare_onnx_subject(path: Path, threads: int, pixel_scale: float) -> Subject:
     )
 
 
-def bare_litert_subject(path: Path, threads: int, pixel_scale: float) -> Subject:
+def bare_litert_subject(path: Path, threads: int, pixel_scale: float | None) -> Subject:
     """A wrapper-free LiteRT ``set_tensor/invoke/get_tensor`` with the runtime's threads."""
     from ai_edge_litert.interpreter import Interpreter
 
@@ -161,7 +184,7 @@ def bare_litert_subject(path: Path, threads: int, pixel_scale: float) -> Subject
 
     def to_input(images: np.ndarray) -> np.ndarray:
         if raw_uint8:
-            return np.ascontiguousarray(images, dtype=np.uint8)
+            return raw_pixels(images, pixel_scale)
         x = scale_pixels(images, pixel_scale)
         if in_dtype == np.float32:
             return x
@@ -194,7 +217,7 @@ def bare_litert_subject(path: Path, threads: int, pixel_scale: float) -> Subject
         id=f"bare:{path.name}",
         kind="bare",
         backend="litert",
-        input=("uint8 raw pixels" if raw_uint8 else f"{in_dtype.name}") + " (N, 28, 28)",
+        input=("uint8 raw pixels" if raw_uint8 else f"{in_dtype.name}") + f" {shape_text(item_shape)}",
         thread_settings={"num_threads": threads, "delegate": "XNNPACK (default CPU)"},
         prepare=prepare,
         predict_labels=predict_labels,
@@ -203,9 +226,10 @@ def bare_litert_subject(path: Path, threads: int, pixel_scale: float) -> Subject
     )
 
 
-def bare_subject(path: Path, threads: int, pixel_scale: float) -> Subject:
+def bare_subject(path: Path, threads: int, pixel_scale: float | None, item_shape: tuple[int, ...]) -> Subject:
+    """The artifact's engine called without the runtime; ``item_shape``: one input's shape (report text)."""
     if path.suffix.lower() == ".onnx":
-        return bare_onnx_subject(path, threads, pixel_scale)
+        return bare_onnx_subject(path, threads, pixel_scale, item_shape)
     return bare_litert_subject(path, threads, pixel_scale)
 
 
@@ -228,7 +252,7 @@ def numpy_forward(layers: list[tuple[np.ndarray, np.ndarray, str]], x: np.ndarra
 
 
 def numpy_subject(
-    layers: list[tuple[np.ndarray, np.ndarray, str]], threads: int, pixel_scale: float
+    layers: list[tuple[np.ndarray, np.ndarray, str]], threads: int, pixel_scale: float | None
 ) -> Subject:
     """The floor: three matmuls (+bias, relu, softmax) on the Keras weights."""
     for _, _, activation in layers:
@@ -254,7 +278,7 @@ def numpy_subject(
         id="numpy:reference",
         kind="numpy",
         backend="numpy",
-        input="float32 [0, 1] (N, 784)",
+        input=f"float32 (N, {in_size})",
         thread_settings={"openblas_num_threads": blas if blas is not None else "unknown (not settable)"},
         prepare=prepare,
         predict_labels=predict_labels,

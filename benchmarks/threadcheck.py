@@ -197,18 +197,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--model-dir", type=Path, default=Path("artifacts"))
     p.add_argument("--batch-sizes", default="1,256", help="comma-separated (default 1,256)")
     p.add_argument("--rounds", type=int, default=21)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--data", default=None, help="test set .npz (x_test), as for python -m benchmarks")
+    p.add_argument("--data-dir", default=None, help="Fashion-MNIST folder (default: $FASHION_MNIST_DIR)")
     p.add_argument("--loads", default=",".join(LOADS), help=f"comma-separated, from {list(LOADS)} (default: both)")
     args = p.parse_args(argv)
     from runtime.console import filtered_stderr
 
-    from .inputs import find_artifacts, load_test_set, resolve_data_dir
+    from .inputs import check_test_data, find_artifacts, load_test_set
+    from .preflight import read_metadata
 
-    images, _ = load_test_set(resolve_data_dir(args.data_dir))
+    artifacts = find_artifacts(args.model_dir)
+    images, _, _ = check_test_data(load_test_set(args.data, args.data_dir), read_metadata(artifacts))
     sizes = [int(s) for s in args.batch_sizes.split(",")]
     with filtered_stderr():
         rows = measure_thread_defaults(
-            find_artifacts(args.model_dir), images, sizes, rounds=args.rounds, loads=args.loads.split(",")
+            artifacts, images, sizes, rounds=args.rounds, loads=args.loads.split(",")
         )
     print(format_sweep(rows))
     return 0

@@ -11,13 +11,15 @@ from .errors import (
     UsageError,
     ValidationError,
 )
-from .mixed_precision import Steering
+from .steering import Steering
 from .pipeline import FORMAT_CHOICES, FORMATS, MODES, ExportPlan, artifact_name, run_export
 from .task import TASKS
-from .validate import DEFAULT_THRESHOLDS, ArtifactReport, Thresholds, validate_artifact
+from .results import ArtifactReport, ClassificationMetrics, RegressionMetrics
+from .validate import DEFAULT_THRESHOLDS, Thresholds, validate_artifact
 
 __all__ = [
     "ArtifactReport",
+    "ClassificationMetrics",
     "ConversionError",
     "DataError",
     "DEFAULT_THRESHOLDS",
@@ -27,6 +29,7 @@ __all__ = [
     "FORMAT_CHOICES",
     "MODES",
     "ModelLoadError",
+    "RegressionMetrics",
     "TASKS",
     "TaskError",
     "Steering",

@@ -69,8 +69,7 @@ def _formats(text: str) -> str:
     return text
 
 
-from .mixed_precision import Steering
-from .steering import format_steering
+from .steering import Steering, format_steering
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -149,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_steering_arguments(p: argparse.ArgumentParser) -> None:
-    """Options that steer quantization (see export/mixed_precision.py for which variants allow what)."""
+    """Options that steer quantization (see export/steering/mixed_precision.py for which variants allow what)."""
     p.add_argument(
         "--layer-report", action="store_true",
         help="add a per-layer error table (by Keras layer name) for every quantized artifact",

@@ -1,18 +1,18 @@
-"""The arguments of ``run_export`` that need no model: their defaults, bounds and checks,
-and the I/O type each variant gets."""
+"""The arguments of ``run_export`` that need no model: their defaults, bounds and checks."""
 from __future__ import annotations
 
 import logging
 
 from .errors import UnsupportedFormatError, UsageError
-from .litert import CALIBRATED_MODES, IO_DTYPES, MODE_IO_DTYPES
+from .formats import REGISTRY
+from .litert import CALIBRATED_MODES, IO_DTYPES
 from .task import TASKS
 
 DEFAULT_CALIBRATION_SAMPLES = 500
 # Full-int8 TFLite takes raw uint8 pixels by default: no float ops at all on the target.
 DEFAULT_IO_DTYPE = "uint8"
 SEED_MAX = 2**32 - 1
-_TFLITE_BASED = ("tflite", "c", "tflm")  # formats whose int8 is made from the int8 .tflite
+_TFLITE_BASED = tuple(n for n, f in REGISTRY.items() if f.tflite_family)  # int8 made from the int8 .tflite
 
 # the pipeline's logger: these lines belong to the run
 logger = logging.getLogger("export.pipeline")
@@ -66,22 +66,3 @@ def check_plan_inputs(
             "--io-dtype %s applies to calibrated TFLite variants (and the C/TFLM made from them) only; "
             "this plan has none", io_dtype,
         )
-
-
-def variant_io(fmt: str, mode: str, io_dtype: str) -> str:
-    """The I/O type of the (``fmt``, ``mode``) variant for ``--io-dtype io_dtype``."""
-    return tflite_io_dtype(mode, io_dtype) if fmt == "tflite" else "float32"
-
-
-def tflite_io_dtype(mode: str, requested: str) -> str:
-    """The I/O type a TFLite variant gets for ``--io-dtype requested``.
-
-    int8 takes it as given; int16x8 allows only float32 or int16, so any integer request
-    means int16 there; every other mode keeps float32 I/O.
-    """
-    allowed = MODE_IO_DTYPES.get(mode, ("float32",))
-    if requested in allowed:
-        return requested
-    if mode == "int8":
-        raise UnsupportedFormatError(f"io_dtype={requested!r} is not available for int8; expected one of {list(allowed)}")
-    return "int16" if requested != "float32" and "int16" in allowed else "float32"

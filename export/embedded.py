@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,24 +29,13 @@ import runtime
 from runtime.files import install, install_folder, write_bytes_atomic
 
 from .c_library import write_c_library
-from .validate import ArtifactReport, compare_outputs, fp32_tolerance, judge
+from .formats import artifact_name, get_format
+from .results import ArtifactReport, CSourceCheck, TflmSource, metrics_for
+from .validate import compare_outputs, fp32_tolerance, judge
 
 logger = logging.getLogger(__name__)
 
-EMBEDDED_FORMATS = ("c", "tflm")
-EMBEDDED_MODES = {"c": ("none", "int8"), "tflm": ("none", "int8")}
 SIGNATURE_SUFFIX = ".sig"  # detached signatures of the sources: model.int8.c.sig, model.int8.h.sig
-
-
-def base_name(fmt: str, mode: str) -> str:
-    """``model`` / ``model.int8`` for C, ``model.tflm`` / ``model.int8.tflm`` for TFLite Micro."""
-    stem = "model" if mode == "none" else f"model.{mode}"
-    return stem if fmt == "c" else f"{stem}.tflm"
-
-
-def source_name(fmt: str, mode: str) -> str:
-    """The artifact a report row names: the ``.c`` or ``.cc`` file (its header sits beside it)."""
-    return base_name(fmt, mode) + (".c" if fmt == "c" else ".cc")
 
 
 def export_embedded(
@@ -59,36 +48,30 @@ def export_embedded(
     ``<file>.sig``: the 64-byte signature of the file's exact bytes (``openssl pkeyutl -verify
     -rawin`` checks it). Without one, stale ``.sig`` files of an earlier signed run are removed.
     """
-    name = source_name(fmt, mode)
-    staging = out / f".tmp-{os.getpid()}-{base_name(fmt, mode)}"
+    name, base = artifact_name(fmt, mode), get_format(fmt).base_name(mode)
+    staging = out / f".tmp-{os.getpid()}-{base}"
     staging.mkdir(exist_ok=True)
     try:
+        c_path, h_path = get_format(fmt).build(tflite, staging, prefix=prefix, base_name=base,
+                                               source_name=tflite_report.artifact)
         if fmt == "c":
-            from .csrc import export_c
-
-            c_path, h_path = export_c(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
-                                      source_name=tflite_report.artifact)
             report = _validate_c(c_path, tflite, ref, thresholds, name, mode)
             library = staging / "library"
             if report.ok:
                 write_c_library(library, c_path, prefix=prefix, source=tflite_report.artifact)
         else:
-            from .tflm import export_tflm
-
-            c_path, h_path = export_tflm(tflite, staging, prefix=prefix, base_name=base_name(fmt, mode),
-                                         source_name=tflite_report.artifact)
             report = _tflm_report(tflite_report, name, c_path)
         if report.ok:
             staged = [h_path, c_path]  # header first: a source never stands without it
             if signing_key is not None:
                 staged += [_sign_detached(path, signing_key) for path in (h_path, c_path)]
-                report.extra = {**report.extra, "signatures": [p.name for p in staged[2:]]}
+                report = replace(report, embedded=replace(report.embedded, signatures=tuple(p.name for p in staged[2:])))
             install([(path, out / path.name) for path in staged])
             if signing_key is None:
                 for path in (h_path, c_path):
                     (out / f"{path.name}{SIGNATURE_SUFFIX}").unlink(missing_ok=True)
             if fmt == "c":
-                install_folder(library, out / base_name(fmt, mode))
+                install_folder(library, out / base)
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -113,29 +96,28 @@ def _validate_c(c_path: Path, tflite: Path, ref, thresholds, name: str, mode: st
         got = (got - np.float32(api["OUTPUT_ZERO_POINT"])) * np.float32(api["OUTPUT_SCALE"])
     metrics = compare_outputs(got, ref.outputs, ref.labels, ref.facts.task)
     failures = list(exact.failures) + judge(metrics, thresholds, None, None)
-    metrics.pop("labelled", None)
-    metrics.pop("compared", None)
     return ArtifactReport(
         artifact=name, format="c", mode=mode, io_dtype=api["input_t"].replace("_t", ""),
         size_bytes=c_path.stat().st_size, size_ratio=None, samples=len(native),
-        thresholds=asdict(thresholds), failures=failures, task=ref.facts.task, data=ref.data_source,
-        extra={
-            "header": c_path.with_suffix(".h").name,
-            "scratch_bytes": api["SCRATCH_BYTES"],
-            "exact_against": "TFLite Micro (output bytes)" if exact.mode == "int8"
+        metrics=metrics_for(ref.facts.task, metrics), max_abs_diff=metrics["max_abs_diff"],
+        max_scaled_diff=metrics["max_scaled_diff"], weight_ratio=metrics["weight_ratio"],
+        thresholds=asdict(thresholds), failures=tuple(failures), task=ref.facts.task, data=ref.data_source,
+        embedded=CSourceCheck(
+            header=c_path.with_suffix(".h").name,
+            scratch_bytes=api["SCRATCH_BYTES"],
+            exact_against="TFLite Micro (output bytes)" if exact.mode == "int8"
             else f"LiteRT (|diff| <= {exact.tolerance:.3g})",
-            "mismatched_samples": exact.mismatched_images,
-            "verify": exact.verify_result,
-        },
-        **metrics,
+            mismatched_samples=exact.mismatched_images,
+            verify=exact.verify_result,
+        ),
     )
 
 
 def _tflm_report(source: ArtifactReport, name: str, cc: Path) -> ArtifactReport:
     """The .tflite's own validation (the array holds its exact bytes), under the .cc's name."""
-    row = ArtifactReport.from_dict(source.to_dict())
-    row.artifact, row.format, row.size_bytes, row.size_ratio = name, "tflm", cc.stat().st_size, None
-    row.extra = {**row.extra, "header": cc.with_suffix(".h").name, "validated_as": source.artifact}
-    return row
+    return replace(
+        source, artifact=name, format="tflm", size_bytes=cc.stat().st_size, size_ratio=None,
+        embedded=TflmSource(header=cc.with_suffix(".h").name, validated_as=source.artifact),
+    )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from runtime.metadata import ModelMetadata
 
-from .errors import ConversionError
+from .errors import ConversionError, UnsupportedFormatError
 from .seal import seal_artifact
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,20 @@ IO_DTYPES = ("float32", "uint8", "int8", "int16")
 MODE_IO_DTYPES = {"int8": ("float32", "uint8", "int8"), "int16x8": ("float32", "int16")}
 CALIBRATED_MODES = tuple(MODE_IO_DTYPES)
 DEFAULT_IO_NAMES = ("pixels", "probabilities")
+
+
+def tflite_io_dtype(mode: str, requested: str) -> str:
+    """The I/O type a TFLite variant gets for ``--io-dtype requested``.
+
+    int8 takes it as given; int16x8 allows only float32 or int16, so any integer request
+    means int16 there; every other mode keeps float32 I/O.
+    """
+    allowed = MODE_IO_DTYPES.get(mode, ("float32",))
+    if requested in allowed:
+        return requested
+    if mode == "int8":
+        raise UnsupportedFormatError(f"io_dtype={requested!r} is not available for int8; expected one of {list(allowed)}")
+    return "int16" if requested != "float32" and "int16" in allowed else "float32"
 
 
 def export_litert(
@@ -42,7 +57,7 @@ def export_litert(
     samples as the model sees them, never from the test split) or ``int16x8`` (16-bit activations, 8-bit
     weights; also calibrated). ``io_dtype`` applies to the calibrated modes only, per
     ``MODE_IO_DTYPES``. ``keep_float`` (int8 with float I/O only) names Keras layers left in
-    float, through the converter's quantization-debugger denylist (``export.mixed_precision``).
+    float, through the converter's quantization-debugger denylist (``export.steering.mixed_precision``).
     ``saved_models`` keeps the model's SavedModel for the next call (one export run writes it once).
     """
     import tensorflow as tf
@@ -56,15 +71,12 @@ def export_litert(
             _write_saved_model(model, tmp, io_names)
         converter = tf.lite.TFLiteConverter.from_saved_model(directory)
         images = _configure(converter, quantize, io_dtype, calibration)
-        try:
-            if keep_float:
-                from .mixed_precision import convert_with_float_layers
+        if keep_float:
+            from .steering import convert_with_float_layers
 
-                flatbuffer = convert_with_float_layers(converter, model, images, keep_float)
-            else:
-                flatbuffer = converter.convert()
-        except Exception as e:  # the converter raises ConverterError and assorted others
-            raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
+            flatbuffer = _convert(lambda: convert_with_float_layers(converter, model, images, keep_float), quantize)
+        else:
+            flatbuffer = _convert(converter.convert, quantize)
     return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype, keep_float)
 
 
@@ -80,11 +92,15 @@ def export_litert_converter(
     """As ``export_litert``, from a TFLite converter made elsewhere (e.g. a SavedModel's, ``export.savedmodel``)."""
     _check_litert_arguments(quantize, io_dtype, ())
     _configure(converter, quantize, io_dtype, calibration)
+    return _write_tflite(_convert(converter.convert, quantize), Path(path), metadata, quantize, io_dtype)
+
+
+def _convert(convert: Callable[[], bytes], quantize: str) -> bytes:
+    """The flatbuffer ``convert()`` returns; ConversionError naming ``quantize`` if the converter fails."""
     try:
-        flatbuffer = converter.convert()
+        return convert()
     except Exception as e:  # the converter raises ConverterError and assorted others
         raise ConversionError(f"TFLite conversion ({quantize}) failed: {type(e).__name__}: {e}") from e
-    return _write_tflite(flatbuffer, Path(path), metadata, quantize, io_dtype)
 
 
 def _write_tflite(

@@ -94,7 +94,7 @@ def quantize_onnx(
     ``calibration`` (float32 images in [0, 1], from the training split) is required for the
     static modes; ``quant_format`` ("QDQ" or "QOperator") sets the int8 graph layout
     (int16x8 is always QDQ). ``nodes_to_exclude`` names nodes of the pre-processed graph
-    (see ``export.mixed_precision``) left in float.
+    (see ``export.steering.mixed_precision``) left in float.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic

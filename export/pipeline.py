@@ -19,16 +19,15 @@ from .arguments import (  # noqa: F401  (re-exported: existing imports keep work
     SEED_MAX,
     check_arguments as _check_arguments,
     check_plan_inputs,
-    tflite_io_dtype,
-    variant_io as _variant_io,
 )
-from .convert import write_artifact
+from .convert import Conversion
 from .csrc import UnsupportedOpError, check_prefix
-from .embedded import EMBEDDED_FORMATS, export_embedded, source_name
-from .errors import ConversionError, UsageError
+from .embedded import export_embedded
+from .errors import ConversionError, UnknownLayerError, UsageError
+from .formats import EMBEDDED_FORMATS, artifact_name, get_format, variant_io
 from runtime.files import remove_stale_temporaries, temporary_path
-from .litert import CALIBRATED_MODES, SavedModelCache
-from .mixed_precision import RECIPE_KEY, Steering, onnx_exclusions, supports_float_island
+from .litert import CALIBRATED_MODES, SavedModelCache, tflite_io_dtype  # noqa: F401  (tflite_io_dtype re-exported)
+from .steering import RECIPE_KEY, Steering, check_steering, steer_variant, supports_float_island
 from .onnx import DEFAULT_OPSET
 from .op_check import check_c_ops
 from .planning import (  # noqa: F401  (re-exported: existing imports keep working)
@@ -38,9 +37,9 @@ from .reference import AUTO, Reference, prepare_reference
 from .report import failed_attempt, raise_on_failures, write_report
 from .seal import load_signing_key, seal_artifact
 from .sources import load_source, source_kind
-from .steering import check_steering, steer_variant
 from .tflite_source import tflite_mode
-from .validate import ArtifactReport, ThresholdOverrides, resolve_thresholds, validate_artifact
+from .results import ArtifactReport
+from .validate import ThresholdOverrides, resolve_thresholds, validate_artifact
 from .weights import weight_bytes
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,6 @@ logger = logging.getLogger(__name__)
 # On random inputs, a quantized variant's agreement counts only samples that Keras decides by
 # at least this probability margin (fp32 is still judged on every sample).
 RANDOM_TIE_MARGIN = 0.05
-SUFFIX = {"onnx": ".onnx", "tflite": ".tflite"}
 
 
 @dataclass(frozen=True)
@@ -75,15 +73,7 @@ class _Job:
 
     def io(self, f: str, mode: str) -> str:
         """The I/O type of the (``f``, ``mode``) artifact."""
-        return self.ref.source.tflite.input_dtype.name if self.as_is else _variant_io(f, mode, self.io_dtype)
-
-
-def artifact_name(fmt: str, mode: str) -> str:
-    """``model.onnx``/``model.tflite`` for fp32, ``model.<mode>.<ext>`` for variants;
-    ``model.int8.c`` (and ``.h``), ``model.int8.tflm.cc`` (and ``.h``) for the embedded formats."""
-    if fmt in EMBEDDED_FORMATS:
-        return source_name(fmt, mode)
-    return f"model{'' if mode == 'none' else '.' + mode}{SUFFIX[fmt]}"
+        return self.ref.source.tflite.input_dtype.name if self.as_is else variant_io(f, mode, self.io_dtype)
 
 
 def run_export(
@@ -150,7 +140,7 @@ def run_export(
         source, dataset, task=task, pixel_scale=pixel_scale, class_names=class_names,
         calibration_samples=calibration_samples if plan.needs_calibration else None, seed=seed,
     )
-    layout = check_steering(steering, [(f, m, _variant_io(f, m, io_dtype)) for f, m in plan.variants], ref.keras_model)
+    layout = check_steering(steering, [(f, m, variant_io(f, m, io_dtype)) for f, m in plan.variants], ref.keras_model)
     job = _Job(
         ref, out, resolve_thresholds(ref.facts.task, thresholds), opset, io_dtype, seed, signing_key, steering,
         layout, c_prefix,
@@ -269,7 +259,8 @@ def _build_and_validate(job: _Job, f: str, mode: str, tmp: Path, base: _Base, na
 
 
 def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path | None, *, keep_float: tuple[str, ...] = ()) -> None:
-    """Write one sealed artifact (``export.convert``), naming the artifact, not the temp file, on failure."""
+    """Write one sealed artifact (the format's build, ``export.formats``), naming the artifact, not the temp
+    file, on failure."""
     ref = job.ref
     calibrated = mode in CALIBRATED_MODES and not job.as_is
     quant = Quantization(
@@ -288,14 +279,13 @@ def _convert(job: _Job, f: str, mode: str, path: Path, fp32: Path | None, *, kee
     if key in job.written:  # e.g. the fp32 .tflite that --format tflite, c and tflm all start from
         path.write_bytes(job.written[key])
         return
-    nodes = tuple(onnx_exclusions(fp32, job.layout, keep_float)) if keep_float and f == "onnx" else ()
+    conversion = Conversion(
+        ref, mode, path, meta, fp32=fp32, io_dtype=quant.io_dtype, calibration=ref.calibration if calibrated else None,
+        keep_float=keep_float, layout=job.layout, opset=job.opset, saved_models=job.saved_models,
+    )
     try:
-        write_artifact(
-            ref, f, mode, path, fp32, meta, opset=job.opset, io_dtype=quant.io_dtype,
-            calibration=ref.calibration if calibrated else None, keep_float=keep_float, onnx_nodes=nodes,
-            saved_models=job.saved_models,
-        )
-    except ConversionError:
+        get_format(f).build(conversion)
+    except (ConversionError, UnknownLayerError):  # UnknownLayerError: a kept layer with no ops in the graph
         raise
     except Exception as e:  # converters raise many unrelated types; name the artifact, not the temp file
         text = " ".join(str(e).replace(str(path), artifact_name(f, mode)).split())

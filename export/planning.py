@@ -9,19 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .embedded import EMBEDDED_FORMATS, EMBEDDED_MODES
 from .errors import UnsupportedFormatError, UsageError
-from .litert import CALIBRATED_MODES, TFLITE_MODES
-from .onnx import ONNX_MODES
+from .formats import (  # noqa: F401  (re-exported: existing imports keep working)
+    ALL_MODES, AS_IS_FORMATS, FORMAT_CHOICES, FORMAT_MODES, FORMATS, MODES,
+)
+from .litert import CALIBRATED_MODES
 
 logger = logging.getLogger("export.pipeline")
 
-FORMATS = ("onnx", "tflite")  # what --format all builds: the CPU formats
-FORMAT_CHOICES = (*FORMATS, *EMBEDDED_FORMATS, "all")
-MODES = {"onnx": ONNX_MODES, "tflite": TFLITE_MODES}
-FORMAT_MODES = {**MODES, **EMBEDDED_MODES}
-ALL_MODES = tuple(dict.fromkeys(m for modes in FORMAT_MODES.values() for m in modes))
-AS_IS_FORMATS = ("tflite", *EMBEDDED_FORMATS)  # what a .tflite source can become
 # --quantize's default: "none" for a model edgeport converts, a .tflite's own mode
 AUTO_MODE = "auto"
 

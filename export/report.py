@@ -9,7 +9,8 @@ from pathlib import Path
 
 from runtime.files import write_text_atomic
 from .errors import TargetNotReachedError, ValidationError
-from .validate import ArtifactReport, format_table
+from .results import ArtifactReport, metrics_for
+from .validate import format_table
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,6 @@ def failed_attempt(ref, name: str, f: str, mode: str, error: Exception) -> Artif
     """A report row for an artifact that could not even be converted."""
     return ArtifactReport(
         artifact=name, format=f, mode=mode, io_dtype="-", size_bytes=0, size_ratio=None, samples=0,
-        accuracy=None, keras_accuracy=None, accuracy_drop_points=None, agreement=None,
-        max_abs_diff=float("nan"), failures=[" ".join(str(error).split())], task=ref.facts.task,
-        data=ref.data_source,
+        metrics=metrics_for(ref.facts.task, {}), max_abs_diff=float("nan"), failures=(" ".join(str(error).split()),),
+        task=ref.facts.task, data=ref.data_source,
     )

@@ -6,7 +6,7 @@ shapes, then the values; collect every failure before judging; return a report.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -15,6 +15,7 @@ import numpy as np
 import runtime
 
 from .errors import UsageError
+from .results import ArtifactReport, metrics_for
 
 
 @dataclass(frozen=True)
@@ -112,48 +113,6 @@ def resolve_thresholds(task: str, overrides: ThresholdOverrides | None = None) -
     return table
 
 
-@dataclass
-class ArtifactReport:
-    """Validation of one artifact against Keras."""
-
-    artifact: str
-    format: str
-    mode: str
-    io_dtype: str
-    size_bytes: int
-    size_ratio: float | None
-    samples: int
-    accuracy: float | None
-    keras_accuracy: float | None
-    accuracy_drop_points: float | None
-    agreement: float | None
-    max_abs_diff: float
-    thresholds: dict = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    task: str = "classification"
-    data: str = ""
-    max_rel_diff: float | None = None
-    mae: float | None = None
-    keras_mae: float | None = None
-    extra: dict = field(default_factory=dict)
-    layer_report: dict | None = None  # export.layer_report (issue 11), when asked for
-    recipe: dict | None = None  # the --target-agreement search, when asked for
-    max_scaled_diff: float | None = None  # max over samples of max |diff| / output scale (judged)
-    weight_ratio: float | None = None  # stored tensor bytes over fp32's (judged by max_size_ratio)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "ok": self.ok}
-
-    @classmethod
-    def from_dict(cls, row: dict) -> "ArtifactReport":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in row.items() if k in known})
-
-
 def artifact_outputs(model: runtime.Model, x: np.ndarray) -> np.ndarray:
     """The artifact's raw output as (N, k) float32: probabilities, p (binary) or values."""
     if model.task == "regression":
@@ -207,8 +166,6 @@ def validate_artifact(
 
         m["weight_ratio"] = weight_bytes(path) / fp32_weight_bytes
     failures += judge(m, thresholds, m["weight_ratio"], fp32_size)
-    m.pop("labelled", None)
-    m.pop("compared", None)
     q = meta.quantization
     return ArtifactReport(
         artifact=name or path.name,
@@ -218,11 +175,14 @@ def validate_artifact(
         size_bytes=size,
         size_ratio=ratio,
         samples=len(inputs),
+        metrics=metrics_for(task, m),
+        max_abs_diff=m["max_abs_diff"],
+        max_scaled_diff=m["max_scaled_diff"],
+        weight_ratio=m["weight_ratio"],
         thresholds=asdict(thresholds),
-        failures=failures,
+        failures=tuple(failures),
         task=task,
         data=data,
-        **m,
     )
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -46,6 +47,34 @@ def file_problem(path: str | os.PathLike) -> str | None:
         return IS_DIRECTORY
     kind = next((name for test, name in _KINDS if test(mode)), "a special file")
     return f"is {kind}, not a regular file"
+
+
+def output_dir_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is not (and cannot become) a writable directory, in a few words; None if it is
+    or can be. Creates nothing: an existing folder is checked by creating and removing a probe file.
+
+    "is empty: expected a directory", "exists and is not a directory", "is a directory that cannot be
+    written (...)", "cannot be created: P is not a writable directory": callers name the path.
+    """
+    if str(path) == "":
+        return "is empty: expected a directory"
+    out = Path(path).expanduser()
+    if out.exists():
+        if not out.is_dir():
+            return "exists and is not a directory"
+        try:
+            fd, probe = tempfile.mkstemp(dir=out, prefix=f"{temporary_path(out / 'probe').name}.")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as e:
+            return f"is a directory that cannot be written ({e.strerror or e})"
+        return None
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: {parent} is not a writable directory"
+    return None
 
 
 def sha256_file(path: str | os.PathLike) -> str:

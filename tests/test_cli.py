@@ -86,3 +86,13 @@ def test_export_cli_prints_the_reports_of_a_failed_run_and_exits_1(monkeypatch, 
     assert cli.main(["--model", str(tmp_path / "m.keras")]) == 1
     assert printed == [["row"]]
     assert capsys.readouterr().err == "error: 1 artifact(s) failed: model.int8.tflite\n"
+
+
+def test_blame_check_reports_through_the_shared_contract(tmp_path, capsys):
+    from export.steering import blame_check
+
+    missing = tmp_path / "missing.keras"
+    code = blame_check.main(["--model", str(missing)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "missing.keras" in err

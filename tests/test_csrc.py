@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import re
 import shutil
 import subprocess
@@ -14,31 +13,13 @@ import pytest
 from export.csrc import CPrefixError, HostCModel, UnsupportedOpError, export_c, validate_c
 from export.csrc.host import STRICT_FLAGS, find_cc, read_api
 from export.errors import ConversionError
-
-
-def _require(tool: str | None, what: str) -> str:
-    if tool is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{what} is required in CI")
-        pytest.skip(f"{what} not found on this machine")
-    return tool
+from export.tflite_source import tflm_outputs
+from tests.tools import require
 
 
 @pytest.fixture(scope="module")
 def cc() -> str:
-    return _require(find_cc(), "a C compiler (cc/gcc/clang)")
-
-
-def _tflm_outputs(tflite: Path, x: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime as tflm
-
-    interp = tflm.Interpreter.from_file(str(tflite))
-    outs = []
-    for row in x:
-        interp.set_input(row[None], 0)
-        interp.invoke()
-        outs.append(np.array(interp.get_output(0)).reshape(-1))
-    return np.stack(outs)
+    return require(find_cc(), "a C compiler (cc/gcc/clang)")
 
 
 # ---------------------------------------------------------------- the reference MLP
@@ -53,7 +34,7 @@ def test_mlp_int8_bit_exact_with_tflite_micro_on_every_test_image(mlp_c, exporte
     images = test_set[0]
     model = HostCModel(mlp_c)
     got = model.predict_raw(images)
-    ref = _tflm_outputs(exported_dir / "model.int8.tflite", images)
+    ref = tflm_outputs(exported_dir / "model.int8.tflite", images)
     assert got.dtype == np.uint8 and got.shape == (10_000, 10)
     mismatched = np.flatnonzero(np.any(got != ref, axis=1))
     assert mismatched.size == 0, f"{mismatched.size} images differ, first {mismatched[:5]}"
@@ -133,11 +114,11 @@ def test_sanitizers_find_nothing(mlp_c, exported_dir, test_set, cc, tmp_path):
     """-fsanitize=address,undefined executable over 300 images: same bytes as TFLite Micro, no report."""
     images = test_set[0][:300]
     got = _sanitized_run(cc, mlp_c, images, tmp_path)
-    np.testing.assert_array_equal(got, _tflm_outputs(exported_dir / "model.int8.tflite", images))
+    np.testing.assert_array_equal(got, tflm_outputs(exported_dir / "model.int8.tflite", images))
 
 
 def test_no_writable_globals(mlp_c, cc, tmp_path):
-    size_tool = _require(shutil.which("size"), "binutils' size")
+    size_tool = require(shutil.which("size"), "binutils' size")
     for pic in ("-fno-pic", "-fPIC"):
         obj = tmp_path / f"model{pic}.o"
         subprocess.run([cc, *STRICT_FLAGS, pic, "-c", "-o", str(obj), str(mlp_c)], check=True)
@@ -274,7 +255,7 @@ def test_small_model_int8_bit_exact(small_models, name, test_set, tmp_path, cc):
     assert report.images == 1500 and report.max_abs_diff == 0
     # padding, strides and the im2col patch under the sanitizers
     sanitized = _sanitized_run(cc, c_path, images[:100], tmp_path)
-    np.testing.assert_array_equal(sanitized, _tflm_outputs(tflite, images[:100]))
+    np.testing.assert_array_equal(sanitized, tflm_outputs(tflite, images[:100]))
 
 
 @pytest.mark.parametrize("name", ["cnn", "dw"])

@@ -47,6 +47,18 @@ def test_every_variant_is_written_and_reported(exported_dir, report):
     assert not list(exported_dir.glob(".tmp-*")), "temporary files left behind"
 
 
+
+def test_report_rows_read_back_as_typed_reports_unchanged(report):
+    """The typed ArtifactReport (per-task metrics) writes exactly the rows it reads: keys, order, values."""
+    from export import ArtifactReport, ClassificationMetrics
+
+    for row in report["artifacts"] + report["failed_attempts"]:
+        if "attempted_utc" in row:
+            row = {k: v for k, v in row.items() if k != "attempted_utc"}
+        typed = ArtifactReport.from_dict(row)
+        assert isinstance(typed.metrics, ClassificationMetrics)
+        assert json.dumps(typed.to_dict()) == json.dumps(row), row["artifact"]
+
 @pytest.mark.parametrize("name", ARTIFACTS)
 def test_variant_meets_its_thresholds(name, report):
     row = {r["artifact"]: r for r in report["artifacts"]}[name]

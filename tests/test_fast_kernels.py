@@ -7,12 +7,11 @@ ARM tools the QEMU half skips, except in CI.
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
 
-from benchmarks.mcu import cross_compile, missing_tools, run_qemu
+from benchmarks.mcu import cross_compile, run_qemu
 from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, fc_case, maxpool_case, outputs_match,
                                     suite_inputs, write_suite)
 from export.csrc.fast.channels import fast_requant_ok, rounds
@@ -124,18 +123,9 @@ def test_portable_path_on_host_equals_tflite_micro(suite):
     assert not outputs_match(cases, got)
 
 
-def _toolchain() -> None:
-    missing = missing_tools()
-    if missing:
-        reason = f"ARM toolchain/QEMU missing ({', '.join(missing)})"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.mark.parametrize("path", ["dsp", "portable"])
 def test_cortex_m4_equals_tflite_micro(suite, path):
-    _toolchain()
+    require_board("m4")
     cases, c_path, inputs = suite
     flags = ("-O2",) if path == "dsp" else ("-O2", "-DEDGEPORT_PORTABLE")
     build = cross_compile(c_path, c_path.parent / f"arm-{path}", opt_flags=flags)
@@ -284,6 +274,6 @@ def test_chain_runs_in_place_exact_with_tflite_micro(tmp_path, residual):
         assert np.array_equal(model.predict_raw(x), ref)
     finally:
         model.close()
-    _toolchain()
+    require_board("m4")
     build = cross_compile(c_path, tmp_path / "arm")
     assert np.array_equal(run_qemu(build.elf, x).outputs, ref)

@@ -63,3 +63,16 @@ def test_sha256_file_matches_hashlib(tmp_path):
     data = os.urandom(3 << 20 | 5)  # more than one 1 MiB chunk
     (tmp_path / "f").write_bytes(data)
     assert sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+
+
+def test_output_dir_problem_is_the_one_rule_for_output_folders(tmp_path):
+    """train's and benchmarks' --output checks: a file, a path under a file, an empty path; nothing created."""
+    from runtime.files import output_dir_problem
+
+    target = tmp_path / "report.txt"
+    target.write_text("keep me")
+    assert output_dir_problem(target) == "exists and is not a directory"
+    assert output_dir_problem(target / "sub") == f"cannot be created: {target} is not a writable directory"
+    assert output_dir_problem("") == "is empty: expected a directory"
+    assert output_dir_problem(tmp_path) is None and output_dir_problem(tmp_path / "new" / "deeper") is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt"]  # the probe is gone, nothing made

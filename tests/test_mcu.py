@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from benchmarks.errors import UsageError
-from benchmarks.mcu import (QemuRunError, count_macs, cross_compile, missing_tools, object_sizes,
-                            run_qemu)
+from benchmarks.mcu import QemuRunError, count_macs, cross_compile, object_sizes, run_qemu
+from tests.tools import MCU_FIXTURES as FIXTURES, copy_tiny_dense, host_outputs, require_board, write_loop_model
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mcu"
 N_IMAGES = 200
 
 
 @pytest.fixture(scope="module")
 def toolchain() -> None:
-    missing = missing_tools()
-    if missing:
-        reason = (f"ARM toolchain/QEMU missing ({', '.join(missing)}): apt-get install "
-                  "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm")
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require_board("m4")
 
 
 @pytest.fixture(scope="module")
@@ -38,28 +30,8 @@ def images(test_set) -> np.ndarray:
     return test_set[0][:N_IMAGES].reshape(N_IMAGES, -1)
 
 
-def host_outputs(model_c: Path, inputs: np.ndarray) -> np.ndarray:
-    """The same C built for the host (cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic), via ctypes."""
-    from export.csrc.host import HostCModel
-
-    model = HostCModel(model_c)
-    try:
-        return model.predict_raw(inputs)
-    finally:
-        model.close()
-
-
-def _copy_fixture(tmp: Path, edit=None) -> Path:
-    for name in ("tiny_dense.c", "tiny_dense.h"):
-        shutil.copy(FIXTURES / name, tmp / name)
-    if edit is not None:
-        for name in ("tiny_dense.c", "tiny_dense.h"):
-            (tmp / name).write_text(edit(name, (tmp / name).read_text()))
-    return tmp / "tiny_dense.c"
-
-
 def test_fixture_on_cortex_m4_matches_host_build(toolchain, images, tmp_path):
-    model_c = _copy_fixture(tmp_path)
+    model_c = copy_tiny_dense(tmp_path)
     build = cross_compile(model_c, tmp_path / "arm")
     run = run_qemu(build.elf, images)
     host = host_outputs(model_c, images)
@@ -75,7 +47,7 @@ def test_fixture_on_cortex_m4_matches_host_build(toolchain, images, tmp_path):
 
 
 def test_model_object_is_all_flash(toolchain, tmp_path):
-    build = cross_compile(_copy_fixture(tmp_path), tmp_path / "arm")
+    build = cross_compile(copy_tiny_dense(tmp_path), tmp_path / "arm")
     sizes = object_sizes(build.model_object)
     assert sizes["data"] == 0 and sizes["bss"] == 0
     assert sizes["weights"] >= 490 + 40  # the int8 table and the int32 biases
@@ -86,7 +58,7 @@ def test_verify_on_target_detects_one_changed_weight(toolchain, images, tmp_path
     def flip(name: str, text: str) -> str:
         return text.replace("{ 116,", "{ 115,", 1) if name.endswith(".c") else text
 
-    build = cross_compile(_copy_fixture(tmp_path, flip), tmp_path / "arm")
+    build = cross_compile(copy_tiny_dense(tmp_path, flip), tmp_path / "arm")
     assert run_qemu(build.elf, images[:2]).verify != 0
 
 
@@ -94,7 +66,7 @@ def test_scratch_overrun_is_caught(toolchain, images, tmp_path):
     def shrink(name: str, text: str) -> str:  # the model still writes 49 bytes
         return text.replace("#define TINY_SCRATCH_BYTES 49", "#define TINY_SCRATCH_BYTES 8")
 
-    build = cross_compile(_copy_fixture(tmp_path, shrink), tmp_path / "arm")
+    build = cross_compile(copy_tiny_dense(tmp_path, shrink), tmp_path / "arm")
     with pytest.raises(QemuRunError, match="scratch"):
         run_qemu(build.elf, images[:2])
 
@@ -104,48 +76,21 @@ def test_fault_ends_the_run_with_an_error(toolchain, images, tmp_path):
         return text.replace("    int8_t *features = (int8_t *)scratch;",
                             "    *(volatile uint32_t *)0xFFFFFFF0u = 1u;\n    int8_t *features = (int8_t *)scratch;")
 
-    build = cross_compile(_copy_fixture(tmp_path, crash), tmp_path / "arm")
+    build = cross_compile(copy_tiny_dense(tmp_path, crash), tmp_path / "arm")
     with pytest.raises(QemuRunError, match="Fault"):
         run_qemu(build.elf, images[:1], timeout=60)
 
 
 def test_wrong_input_type_is_refused(toolchain, images, tmp_path):
-    build = cross_compile(_copy_fixture(tmp_path), tmp_path / "arm")
+    build = cross_compile(copy_tiny_dense(tmp_path), tmp_path / "arm")
     with pytest.raises(UsageError, match="784 uint8"):
         run_qemu(build.elf, images[:2].astype(np.float32))
-
-
-LOOP_MODEL = """
-#include "loop.h"
-const char *const loop_class_names[] = {"x"};
-int loop_verify(void) { return 0; }
-int loop_invoke(const loop_input_t *input, loop_output_t *output, void *scratch)
-{
-    (void)scratch;
-    unsigned n = LOOP_ITERATIONS;
-    __asm__ volatile("1: subs %0, %0, #1\\n bne 1b" : "+r"(n) : : "cc");
-    output[0] = input[0];
-    return 0;
-}
-"""
-LOOP_HEADER = """
-#define LOOP_INPUT_SIZE 1
-#define LOOP_OUTPUT_SIZE 1
-#define LOOP_SCRATCH_BYTES 0
-#define LOOP_ITERATIONS 350000000u
-typedef unsigned char loop_input_t;
-typedef unsigned char loop_output_t;
-int loop_invoke(const loop_input_t *input, loop_output_t *output, void *scratch);
-int loop_verify(void);
-"""
 
 
 def test_systick_counts_instructions(toolchain, tmp_path):
     """A 2-instruction loop run 350 M times reads 700 M instructions: 1 tick = 40 instructions, and
     the count survives the 24-bit SysTick wrap (2^24 ticks = 671 M instructions)."""
-    (tmp_path / "loop.c").write_text(LOOP_MODEL)
-    (tmp_path / "loop.h").write_text(LOOP_HEADER)
-    build = cross_compile(tmp_path / "loop.c", tmp_path / "arm")
+    build = cross_compile(write_loop_model(tmp_path, 350_000_000), tmp_path / "arm")
     run = run_qemu(build.elf, np.array([[7]], dtype=np.uint8), timeout=300)
     assert run.outputs.ravel().tolist() == [7]
     assert np.all(np.abs(run.instructions - 700_000_000) <= 200), run.instructions
@@ -155,7 +100,7 @@ def test_harness_needs_no_c_library_io(toolchain, tmp_path):
     """The harness talks to the host through semihosting itself: no stdio, no heap."""
     import subprocess
 
-    build = cross_compile(_copy_fixture(tmp_path), tmp_path / "arm")
+    build = cross_compile(copy_tiny_dense(tmp_path), tmp_path / "arm")
     symbols = subprocess.run(["arm-none-eabi-nm", str(build.elf)], capture_output=True, text=True, check=True).stdout
     names = {line.split()[-1] for line in symbols.splitlines()}
     assert not names & {"printf", "fopen", "fwrite", "malloc", "_sbrk"}

@@ -6,7 +6,6 @@ reason, except in CI (CI=true), where they fail. Each run uses a few inputs to s
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import pytest
 from benchmarks.errors import UsageError
 from benchmarks.mcu import BOARDS, DoesNotFitError, QemuRunError, cross_compile, missing_tools, parse_cores, run_qemu
 from benchmarks.mcu.reference import tflm_outputs
+from tests.tools import MCU_FIXTURES as FIXTURES, copy_tiny_dense, host_outputs, require_board, write_loop_model
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mcu"
 # Flatten -> Dense(16, relu) -> Dense(10, softmax), int8 with uint8 I/O: Keras, 1 epoch on 3,000
 # Fashion-MNIST test images (seed 8), TFLiteConverter with 200 calibration images. Small enough
 # for the Cortex-M0's 256 KB of flash and 16 KB of RAM.
@@ -25,15 +24,6 @@ SMALL_MLP = FIXTURES / "small_mlp.int8.tflite"
 CNN = FIXTURES / "cnn.int8.tflite"
 N_INPUTS = 8
 CORES = list(BOARDS)
-
-
-def require_board(core: str) -> None:
-    missing = missing_tools(core)
-    if missing:
-        reason = f"{core}: missing {', '.join(missing)} (apt-get install {BOARDS[core].arch.packages})"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +36,6 @@ def _generate(tflite: Path, out: Path) -> Path:
 
     c_path, _ = export_c(tflite, out, base_name=tflite.name[: -len(".tflite")])
     return c_path
-
-
-def _host_outputs(model_c: Path, inputs: np.ndarray) -> np.ndarray:
-    from export.csrc.host import HostCModel
-
-    model = HostCModel(model_c)
-    try:
-        return model.predict_raw(inputs)
-    finally:
-        model.close()
 
 
 @pytest.fixture(scope="module")
@@ -75,40 +55,10 @@ def test_generated_model_on_every_core_equals_tflite_micro(core, model, generate
     tflm = tflm_outputs(FIXTURES / model, images)
     assert run.outputs.dtype == np.uint8 and run.outputs.shape == tflm.shape == (N_INPUTS, 10)
     assert np.array_equal(run.outputs, tflm), f"{(run.outputs != tflm).any(axis=1).sum()} rows differ from TFLM"
-    assert np.array_equal(run.outputs, _host_outputs(model_c, images))
+    assert np.array_equal(run.outputs, host_outputs(model_c, images))
     assert len(np.unique(run.outputs, axis=0)) > N_INPUTS // 2  # real, varied outputs
     assert run.verify == 0 and all(code < 0 for code in run.null_codes)
     assert np.all(run.instructions > 1_000)
-
-
-LOOP_MODEL = """
-#include "loop.h"
-int loop_verify(void) { return 0; }
-int loop_invoke(const loop_input_t *input, loop_output_t *output, void *scratch)
-{
-    unsigned n = 1000000u;
-    (void)scratch;
-    if (input == 0 || output == 0) {
-        return -1;
-    }
-#if defined(__riscv)
-    __asm__ volatile("1: addi %0, %0, -1\\n bnez %0, 1b" : "+r"(n));
-#else
-    __asm__ volatile(".syntax unified\\n1: subs %0, %0, #1\\n bne 1b" : "+l"(n) : : "cc");
-#endif
-    output[0] = input[0];
-    return 0;
-}
-"""
-LOOP_HEADER = """
-#define LOOP_INPUT_SIZE 1
-#define LOOP_OUTPUT_SIZE 1
-#define LOOP_SCRATCH_BYTES 0
-typedef unsigned char loop_input_t;
-typedef unsigned char loop_output_t;
-int loop_invoke(const loop_input_t *input, loop_output_t *output, void *scratch);
-int loop_verify(void);
-"""
 
 
 @pytest.mark.parametrize("core", CORES)
@@ -116,9 +66,7 @@ def test_counter_counts_instructions(core, tmp_path):
     """A 2-instruction loop run 1,000,000 times reads 2,000,000 instructions, to within one counter
     tick (SysTick: 1e9 / its clock in Hz) plus the dozen instructions around the loop."""
     require_board(core)
-    (tmp_path / "loop.c").write_text(LOOP_MODEL)
-    (tmp_path / "loop.h").write_text(LOOP_HEADER)
-    build = cross_compile(tmp_path / "loop.c", tmp_path / "build", core=core)
+    build = cross_compile(write_loop_model(tmp_path, 1_000_000), tmp_path / "build", core=core)
     run = run_qemu(build.elf, np.array([[7], [9]], dtype=np.uint8), core=core)
     assert run.outputs.ravel().tolist() == [7, 9]
     slack = float(BOARDS[core].instructions_per_tick) + 16
@@ -126,10 +74,8 @@ def test_counter_counts_instructions(core, tmp_path):
 
 
 def _tiny_dense(tmp: Path, scratch_bytes: int) -> Path:
-    for name in ("tiny_dense.c", "tiny_dense.h"):
-        text = (FIXTURES / name).read_text()
-        (tmp / name).write_text(text.replace("#define TINY_SCRATCH_BYTES 49", f"#define TINY_SCRATCH_BYTES {scratch_bytes}"))
-    return tmp / "tiny_dense.c"
+    return copy_tiny_dense(tmp, lambda name, text: text.replace("#define TINY_SCRATCH_BYTES 49",
+                                                                f"#define TINY_SCRATCH_BYTES {scratch_bytes}"))
 
 
 def test_m0_refuses_a_program_that_needs_more_ram(tmp_path):

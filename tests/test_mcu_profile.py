@@ -6,13 +6,10 @@ in CI.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-import pytest
-
-from benchmarks.mcu import missing_tools
+from tests.tools import require_board
 
 CNN = Path(__file__).parent / "fixtures" / "mcu" / "cnn.int8.tflite"
 
@@ -30,11 +27,7 @@ def test_shipped_c_has_no_profiling_code():
 
 
 def test_profile_of_a_cnn_adds_up_to_the_invoke(tmp_path):
-    missing = missing_tools()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"ARM toolchain/QEMU missing ({', '.join(missing)})")
-        pytest.skip(f"ARM toolchain/QEMU missing ({', '.join(missing)})")
+    require_board("m4")
     from benchmarks.mcu.profile import profile_markdown, profile_model
     from export.csrc import op_steps
 

@@ -8,7 +8,6 @@ edgeport metadata; ``python -m benchmarks --mcu X.tflite`` measures them.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ import pytest
 
 import runtime
 from export.__main__ import main as export_main
+from export.tflite_source import tflm_outputs
+from tests.tools import require_board
 
 QEMU_INPUTS = 3
 # file -> (extra export arguments, MACs of one inference: conv, depthwise and dense, from the README there)
@@ -43,18 +44,6 @@ def exported_c(mlperf, tmp_path_factory) -> dict[str, tuple[int, Path]]:
     return out
 
 
-def _tflm_bytes(tflite: Path, x: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime as tflm
-
-    interp = tflm.Interpreter.from_file(str(tflite))
-    rows = []
-    for row in x:
-        interp.set_input(row[None], 0)
-        interp.invoke()
-        rows.append(np.array(interp.get_output(0)).reshape(-1))
-    return np.stack(rows)
-
-
 @pytest.mark.parametrize("name", list(MODELS))
 def test_cli_c_equals_tflite_micro_on_random_inputs(exported_c, name):
     code, folder = exported_c[name]
@@ -69,18 +58,15 @@ def test_cli_c_equals_tflite_micro_on_random_inputs(exported_c, name):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_generated_c_on_cortex_m4_equals_tflite_micro(exported_c, mlperf, name, tmp_path):
-    from benchmarks.mcu import cross_compile, missing_tools, run_qemu
+    from benchmarks.mcu import cross_compile, run_qemu
     from export.data import contract_inputs
 
-    missing = missing_tools()
-    if missing:
-        reason = f"ARM toolchain/QEMU missing ({', '.join(missing)}): ./.ci/install-mcu-tools"
-        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+    require_board("m4")
     code, folder = exported_c[name]
     assert code == 0
     x, _ = contract_inputs(runtime.load(mlperf / name), QEMU_INPUTS, seed=1)
     run = run_qemu(cross_compile(folder / "model.int8.c", tmp_path / "arm").elf, x.reshape(QEMU_INPUTS, -1))
-    expected = _tflm_bytes(mlperf / name, x)
+    expected = tflm_outputs(mlperf / name, x)
     assert run.verify == 0 and run.outputs.dtype == np.int8
     assert np.array_equal(run.outputs, expected), f"{(run.outputs != expected).any(axis=1).sum()} rows differ"
 
@@ -133,10 +119,8 @@ def test_tflite_source_keeps_its_own_mode(mlperf, tmp_path, capsys):
 
 def test_mcu_table_of_a_tflite_from_elsewhere(mlperf, tmp_path):
     from benchmarks.__main__ import main as bench_main
-    from benchmarks.mcu import missing_tools
 
-    if missing_tools():
-        pytest.fail("ARM toolchain/QEMU missing") if os.environ.get("CI") else pytest.skip("ARM toolchain/QEMU missing")
+    require_board("m4")
     assert bench_main(["--mcu", str(mlperf / "ad01_int8.tflite"), "--output", str(tmp_path)]) == 0
     (row,) = json.loads((tmp_path / "mcu.json").read_text())["mcu"]
     assert row["fits"] and row["verify"] == 0 and row["macs"] == MODELS["ad01_int8.tflite"][1]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from export.tflite_source import litert_outputs, tflm_outputs
 from tests.opmodels import ACTIVATIONS, FIXTURES, MANIFEST, cases
 from tests.tools import require
 
@@ -99,32 +100,6 @@ def _inputs(case: dict) -> np.ndarray:
     return x
 
 
-def _tflm(tflite: Path, x: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime as tflm
-
-    interp = tflm.Interpreter.from_file(str(tflite))
-    rows = []
-    for row in x:
-        interp.set_input(row[None], 0)
-        interp.invoke()
-        rows.append(np.array(interp.get_output(0)).reshape(-1))
-    return np.stack(rows)
-
-
-def _litert(tflite: Path, x: np.ndarray) -> np.ndarray:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_path=str(tflite))
-    interp.allocate_tensors()
-    (inp,), (out,) = interp.get_input_details(), interp.get_output_details()
-    rows = []
-    for row in x:
-        interp.set_tensor(inp["index"], row[None])
-        interp.invoke()
-        rows.append(interp.get_tensor(out["index"]).reshape(-1).copy())
-    return np.stack(rows)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_c_equals_reference(case, built):
     from export.csrc.validate import FP32_TOLERANCE
@@ -138,12 +113,12 @@ def test_c_equals_reference(case, built):
     got = model.predict_raw(x)
     tflite = FIXTURES / case["file"]
     if case["settings"]["io"] == "fp32":
-        ref = _litert(tflite, x)
+        ref = litert_outputs(tflite.read_bytes(), x)
         tolerance = fp32_tolerance(FP32_TOLERANCE, ref)  # export's rule: grows with the outputs' magnitude
         diff = np.abs(got.astype(np.float64) - ref)
         assert diff.max() <= tolerance, f"max |diff| {diff.max():g} > {tolerance:g} vs LiteRT, rows {np.flatnonzero(diff.max(1) > tolerance)}"
     else:
-        ref = _tflm(tflite, x)
+        ref = tflm_outputs(tflite, x)
         assert got.dtype == ref.dtype and got.shape == ref.shape, (got.dtype, got.shape, ref.dtype, ref.shape)
         bad = np.flatnonzero(np.any(got != ref, axis=1))
         worst = np.abs(got.astype(np.float64) - ref.astype(np.float64)).max()

@@ -101,8 +101,8 @@ def test_layer_name_mapping(small_artifacts, kind: str, fmt: str) -> None:
     """Every Keras layer maps to the artifact tensor that holds exactly its fp32 output."""
     import keras
 
-    from export.layer_map import KerasLayout
-    from export.layer_report import _Graph, _to_keras_layout
+    from export.steering.layer_map import KerasLayout
+    from export.steering.layer_report import _Graph, _to_keras_layout
 
     built, x = small_artifacts
     model, paths = built[kind]
@@ -122,7 +122,7 @@ def test_layer_name_mapping(small_artifacts, kind: str, fmt: str) -> None:
 
 @pytest.mark.parametrize("kind", ["sequential", "functional"])
 def test_layer_report_rows_use_keras_names(small_artifacts, kind: str) -> None:
-    from export.layer_report import layer_report
+    from export.steering.layer_report import layer_report
 
     built, x = small_artifacts
     model, paths = built[kind]

@@ -152,6 +152,29 @@ def fashion_linear(out: Path, fashion_dir: Path, fmt: str = "onnx") -> Path:
     return folder / "model.onnx"
 
 
+def tiny_classifier(out: Path, pixels: bool, fmt: str = "all") -> tuple[Path, Path]:
+    """An untrained (seeded) 3-class softmax, not Fashion-MNIST, exported to ``fmt`` fp32 in seconds:
+    6x6 raw uint8 pixels (values 0..15, pixel scale 1/16) if ``pixels``, else 5 float features."""
+    import keras
+
+    from export import run_export
+
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    shape = (6, 6) if pixels else (5,)
+    model = keras.Sequential([
+        keras.Input(shape, name="pixels" if pixels else "features"),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(3, activation="softmax", name="kind"),
+    ], name="tiny_pixels" if pixels else "tiny_features")
+    x = (rng.integers(0, 16, size=(48, *shape)).astype(np.uint8) if pixels
+         else rng.standard_normal((48, *shape)).astype(np.float32))
+    name = "tiny_pixels" if pixels else "tiny_features"
+    model_path, data = _save(out, name, model, x_test=x, y_test=rng.integers(0, 3, size=48), x_calibration=x)
+    run_export(model_path, fmt=fmt, data=data, pixel_scale=1 / 16 if pixels else None)
+    return model_path, data
+
+
 def summing_regressor(out: Path) -> tuple[Path, Path]:
     """One linear unit that sums its 4 features (weights 1, bias 0), untrained: the smallest real
     model (C export in seconds); huge finite inputs overflow it to Inf on purpose."""

@@ -10,13 +10,12 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime.files import install, temporary_path
+from runtime.files import install, output_dir_problem, temporary_path
 from train.callbacks import divergence_guard as _divergence_guard, epoch_logger as _epoch_logger
 from train.data import load_fashion_mnist
 from train.errors import OutputError, TrainingDivergedError  # noqa: F401  (re-exported)
@@ -73,25 +72,10 @@ class TrainResult:
 
 def _check_output(output: str | os.PathLike[str]) -> Path:
     """Check that ``output`` is (or can become) a writable directory, without creating it."""
-    out = Path(output).expanduser()
-    if str(output) == "":
-        raise OutputError("output path is empty: expected a directory")
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: output path exists and is not a directory")
-    if out.is_dir():
-        try:
-            fd, probe = tempfile.mkstemp(dir=out, prefix=f"{temporary_path(out / 'probe').name}.")
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as e:
-            raise OutputError(f"{out}: cannot write output directory: {e.strerror or e}") from e
-        return out
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{out}: cannot create output directory: {parent} is not a writable directory")
-    return out
+    problem = output_dir_problem(output)
+    if problem is not None:
+        raise OutputError(f"{Path(output).expanduser()}: output path {problem}" if str(output) else f"output path {problem}")
+    return Path(output).expanduser()
 
 
 def finite_or_none(value: Any) -> Any:

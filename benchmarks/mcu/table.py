@@ -112,6 +112,9 @@ def model_inputs(tflite: Path, images: np.ndarray | None, samples: int = DEFAULT
         images, what = contract_inputs(model, samples, seed)
         what = f"{samples} random {what}"
     else:
+        from ..inputs import require_pixel_scale
+
+        require_pixel_scale(model.metadata, np.asarray(images).dtype, tflite.name, "the MCU table")
         what = f"{len(images)} given {images.dtype} inputs"
     try:
         native = model.engine_input(images)

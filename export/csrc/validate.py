@@ -7,13 +7,12 @@ Names, then shapes, then values; every failure is collected into the report.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConversionError
+from ..errors import DataError
 from .host import HostCModel, read_api
 
 FP32_TOLERANCE = 1e-5  # same as the fp32 artifacts' tolerance against Keras (export/validate.py)
@@ -55,25 +54,42 @@ def computes_in_int8(tflite_path: Path) -> bool:
 
 
 def _model_inputs(images: np.ndarray, api: dict, tflite_path: Path) -> np.ndarray:
-    """Raw uint8 pixels -> the model's input elements, via pixel_scale and the input quantization."""
+    """Raw uint8 pixels -> the model's input elements, via pixel_scale and the input quantization.
+
+    The pixel scale comes from the .tflite's edgeport metadata and the input scale from the C
+    header; DataError if either is missing (never a guessed scale).
+    """
     images = np.asarray(images)
     want = {"uint8_t": np.uint8, "int8_t": np.int8, "float": np.float32}[api["input_t"]]
     if images.dtype == want:
         return images
     if images.dtype != np.uint8:
         raise TypeError(f"images must be raw uint8 pixels or {np.dtype(want)}, got {images.dtype}")
+    pixels = images.astype(np.float32) * np.float32(_pixel_scale(tflite_path))
+    if want is np.float32:
+        return pixels
+    if api["INPUT_SCALE"] is None:
+        raise DataError(f"{tflite_path}: the C header gives no input scale to quantize raw pixels with")
+    q = np.round(pixels / np.float32(api["INPUT_SCALE"])) + api["INPUT_ZERO_POINT"]
+    return np.clip(q, np.iinfo(want).min, np.iinfo(want).max).astype(want)
+
+
+def _pixel_scale(tflite_path: Path) -> float:
+    """The pixel scale recorded in the .tflite's edgeport metadata; DataError if there is none."""
+    from runtime import ModelFileError, ModelMetadata
     from runtime.metadata import METADATA_KEY
 
     from .reader import read_metadata
 
-    meta = read_metadata(tflite_path).get(METADATA_KEY)
-    pixels = images.astype(np.float32) * np.float32(json.loads(meta).get("pixel_scale", 1 / 255) if meta else 1 / 255)
-    if want is np.float32:
-        return pixels
-    if api["INPUT_SCALE"] is None:
-        raise ConversionError(f"{tflite_path}: the C header gives no input scale to quantize raw pixels with")
-    q = np.round(pixels / np.float32(api["INPUT_SCALE"])) + api["INPUT_ZERO_POINT"]
-    return np.clip(q, np.iinfo(want).min, np.iinfo(want).max).astype(want)
+    text = read_metadata(tflite_path).get(METADATA_KEY)
+    try:
+        scale = None if text is None else ModelMetadata.from_json(text, source=str(tflite_path)).pixel_scale
+    except ModelFileError as e:
+        raise DataError(f"{tflite_path}: unreadable edgeport metadata, so no pixel scale ({e})") from e
+    if scale is None:
+        raise DataError(f"{tflite_path}: records no pixel_scale to scale raw uint8 pixels by; "
+                        f"pass inputs of the model's own type instead")
+    return scale
 
 
 def validate_c(c_path: str | Path, tflite_path: str | Path, images: np.ndarray, *,
@@ -84,12 +100,12 @@ def validate_c(c_path: str | Path, tflite_path: str | Path, images: np.ndarray, 
     quantized = api["input_t"] != "float" or computes_in_int8(tflite_path)
     report = CValidationReport(str(c_path), str(tflite_path), "int8" if quantized else "fp32",
                                tolerance=0.0 if quantized else tolerance, scratch_bytes=api["SCRATCH_BYTES"])
+    x = _model_inputs(images, api, tflite_path)  # before compiling: bad inputs fail at once
     model = HostCModel(c_path)
     try:
         report.verify_result = model.verify()
         if report.verify_result != 0:
             report.failures.append(f"verify() returned {report.verify_result}: {report.verify_result} table(s) fail their CRC")
-        x = _model_inputs(images, api, tflite_path)
         got = model.predict_raw(x)
     finally:
         model.close()

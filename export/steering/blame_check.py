@@ -1,6 +1,6 @@
 """Check the per-layer report's blame: keep only one layer in float at a time, measure agreement.
 
-    python -m export.blame_check --model M.keras [--layers a,b,...] [--data-dir DIR]
+    python -m export.steering.blame_check --model M.keras [--layers a,b,...] [--data-dir DIR]
 
 For ONNX int8, ONNX dynamic and TFLite int8 (float I/O), prints the per-layer report of the
 plain variant, then the agreement with Keras on the test set with nothing in float and with
@@ -18,17 +18,18 @@ from typing import Sequence
 
 import numpy as np
 
+from runtime.cli import exit_code, signals_as_interrupts
 from runtime.metadata import Quantization
 
-from .errors import ExportError
+from ..arguments import DEFAULT_CALIBRATION_SAMPLES
+from ..convert import Conversion
+from ..data import load_fashion_mnist, resolve
+from ..errors import ExportError
+from ..formats import get_format
+from ..reference import AUTO, prepare_reference
 from .layer_map import KerasLayout
 from .layer_report import _to_input, layer_report
-from .data import load_fashion_mnist, resolve
-from .mixed_precision import check_layer_names
-from .onnx import export_onnx
-from .pipeline import DEFAULT_CALIBRATION_SAMPLES
-from .reference import AUTO, prepare_reference
-from .steering import build_variant
+from .mixed_precision import RECIPE_KEY, check_layer_names
 
 VARIANTS = (("onnx", "int8"), ("onnx", "dynamic"), ("tflite", "int8"))
 
@@ -67,17 +68,19 @@ def check(model_path: Path, layers: list[str] | None, data_dir: str | None, seed
     layout = KerasLayout.from_model(model)
     layers = layers or [l.name for l in model.layers if l.weights]
     check_layer_names(tuple(layers), layout)  # before any conversion
-    meta = reference.metadata("onnx", Quantization())
     parts = []
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_onnx(model, Path(tmp) / "fp32.onnx", metadata=meta)
+        fp32 = Path(tmp) / "fp32.onnx"
+        get_format("onnx").build(Conversion(reference, "none", fp32, reference.metadata("onnx", Quantization())))
         for fmt, mode in VARIANTS:
             rows = []
             for keep in [(), *((l,) for l in layers)]:
                 path = Path(tmp) / f"{mode}.{'-'.join(keep) or 'base'}.{fmt}"
-                try:
-                    build_variant(fmt, mode, path, keep, model=model, fp32=fp32, meta=meta, io="float32",
-                                  calibration=cal, layout=layout)
+                recipe = {RECIPE_KEY: {"kept_float": list(keep)}} if keep else {}
+                meta = reference.metadata(fmt, Quantization(), **recipe)
+                try:  # the variant as the pipeline builds it, float I/O
+                    get_format(fmt).build(Conversion(reference, mode, path, meta, fp32=fp32, calibration=cal,
+                                                     keep_float=keep, layout=layout))
                 except ExportError as e:  # e.g. a layer the converter fused into the next one
                     rows.append(f"| {', '.join(keep)} | n/a: {' '.join(str(e).split())} | - |")
                     continue
@@ -89,16 +92,16 @@ def check(model_path: Path, layers: list[str] | None, data_dir: str | None, seed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m export.blame_check", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m export.steering.blame_check", description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--layers", default=None, help="comma-separated Keras layer names (default: layers with weights)")
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    try:
-        print(check(args.model, args.layers.split(",") if args.layers else None, args.data_dir))
-    except (ValueError, OSError) as e:
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+    with signals_as_interrupts() as received:
+        try:
+            print(check(args.model, args.layers.split(",") if args.layers else None, args.data_dir))
+        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
+            return exit_code(e, received)
     return 0
 
 

@@ -8,27 +8,26 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .errors import UnsupportedFormatError
+from ..errors import UnsupportedFormatError
 from .layer_map import KerasLayout
 from .layer_report import LayerReport, layer_report
-from .litert import export_litert
 from .mixed_precision import (
     RECIPE_KEY,
     SearchStep,
     Steering,
     check_layer_names,
-    onnx_exclusions,
     p50_latency_us,
     search_target,
     supports_float_island,
 )
-from .onnx import quantize_onnx
-from .validate import ArtifactReport, Thresholds
+from ..results import ArtifactReport
+from ..validate import Thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +45,6 @@ def check_steering(steering: Steering, variants: list[tuple[str, str, str]], mod
             f"onnx int8, or tflite int8 with --io-dtype float32; requested {[f'{f} {m} ({io} I/O)' for f, m, io in variants]}"
         )
     return layout
-
-
-def build_variant(fmt, mode, path, keep_float, *, model, fp32, meta, io, calibration, layout) -> None:
-    """Quantize one variant into ``path``, with ``keep_float`` Keras layers left in float."""
-    if keep_float:
-        meta = type(meta)(**{**meta.__dict__, "extra": {**meta.extra, RECIPE_KEY: {"kept_float": list(keep_float)}}})
-    if fmt == "onnx":
-        nodes = tuple(onnx_exclusions(fp32, layout, keep_float))
-        quantize_onnx(fp32, path, mode=mode, metadata=meta, calibration=calibration, nodes_to_exclude=nodes)
-    else:
-        export_litert(
-            model, path, metadata=meta, quantize=mode, io_dtype=io, calibration=calibration, keep_float=keep_float
-        )
 
 
 def steer_variant(
@@ -86,12 +72,13 @@ def steer_variant(
     if steering.layer_report or steering.target_agreement is not None:
         logger.info("per-layer error of %s", report.artifact)
         base = layer_report(tmp, model, images, layout=layout, name=report.artifact)
-        report.layer_report = base.to_dict()
+        report = replace(report, layer_report=base.to_dict())
     island = supports_float_island(fmt, mode, io_dtype)
     if steering.keep_float or steering.target_agreement is not None:
-        report.recipe = {"kept_float": list(steering.keep_float) if island else []}
+        recipe = {"kept_float": list(steering.keep_float) if island else []}
         if not island:
-            report.recipe["skipped"] = f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float"
+            recipe["skipped"] = f"{fmt} {mode} with {io_dtype} I/O cannot keep layers in float"
+        report = replace(report, recipe=recipe)
     if steering.target_agreement is None or not island:
         return report
     return _search(
@@ -122,7 +109,7 @@ def _search(steering, report, base: LayerReport, *, tmp, images, build, validate
             if path != tmp:
                 path.unlink(missing_ok=True)
     final = validate(tmp, tuple(result.best.kept_float))
-    final.artifact, final.layer_report, final.recipe = report.artifact, report.layer_report, result.recipe()
+    final = replace(final, artifact=report.artifact, layer_report=report.layer_report, recipe=result.recipe())
     if not result.reached:
         logger.warning(
             "%s: target agreement %.4f not reached; best %.4f keeping %s in float",
@@ -136,10 +123,10 @@ def _embed_recipe(path: Path, recipe: dict) -> None:
     import runtime
     from runtime.metadata import ModelMetadata
 
-    from .metadata import embed_onnx, embed_tflite
+    from ..metadata import embed_onnx, embed_tflite
     from runtime.files import write_bytes_atomic
 
-    from .seal import seal_bytes
+    from ..seal import seal_bytes
 
     meta = runtime.load(path).metadata
     meta = ModelMetadata(**{**meta.__dict__, "extra": {**meta.extra, RECIPE_KEY: recipe}})

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ConversionError, UnknownLayerError, UsageError
+from ..errors import ConversionError, UnknownLayerError, UsageError
 from .layer_map import KerasLayout, assign_layers, onnx_ops, tflite_ops
 
 logger = logging.getLogger(__name__)
