@@ -4,19 +4,13 @@ flatbuffers, the tflite-micro interpreter for the reference bytes, the C on the 
 path) and on QEMU's Cortex-M4 (DSP path)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
-import pytest
 
-from benchmarks.mcu import cross_compile, missing_tools, run_qemu
+from benchmarks.mcu import cross_compile, run_qemu
 from benchmarks.mcu.oneop import tflm_outputs
 from export.csrc.fast.resblock import Layer, resblock_in_place_ok
-from export.csrc.host import HostCModel
-from netbuilder import Net
-
-MLPERF = Path(os.environ.get("MLPERF_TINY_DIR") or Path(__file__).resolve().parents[2] / "shared/data/mlperf-tiny")
+from tests.netbuilder import Net
+from tests.tools import host_outputs, require_board
 
 
 def _blocks(rng: np.random.Generator) -> tuple[bytes, tuple[int, int, int]]:
@@ -35,14 +29,6 @@ def _blocks(rng: np.random.Generator) -> tuple[bytes, tuple[int, int, int]]:
     y = net.conv(x, 6, k=1)
     y = net.add(net.conv(net.conv(y, 6), 6, activation="NONE"), y)
     return net.finish(net.conv(y, 8, k=1)), shape
-
-
-def _toolchain() -> bool:
-    if missing_tools():
-        if os.environ.get("CI"):
-            pytest.fail(f"ARM toolchain/QEMU missing in CI: {missing_tools()}")
-        return False
-    return True
 
 
 def test_residual_blocks_fuse_stream_in_place_and_equal_tflite_micro(tmp_path):
@@ -72,13 +58,9 @@ def test_residual_blocks_fuse_stream_in_place_and_equal_tflite_micro(tmp_path):
     x = rng.integers(-128, 128, size=(12, int(np.prod(shape)))).astype(np.int8)
     ref = np.stack([tflm_outputs(model, [row.reshape(1, *shape)]).reshape(-1) for row in x])
     assert len(np.unique(ref)) > 20  # varied outputs, not a constant
-    model_c = HostCModel(c_path)
-    try:
-        assert np.array_equal(model_c.predict_raw(x), ref)
-    finally:
-        model_c.close()
-    if _toolchain():
-        assert np.array_equal(run_qemu(cross_compile(c_path, tmp_path / "arm").elf, x[:4]).outputs, ref[:4])
+    assert np.array_equal(host_outputs(c_path, x), ref)
+    require_board("m4")
+    assert np.array_equal(run_qemu(cross_compile(c_path, tmp_path / "arm").elf, x[:4]).outputs, ref[:4])
 
 
 def _layer(in_shape, out_shape, k, stride, pad) -> Layer:
@@ -101,17 +83,14 @@ def test_in_place_proof_follows_the_rows_the_kernel_still_reads():
                                                                                            1, 0))
 
 
-def test_mlperf_ic_scratch_is_one_activation_and_one_work_buffer():
+def test_mlperf_ic_scratch_is_one_activation_and_one_work_buffer(mlperf_dir):
     """MLPerf IC (ResNet-8): each residual block runs over its input, so scratch is the largest
     activation plus the largest work buffer: under half TFLite Micro's arena (54,996 B)."""
     from export.csrc.plan import lower_and_plan
     from export.csrc.reader import read_graph
     from export.csrc.simplify import simplify
 
-    tflite = MLPERF / "pretrainedResnet_quant.tflite"
-    if not tflite.is_file():
-        pytest.fail(f"MLPerf Tiny models missing in {MLPERF}") if os.environ.get("CI") else pytest.skip(str(MLPERF))
-    program, layout = lower_and_plan(simplify(read_graph(tflite)))
+    program, layout = lower_and_plan(simplify(read_graph(mlperf_dir / "pretrainedResnet_quant.tflite")))
     assert [s.op_kind for s in program.steps].count("RESIDUAL_BLOCK") == 3
     graph = program.graph
     largest = max(graph.t(program.views[a.tensor].base).nbytes for s in program.steps for a in s.args
