@@ -76,8 +76,13 @@ def _in_place(program: Program, plan: Plan, step: Step) -> bool:
     """The step writes its output over the input it may overwrite (the plan gave them one buffer)."""
     if step.in_place is None:
         return False
-    src = plan.storage[program.views[step.inputs[step.in_place].tensor].base]
-    return src == plan.storage[program.views[step.outputs[0].tensor].base] and src not in (INPUT, OUTPUT)
+    src_base = program.views[step.inputs[step.in_place].tensor].base
+    dst_base = program.views[step.outputs[0].tensor].base
+    src, dst = plan.storage[src_base], plan.storage[dst_base]
+    if src in (INPUT, OUTPUT) or dst in (INPUT, OUTPUT):
+        return False
+    grown = program.graph.t(dst_base).nbytes - program.graph.t(src_base).nbytes
+    return src == dst or (step.in_place_tail and src == dst + grown)
 
 
 def _signature(step: Step) -> str:
