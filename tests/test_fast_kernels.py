@@ -17,6 +17,7 @@ from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, fc_
 from export.csrc.fast.channels import fast_requant_ok, rounds
 from export.csrc.fast.fixedpoint import mbqm
 from export.csrc.host import HostCModel
+from tests.tools import require_board
 
 
 def _conv_grid() -> list[Case]:
