@@ -17,6 +17,7 @@ from benchmarks.mcu.kernels import (Case, add_case, avgpool_case, conv_case, fc_
 from export.csrc.fast.channels import fast_requant_ok, rounds
 from export.csrc.fast.fixedpoint import mbqm
 from export.csrc.host import HostCModel
+from tests.tools import require_board
 
 
 def _conv_grid() -> list[Case]:
@@ -277,3 +278,38 @@ def test_chain_runs_in_place_exact_with_tflite_micro(tmp_path, residual):
     require_board("m4")
     build = cross_compile(c_path, tmp_path / "arm")
     assert np.array_equal(run_qemu(build.elf, x).outputs, ref)
+
+
+def test_pointwise_conv_to_more_channels_runs_around_its_input(tmp_path):
+    """A 1x1 conv to more channels writes its output around its input (the input at the output's
+    end): the plan shifts the chain's buffer, claims per step only the live tensors' bytes, and
+    reaches the peak of live bytes; every output byte equals TFLite Micro's (host, Cortex-M4)."""
+    from benchmarks.mcu.oneop import tflm_outputs
+    from export.csrc import export_c
+    from export.csrc.plan import lower_and_plan
+    from export.csrc.reader import read_graph
+    from export.csrc.simplify import simplify
+    from tests.netbuilder import Net
+    from tests.tools import host_outputs
+
+    rng = np.random.default_rng(8)
+    shape = (8, 6, 4)
+    net = Net(rng, shape)
+    x = net.depthwise(net.conv(net.input, 8, k=1))
+    x = net.depthwise(net.conv(x, 16, k=1), stride=2)
+    model = net.finish(net.conv(net.conv(x, 32, k=1), 8, k=1))
+    tflite = tmp_path / "grow.tflite"
+    tflite.write_bytes(model)
+    program, layout = lower_and_plan(simplify(read_graph(tflite)))
+    grows = [s for s in program.steps if s.in_place_tail]
+    assert len(grows) == 2 and layout.scratch_bytes == layout.lower_bound
+    # the 8 -> 16 conv holds 8x6x16 around its 8x6x8 input: no more than its own output plus patches
+    assert layout.scratch_bytes <= 8 * 6 * 16 + max(s.work_bytes for s in program.steps), layout.scratch_bytes
+    c_path, _ = export_c(tflite, tmp_path, base_name="grow")
+    assert c_path.read_text().count("1x1 conv as 4-pixel matrix blocks, DSP requantization, in place") >= 2
+    x = rng.integers(-128, 128, size=(12, int(np.prod(shape)))).astype(np.int8)
+    ref = np.stack([tflm_outputs(model, [row.reshape(1, *shape)]).reshape(-1) for row in x])
+    assert len(np.unique(ref)) > 20
+    assert np.array_equal(host_outputs(c_path, x), ref)
+    require_board("m4")
+    assert np.array_equal(run_qemu(cross_compile(c_path, tmp_path / "arm").elf, x[:4]).outputs, ref[:4])

@@ -21,11 +21,11 @@ def _lowered(tflite_path: str | Path):
     from .lower import check_graph
     from .plan import lower_and_plan
     from .reader import read_graph
-    from .simplify import drop_shape_ops, fuse_conv_maxpool
+    from .simplify import simplify
 
     graph = read_graph(tflite_path)
     check_graph(graph)
-    program, layout = lower_and_plan(fuse_conv_maxpool(drop_shape_ops(graph)))
+    program, layout = lower_and_plan(simplify(graph))
     return graph, program, layout
 
 

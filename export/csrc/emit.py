@@ -76,15 +76,21 @@ def _in_place(program: Program, plan: Plan, step: Step) -> bool:
     """The step writes its output over the input it may overwrite (the plan gave them one buffer)."""
     if step.in_place is None:
         return False
-    src = plan.storage[program.views[step.inputs[step.in_place].tensor].base]
-    return src == plan.storage[program.views[step.outputs[0].tensor].base] and src not in (INPUT, OUTPUT)
+    src_base = program.views[step.inputs[step.in_place].tensor].base
+    dst_base = program.views[step.outputs[0].tensor].base
+    src, dst = plan.storage[src_base], plan.storage[dst_base]
+    if src in (INPUT, OUTPUT) or dst in (INPUT, OUTPUT):
+        return False
+    grown = program.graph.t(dst_base).nbytes - program.graph.t(src_base).nbytes
+    return src == dst or (step.in_place_tail and src == dst + grown)
 
 
 def _signature(step: Step) -> str:
     params = [f"{'' if a.output else 'const '}{CTYPE[a.dtype]} *{a.name}" for a in step.args]
     if step.work_bytes:
         params.append(f"{step.work_ctype} *work")
-    return f"static void {step.func}({', '.join(params)})"
+    keep = "EP_NOINLINE " if step.noinline else ""
+    return f"static {keep}void {step.func}({', '.join(params)})"
 
 
 PROFILE_HOOK = "edgeport_profile_step"

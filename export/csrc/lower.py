@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from ..errors import ConversionError
 from .errors import UnsupportedOpError
 from .ir import CTYPE, Graph, Op, Tensor
-from .ops import REGISTRY, SHAPE_OPS
+from .ops import REGISTRY, SHAPE_OPS, SUPPORTED_OPS
 from .program import Alias, Arg, Step, Table
 
 IO_DTYPES = ("int8", "uint8", "float32")
@@ -61,26 +61,28 @@ class Lowering:
         """Prefix of the op's function and tables: op<position>."""
         return f"op{op.index}"
 
-    def can_overwrite(self, op: Op, k: int = 0) -> bool:
+    def can_overwrite(self, op: Op, k: int = 0, larger: bool = False) -> bool:
         """The op's output may be written over the storage of its k-th input: that storage is in
         scratch (not the caller's input or output), no later op reads it through any view, and the
-        output is no larger. The kernel must still be exact when output and input alias."""
+        output is no larger (``larger``: or larger, the input then at the output's end). The kernel
+        must still be exact when output and input alias."""
         src, out = op.inputs[k], op.outputs[0]
         if op.index in self.not_in_place or self.t(src).is_const:
             return False
         view = self.view(src)
         if view.base in self.graph.inputs or out in self.graph.outputs or view.offset_adjust:
             return False
-        if self.t(out).nbytes > self.t(view.base).nbytes:
+        if self.t(out).nbytes > self.t(view.base).nbytes and not larger:
             return False
         return all(self.t(t).last <= op.index for t, v in self.views.items() if v.base == view.base)
 
     def step(self, op: Op, comment: str, body: list[str], kernels: list[str], *, inputs: list[int] | None = None,
              tables: list[Table] | None = None, work_bytes: int = 0, in_place: int | None = None,
-             in_place_costs: bool = False) -> Step:
+             in_place_costs: bool = False, in_place_tail: bool = False) -> Step:
         """A step reading ``inputs`` (default: the op's first input) as ``in`` (or ``in0``, ``in1``, ...)
         and writing the op's output as ``out``; ``in_place``: the output may take that input's storage
-        (``in_place_costs``: at the price of extra work in the kernel)."""
+        (``in_place_costs``: at the price of extra work in the kernel; ``in_place_tail``: a larger
+        output, the input at its end)."""
         inputs = [op.inputs[0]] if inputs is None else inputs
         names = ["in"] if len(inputs) == 1 else [f"in{k}" for k in range(len(inputs))]
         tables = list(tables or [])
@@ -98,13 +100,14 @@ class Lowering:
         args.append(Arg("out", op.outputs[0], self.t(op.outputs[0]).dtype, output=True))
         return Step(f"{self.tag(op)}_{op.kind.lower()}", comment, body, list(kernels), args, tables,
                     work_bytes, op_kind=op.kind, in_place=in_place, in_place_costs=in_place_costs,
+                    in_place_tail=in_place_tail,
                     op_index=op.index)
 
 
 def check_graph(graph: Graph) -> None:
     """Refuse, before any lowering, what the generator cannot emit: unknown ops first (closed set)."""
     for op in graph.ops:
-        if op.kind not in REGISTRY and op.kind not in SHAPE_OPS:
+        if op.kind not in SUPPORTED_OPS and op.kind not in SHAPE_OPS:
             raise UnsupportedOpError(op.kind)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ConversionError(f"{graph.source}: expected one input and one output, got {len(graph.inputs)} "

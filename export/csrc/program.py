@@ -43,7 +43,9 @@ class Step:
     macs: int = 0
     in_place: int | None = None    # the output may take the storage of this input (position in inputs)
     in_place_costs: bool = False   # running in place costs the kernel extra work (a copy)
+    in_place_tail: bool = False    # in place with a larger output: the input sits at the output's end
     op_index: int = -1             # position of the op in the graph
+    noinline: bool = False         # the function is declared EP_NOINLINE (its step lists that macro as a kernel)
 
     @property
     def inputs(self) -> list[Arg]:

@@ -26,9 +26,11 @@ def term_table(offset: int, multiplier: int, shift: int) -> np.ndarray:
                      for x in range(-128, 128)], dtype=np.int64)
 
 
-def add_call(tag: str, size: int, a_quant: tuple[float, int], b_quant: tuple[float, int],
-             out_quant: tuple[float, int], act_min: int, act_max: int) -> KernelCall:
-    """Element-wise int8 ADD of ``size`` values; quantizations are (scale, zero point)."""
+def add_tables(tag: str, a_quant: tuple[float, int], b_quant: tuple[float, int],
+               out_quant: tuple[float, int]) -> tuple[list[Table], tuple[int, int, int, int], bool]:
+    """The two term tables (``<tag>_a``, ``<tag>_b``) of an int8 ADD, its output requantization
+    (multiplier, shift, round, zero point) and whether the DSP requantization applies; quantizations
+    are (scale, zero point)."""
     (ma, sa), (mb, sb), (mo, so) = add_params(a_quant[0], b_quant[0], out_quant[0])
     if max(sa, sb, so) > 0:
         raise ValueError("ADD multipliers must be below one (TFLite Micro's QuantizeMultiplierSmallerThanOneExp)")
@@ -39,6 +41,13 @@ def add_call(tag: str, size: int, a_quant: tuple[float, int], b_quant: tuple[flo
     rnd = int(rounds(np.array([so]), zp)[0]) if fast else 0
     tables = [Table(f"{tag}_a", "int32_t", check_int32(ta, "ADD table"), "2 x rescaled input a, for a = -128 .. 127"),
               Table(f"{tag}_b", "int32_t", check_int32(tb, "ADD table"), "2 x rescaled input b, for b = -128 .. 127")]
+    return tables, (mo, so, rnd, zp), fast
+
+
+def add_call(tag: str, size: int, a_quant: tuple[float, int], b_quant: tuple[float, int],
+             out_quant: tuple[float, int], act_min: int, act_max: int) -> KernelCall:
+    """Element-wise int8 ADD of ``size`` values; quantizations are (scale, zero point)."""
+    tables, (mo, so, rnd, zp), fast = add_tables(tag, a_quant, b_quant, out_quant)
     body = [f"ep_add_s8(in0, in1, out, {size}, {tag}_a, {tag}_b, {mo}, {so}, {rnd}, {zp}, {act_min}, {act_max}, "
             f"{int(fast)});"]
     requant = "DSP requantization" if fast else "exact requantization"

@@ -30,6 +30,19 @@ def conv_supported(dilation: tuple[int, int]) -> bool:
     return tuple(dilation) == (1, 1)
 
 
+def conv_tables(tag: str, weights: np.ndarray, bias: np.ndarray, multipliers, shifts, *, in_offset: int,
+                in_u8: bool, out_zero_point: int) -> tuple[list[Table], str, bool]:
+    """The packed weight rows, bias and requantization tables of a conv on the matrix kernel, the C
+    arguments naming the channel tables (``bias, rq, rq_step``) and whether the DSP requantization applies."""
+    out_c = weights.shape[0]
+    matrix = weights.reshape(out_c, -1)
+    bounds = acc_bound(bias, np.abs(matrix.astype(np.int64)).sum(axis=1), in_offset, in_u8)
+    rq_tables, ch, fast = requant_tables(tag, bias, multipliers, shifts, out_zero_point, bounds, "CONV_2D bias")
+    tables = [Table(f"{tag}_weights", "uint32_t", pack_rows(matrix),
+                    f"{list(weights.shape)} as {out_c} rows of {matrix.shape[1]} int8, zero-padded to 4"), *rq_tables]
+    return tables, ch, fast
+
+
 def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int], weights: np.ndarray,
               bias: np.ndarray, multipliers, shifts, *, in_offset: int, in_u8: bool, out_zero_point: int,
               act_min: int, act_max: int, stride: tuple[int, int], pad: tuple[int, int],
@@ -45,12 +58,9 @@ def conv_call(tag: str, in_shape: tuple[int, int, int], out_shape: tuple[int, in
     oc, k_h, k_w, ic = weights.shape
     if (oc, ic) != (out_c, in_c):
         raise ValueError(f"weights {weights.shape} for {in_c} -> {out_c} channels")
-    matrix = weights.reshape(out_c, -1)
-    k = matrix.shape[1]
-    bounds = acc_bound(bias, np.abs(matrix.astype(np.int64)).sum(axis=1), in_offset, in_u8)
-    rq_tables, ch, fast = requant_tables(tag, bias, multipliers, shifts, out_zero_point, bounds, "CONV_2D bias")
-    tables = [Table(f"{tag}_weights", "uint32_t", pack_rows(matrix),
-                    f"{list(weights.shape)} as {out_c} rows of {k} int8, zero-padded to 4"), *rq_tables]
+    k = k_h * k_w * in_c
+    tables, ch, fast = conv_tables(tag, weights, bias, multipliers, shifts, in_offset=in_offset, in_u8=in_u8,
+                                   out_zero_point=out_zero_point)
     x = "(const int8_t *)in" if in_u8 else "in"
     quant = f"{in_offset}, {int(in_u8)}, {out_zero_point}, {act_min}, {act_max}, {int(fast)}"
     pointwise = (k_h, k_w, stride, pad) == (1, 1, (1, 1), (0, 0)) and (out_h, out_w) == (in_h, in_w)

@@ -100,13 +100,27 @@ def struct_init(struct: str, fields: dict, width: int = 112) -> list[str]:
 
 @dataclass(frozen=True)
 class Window:
-    """Strides, dilations and padding of a convolution or pooling op (TFLite SAME/VALID rules)."""
+    """Strides, dilations and padding of a convolution or pooling op (TFLite SAME/VALID rules, or
+    EXPLICIT: ``explicit`` rows/columns (top, bottom, left, right), a PAD folded in by ``simplify``)."""
 
     padding: str
     stride_h: int
     stride_w: int
     dilation_h: int = 1
     dilation_w: int = 1
+    explicit: tuple[int, int, int, int] | None = None
+
+    def pads(self, in_hw: tuple[int, int], out_hw: tuple[int, int],
+             k_hw: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+        """(before, after) padding along h and w for these sizes (SAME: TFLite's rule)."""
+        if self.explicit is not None:
+            return (self.explicit[0], self.explicit[1]), (self.explicit[2], self.explicit[3])
+        out = []
+        for size_in, size_out, stride, dil, k in zip(in_hw, out_hw, (self.stride_h, self.stride_w),
+                                                     (self.dilation_h, self.dilation_w), k_hw):
+            total = max(0, (size_out - 1) * stride + (k - 1) * dil + 1 - size_in) if self.padding == "SAME" else 0
+            out.append((total // 2, total - total // 2))
+        return tuple(out)
 
 
 def conv_geometry(op: Op, win: Window, x: Tensor, y: Tensor, k_h: int, k_w: int) -> dict:
@@ -122,10 +136,17 @@ def conv_geometry(op: Op, win: Window, x: Tensor, y: Tensor, k_h: int, k_w: int)
         size_in, size_out = geo[f"in_{axis}"], geo[f"out_{axis}"]
         eff = (k - 1) * dil + 1
         same = win.padding == "SAME"
-        expect_out = (size_in + stride - 1) // stride if same else (size_in + stride - eff) // stride
+        if win.explicit is not None:
+            before, after = win.explicit[:2] if axis == "h" else win.explicit[2:]
+            expect_out = (size_in + before + after - eff) // stride + 1
+        else:
+            expect_out = (size_in + stride - 1) // stride if same else (size_in + stride - eff) // stride
         if expect_out != size_out:
             raise ConversionError(f"{op.kind}: output {axis} {size_out} does not match padding rules ({expect_out})")
-        geo[f"pad_{axis}"] = max(0, ((size_out - 1) * stride + eff - size_in) // 2) if same else 0
+        if win.explicit is not None:
+            geo[f"pad_{axis}"] = before
+        else:
+            geo[f"pad_{axis}"] = max(0, ((size_out - 1) * stride + eff - size_in) // 2) if same else 0
     return geo
 
 

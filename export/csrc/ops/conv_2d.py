@@ -114,11 +114,15 @@ def _lower_fast(ctx, op, geo, lo, hi):
                      act_min=lo, act_max=hi, stride=(geo["stride_h"], geo["stride_w"]), pad=(geo["pad_h"], geo["pad_w"]),
                      maxpool=fused)
     # a 1x1 block of pixels is copied into the patch buffer before its outputs are stored, so the
-    # output may overwrite the input where it takes no more bytes per pixel
-    pointwise = call.kernels == ["ep_conv1x1_s8"] and geo["out_c"] <= geo["in_c"]
-    in_place = 0 if pointwise and ctx.can_overwrite(op) else None
+    # output may overwrite the input where it takes no more bytes per pixel; with more, the input
+    # sits at the output's end: the block of pixels [p, p + 4) ends its output at out_c * (p + 4),
+    # at most where the next unread input pixel starts, (out_c - in_c) * pixels + in_c * (p + 4)
+    pointwise = call.kernels == ["ep_conv1x1_s8"]
+    shrinks = pointwise and geo["out_c"] <= geo["in_c"] and ctx.can_overwrite(op)
+    grows = (pointwise and not shrinks and (geo["out_c"] - geo["in_c"]) * geo["out_h"] * geo["out_w"] % 4 == 0
+             and ctx.can_overwrite(op, larger=True))
     step = ctx.step(op, f"{_comment(op, geo, w)}, {call.comment}", call.body, call.kernels, tables=call.tables,
-                    work_bytes=call.work_bytes, in_place=in_place)
+                    work_bytes=call.work_bytes, in_place=0 if shrinks or grows else None, in_place_tail=grows)
     step.work_ctype = call.work_ctype
     return step
 
