@@ -179,6 +179,15 @@ class Dispatcher:
         chooser = self._choosers.get(rows.bit_length())
         return self._large_instance() if chooser is None or chooser.use else self._small
 
+    def threads_for(self, rows: int) -> int:
+        """Threads of the instance a batch of ``rows`` rows runs on now (builds nothing)."""
+        if self._large_threads is None:
+            return self.explicit_threads or 1
+        if rows < self.crossover:
+            return 1
+        chooser = self._choosers.get(rows.bit_length())
+        return self._large_threads if chooser is None or chooser.use else 1
+
     def _large_instance(self) -> Any:
         large = self._large
         if large is None:

@@ -113,6 +113,11 @@ class Model:
         """The thread settings the engine was created with."""
         return dict(self._backend.thread_settings)
 
+    def threads_for(self, rows: int) -> int:
+        """Threads of the engine instance a batch of ``rows`` rows runs on now: with default
+        ``num_threads`` this follows the batch size and which instance has been faster lately."""
+        return self._backend.threads_for(rows)
+
     @property
     def io_names(self) -> tuple[str, str]:
         """The artifact's (input, output) tensor names."""
