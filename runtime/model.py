@@ -191,16 +191,16 @@ class Model:
     def _make_outputs(self) -> Callable[[np.ndarray], np.ndarray]:
         """``_outputs(x)``, the per-call path, with everything known at load bound into it.
 
-        A batch already in the model's own input type and item shape, small enough to go
-        straight to one engine instance, needs at most its value check (float pixels: one
-        integer scan for range and finiteness, see contract._UINT32; other floats: finiteness;
-        integer codes: none) and no copy: the very array goes to the engine. Anything else,
-        and a batch the check flags, takes the general path, which converts or refuses it.
+        A batch already in the model's own input type and item shape needs at most its value
+        check (float pixels: one integer scan for range and finiteness, see contract._UINT32;
+        other floats: finiteness; integer codes: none) and no copy: the very array goes to the
+        engine instance (or, above ``direct_rows``, to the thread policy and chunking). Anything
+        else, and a batch the check flags, takes the general path, which converts or refuses it.
         At batch 1 every lookup here is ~1% of the inference, hence the closure over locals.
         It holds the Model only weakly (no reference cycle); the Model is alive while called.
         """
-        ndarray, native, item, direct_rows, direct_run = (
-            np.ndarray, self._native_dtype, self._item_shape, self._direct_rows, self._direct_run
+        ndarray, native, item, direct_rows, direct_run, run = (
+            np.ndarray, self._native_dtype, self._item_shape, self._direct_rows, self._direct_run, self._run
         )
         max_bits = self._float_max_bits if self._check_bits else None
         check_finite, isfinite = self._check_finite, np.isfinite
@@ -209,15 +209,15 @@ class Model:
         def outputs(x: np.ndarray) -> np.ndarray:
             if type(x) is ndarray and x.dtype is native:
                 shape = x.shape
-                if shape[1:] == item and 0 < shape[0] <= direct_rows:
+                if shape[1:] == item and shape[0]:
                     if max_bits is not None:
                         bits = x.view(_UINT32)
                         if bits.item(bits.argmax()) > max_bits:  # -0.0 too: the general path accepts it
                             return model()._general_outputs(x)
                     elif check_finite and not isfinite(x).all():
                         return model()._general_outputs(x)
-                    try:
-                        return direct_run(x)
+                    try:  # straight to one instance, or the thread policy and chunks decide
+                        return direct_run(x) if shape[0] <= direct_rows else run(x)
                     except InferenceError:
                         raise
                     except Exception as e:  # the engines raise RuntimeError and their own types

@@ -80,3 +80,17 @@ def test_litert_batch_sizes_switch_on_one_interpreter(exported_dir, test_set):
     for rows in (1, 5, 1, 3, 3, 1):
         np.testing.assert_array_equal(model.predict_proba(images[:rows]), want[:rows])
         assert model._backend._small._batch == rows
+
+
+@pytest.mark.parametrize("name", ["model.tflite", "model.onnx"])
+def test_a_ready_batch_skips_the_general_path_under_default_threads(name, exported_dir, test_set):
+    """Issue 19.16: with default threads, float LiteRT competes from one row (no direct instance):
+    a ready batch still goes from the value check straight to the thread policy, at any size."""
+    model = runtime.load(exported_dir / name)
+    general = []
+    model._general_outputs = lambda x, inner=model._general_outputs: general.append(x.shape) or inner(x)
+    for rows in (1, 2, 64):
+        model.predict_proba(_ready_batch(model, test_set[0][:rows]))
+    assert general == []
+    model.predict_proba(test_set[0][:2].astype(np.float64) / 255)  # needs conversion
+    assert general == [(2, 28, 28)]
