@@ -133,6 +133,7 @@ def _measure(
             med = {k: float(np.median(v)) for k, v in per_round.items()}
             explicit = {int(k): v for k, v in med.items() if k != "default"}
             best = min(explicit, key=explicit.get)
+            ratio = med["default"] / explicit[best]
             rows.append({
                 "load": load,
                 "load_average": _load_average(),
@@ -142,7 +143,11 @@ def _measure(
                 "default_us": med["default"],
                 "explicit_us": explicit,
                 "best_threads": best,
-                "ratio_default_to_best": med["default"] / explicit[best],
+                "ratio_default_to_best": ratio,
+                # the instance the default runs this batch on now (threads), e.g. the very
+                # configuration of an explicit setting: then their gap is the machine's noise
+                "default_ran_threads": models["default"].threads_for(bs),
+                "within_target": ratio <= TARGET_RATIO if bs in TARGET_BATCH_SIZES else None,
                 "default_thread_settings": models["default"].thread_settings,
                 "rounds": rounds,
             })
@@ -171,7 +176,9 @@ def thread_targets(rows: Sequence[dict[str, Any]], bound: float = TARGET_RATIO) 
             "description": f"default threads vs best explicit num_threads, {r['artifact']}, batch {r['batch_size']}"
             + (", one core busy" if busy else ""),
             "value": value, "comparison": "<=", "bound": bound, "unit": "x.xx", "met": value <= bound,
-            "detail": f"default {r['default_us']:.1f} us vs {shown} (median of {r['rounds']} alternating rounds"
+            "detail": f"default {r['default_us']:.1f} us"
+            + (f" (ran on {r['default_ran_threads']} thread(s))" if r.get("default_ran_threads") else "")
+            + f" vs {shown} (median of {r['rounds']} alternating rounds"
             + (f"; load average {'/'.join(map(str, r['load_average']))}" if r.get("load_average") else "") + ")",
         })
     return targets
@@ -180,14 +187,17 @@ def thread_targets(rows: Sequence[dict[str, Any]], bound: float = TARGET_RATIO) 
 def format_sweep(rows: Sequence[dict[str, Any]]) -> str:
     """Markdown table of a sweep."""
     counts = sorted({n for r in rows for n in r["explicit_us"]})
-    head = "| load | artifact | batch | default | " + " | ".join(f"{n} thread(s)" for n in counts) + " | default/best |"
-    lines = [head, "|" + "---|" * (5 + len(counts))]
+    head = ("| load | artifact | batch | default (ran on) | " + " | ".join(f"{n} thread(s)" for n in counts)
+            + f" | default/best | within {TARGET_RATIO - 1:.0%} |")
+    lines = [head, "|" + "---|" * (6 + len(counts))]
     for r in rows:
         cells = [f"**{r['explicit_us'][n]:.1f}**" if n == r["best_threads"] else f"{r['explicit_us'][n]:.1f}"
                  for n in counts]
+        ran = f" ({r['default_ran_threads']}t)" if r.get("default_ran_threads") else ""
+        verdict = {True: "pass", False: "**FAIL**", None: "n/a"}[r.get("within_target")]
         lines.append(
-            f"| {r.get('load', 'idle')} | {r['artifact']} | {r['batch_size']} | {r['default_us']:.1f} | "
-            + " | ".join(cells) + f" | {r['ratio_default_to_best']:.2f} |"
+            f"| {r.get('load', 'idle')} | {r['artifact']} | {r['batch_size']} | {r['default_us']:.1f}{ran} | "
+            + " | ".join(cells) + f" | {r['ratio_default_to_best']:.2f} | {verdict} |"
         )
     return "\n".join(lines)
 

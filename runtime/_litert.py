@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import threading
+import weakref
+from typing import Callable
 
 import numpy as np
 
@@ -81,12 +83,12 @@ class LiteRTBackend:
             self.io_names = (inputs[0]["name"], outputs[0]["name"])
         self._in = inputs[0]["index"]
         self._out = outputs[0]["index"]
-        self._batch = int(inputs[0]["shape"][0])
+        self._rows = [int(inputs[0]["shape"][0])]
         # A graph built for a fixed batch (e.g. 1, as most published MCU models) cannot be
         # resized: bigger batches run through it in slices of that many rows.
         signature = inputs[0].get("shape_signature")
         fixed = signature is not None and len(signature) and int(signature[0]) > 0
-        self.fixed_batch = self._batch if fixed else None
+        self.fixed_batch = self._rows[0] if fixed else None
         self._item_shape = tuple(int(d) for d in inputs[0]["shape"][1:])
         self.item_shape = self._item_shape
         out_shape = outputs[0]["shape"]
@@ -120,24 +122,54 @@ class LiteRTBackend:
             self._resize_input = lambda i, shape: it.resize_tensor_input(i, shape, strict=True)
             self._allocate = it.allocate_tensors
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """The model's output for ``x`` (the input's dtype and item shape), as new float32."""
-        self._lock.acquire()
-        try:
-            if x.shape[0] != self._batch:  # resize and re-allocate only when the batch changes
-                if self.fixed_batch is not None:
-                    return self._run_fixed(x)
-                self._resize(x.shape[0])
-            self._set(self._in, x)
-            self._invoke()
-            y = self._get(self._out, 0)
-            return y if self._decode is None else self._decode(y)
-        except RuntimeError as e:
-            if isinstance(e, InferenceError):
-                raise
-            raise InferenceError(f"LiteRT failed on a batch of {x.shape[0]} rows ({e})") from e
-        finally:
-            self._lock.release()
+        # run(x): the per-call path, with everything it touches bound here, once
+        self.run = self._make_run()
+
+    def _make_run(self) -> Callable[[np.ndarray], np.ndarray]:
+        """``run(x)``: the model's output for ``x`` (the input's dtype and item shape) as new float32.
+
+        A closure over locals rather than a method: at batch 1 every attribute lookup and frame
+        is a measurable part of a ~10 us call. It holds the backend only weakly (no cycle); the
+        rare paths (a new batch size, a fixed-batch graph) go through the backend's methods.
+        """
+        acquire, release = self._lock.acquire, self._lock.release
+        set_tensor, invoke, get_tensor = self._set, self._invoke, self._get
+        in_index, out_index, decode = self._in, self._out, self._decode
+        rows_now = self._rows  # [rows the input tensor holds now], updated by _resize
+        backend = weakref.ref(self)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            acquire()
+            try:
+                if x.shape[0] != rows_now[0]:  # resize and re-allocate only when the batch changes
+                    y = backend()._run_other_batch(x)
+                else:
+                    set_tensor(in_index, x)
+                    invoke()
+                    y = get_tensor(out_index, 0)
+            except RuntimeError as e:
+                if isinstance(e, InferenceError):
+                    raise
+                raise InferenceError(f"LiteRT failed on a batch of {x.shape[0]} rows ({e})") from e
+            finally:
+                release()
+            return y if decode is None else decode(y)
+
+        return run
+
+    @property
+    def _batch(self) -> int:
+        """Rows the input tensor holds now."""
+        return self._rows[0]
+
+    def _run_other_batch(self, x: np.ndarray) -> np.ndarray:
+        """The raw output for a batch of another size than the input tensor's (lock held)."""
+        if self.fixed_batch is not None:
+            return self._run_fixed(x)
+        self._resize(x.shape[0])
+        self._set(self._in, x)
+        self._invoke()
+        return self._get(self._out, 0)
 
     def _run_fixed(self, x: np.ndarray) -> np.ndarray:
         """Run ``x`` through a fixed-batch graph, ``fixed_batch`` rows at a time (the last slice padded)."""
@@ -159,11 +191,11 @@ class LiteRTBackend:
             self._resize_input(self._in, (rows, *self._item_shape))
             self._allocate()
         except (RuntimeError, ValueError, MemoryError) as e:
-            previous, self._batch = self._batch, -1  # -1: the next call resizes again
+            previous, self._rows[0] = self._rows[0], -1  # -1: the next call resizes again
             try:
                 self._resize_input(self._in, (max(previous, 1), *self._item_shape))
                 self._allocate()
-                self._batch = max(previous, 1)
+                self._rows[0] = max(previous, 1)
             except (RuntimeError, ValueError, MemoryError):
                 pass
             detail = str(e).strip().splitlines()[0] if str(e).strip() else "no message from LiteRT"
@@ -172,7 +204,7 @@ class LiteRTBackend:
                 f"({type(e).__name__}: {detail}; out of memory?); the model is still usable: "
                 f"pass smaller batches"
             ) from e
-        self._batch = rows
+        self._rows[0] = rows
 
 
 def _quant(detail: dict) -> tuple[float, int] | None:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -82,6 +83,7 @@ class Model:
         # batches of up to _direct_rows rows go straight to one engine instance's run
         self._direct_rows = backend.direct_rows
         self._direct_run = backend.direct_run
+        self._outputs = self._make_outputs()
         if not self._feeds_float:
             (self._q_inv_scale, self._q_offset, self._q_min, self._q_span,
              self._q_wide) = quantizer_constants(self._in_dtype, self._in_quant)
@@ -110,6 +112,11 @@ class Model:
     def thread_settings(self) -> dict[str, Any]:
         """The thread settings the engine was created with."""
         return dict(self._backend.thread_settings)
+
+    def threads_for(self, rows: int) -> int:
+        """Threads of the engine instance a batch of ``rows`` rows runs on now: with default
+        ``num_threads`` this follows the batch size and which instance has been faster lately."""
+        return self._backend.threads_for(rows)
 
     @property
     def io_names(self) -> tuple[str, str]:
@@ -165,34 +172,59 @@ class Model:
         x = self._to_model_input(x)
         return x
 
-    def _outputs(self, x: np.ndarray) -> np.ndarray:
-        """The artifact's output as float32 (N, outputs)."""
-        # Fast path: a batch already in the model's own input type and shape needs at most its
-        # value check (inlined: at batch 1 every call here costs ~1% of the inference).
-        shape = x.shape if type(x) is np.ndarray and x.dtype is self._native_dtype else None
-        if shape is not None and shape[1:] == self._item_shape:
-            rows = shape[0]
-            if self._check_bits:
-                bits = x.view(_UINT32)
-                if bits.item(bits.argmax()) > self._float_max_bits:
-                    self._check_floats(x)
-            elif self._check_finite and not np.isfinite(x).all():
-                self._check_floats(x)
-        else:
-            x = self._to_model_input(x)
-            rows = x.shape[0]
+    def _general_outputs(self, x: np.ndarray) -> np.ndarray:
+        """The artifact's output as float32 (N, outputs), for any accepted input."""
+        x = self._to_model_input(x)
+        rows = x.shape[0]
         if not rows:
             return np.empty((0, self._num_outputs), dtype=np.float32)
         try:
-            if rows <= self._direct_rows:
-                return self._direct_run(x)
-            return self._run(x)
+            return self._direct_run(x) if rows <= self._direct_rows else self._run(x)
         except InferenceError:
             raise
         except Exception as e:  # the engines raise RuntimeError and their own unexported types
-            raise InferenceError(
-                f"{self.path}: {self.backend} failed: {type(e).__name__}: {' '.join(str(e).split())}"
-            ) from e
+            raise self._engine_failure(e) from e
+
+    def _engine_failure(self, e: Exception) -> InferenceError:
+        return InferenceError(f"{self.path}: {self.backend} failed: {type(e).__name__}: {' '.join(str(e).split())}")
+
+    def _make_outputs(self) -> Callable[[np.ndarray], np.ndarray]:
+        """``_outputs(x)``, the per-call path, with everything known at load bound into it.
+
+        A batch already in the model's own input type and item shape needs at most its value
+        check (float pixels: one integer scan for range and finiteness, see contract._UINT32;
+        other floats: finiteness; integer codes: none) and no copy: the very array goes to the
+        engine instance (or, above ``direct_rows``, to the thread policy and chunking). Anything
+        else, and a batch the check flags, takes the general path, which converts or refuses it.
+        At batch 1 every lookup here is ~1% of the inference, hence the closure over locals.
+        It holds the Model only weakly (no reference cycle); the Model is alive while called.
+        """
+        ndarray, native, item, direct_rows, direct_run, run = (
+            np.ndarray, self._native_dtype, self._item_shape, self._direct_rows, self._direct_run, self._run
+        )
+        max_bits = self._float_max_bits if self._check_bits else None
+        check_finite, isfinite = self._check_finite, np.isfinite
+        model = weakref.ref(self)
+
+        def outputs(x: np.ndarray) -> np.ndarray:
+            if type(x) is ndarray and x.dtype is native:
+                shape = x.shape
+                if shape[1:] == item and shape[0]:
+                    if max_bits is not None:
+                        bits = x.view(_UINT32)
+                        if bits.item(bits.argmax()) > max_bits:  # -0.0 too: the general path accepts it
+                            return model()._general_outputs(x)
+                    elif check_finite and not isfinite(x).all():
+                        return model()._general_outputs(x)
+                    try:  # straight to one instance, or the thread policy and chunks decide
+                        return direct_run(x) if shape[0] <= direct_rows else run(x)
+                    except InferenceError:
+                        raise
+                    except Exception as e:  # the engines raise RuntimeError and their own types
+                        raise model()._engine_failure(e) from e
+            return model()._general_outputs(x)
+
+        return outputs
 
     def _warm_up(self) -> None:
         """One inference on zeros: surfaces engine-side rejections of the file, pays the first-call cost."""

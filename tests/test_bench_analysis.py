@@ -189,3 +189,23 @@ def test_result_dict_keys_order_and_round_trip() -> None:
     assert back == result and isinstance(back.config, RunConfig)
     with_opt = _result(mcu={"rows": []}, outputs={"json": "x"}).to_dict()
     assert list(with_opt)[-4:] == ["mcu", "targets", "wall_time_s", "outputs"]
+
+
+def test_thread_sweep_shows_default_vs_best_with_a_verdict_per_row() -> None:
+    """Issue 19.16: each row says which instance the default ran on and whether it is within 10%."""
+    from benchmarks.threadcheck import format_sweep
+
+    rows = [
+        {"load": "idle", "artifact": "m.tflite", "batch_size": 1, "default_us": 10.5, "explicit_us": {1: 10.0, 2: 14.0},
+         "best_threads": 1, "ratio_default_to_best": 1.05, "default_ran_threads": 1, "within_target": True},
+        {"load": "one core busy", "artifact": "m.tflite", "batch_size": 256, "default_us": 30.0,
+         "explicit_us": {1: 20.0, 2: 25.0}, "best_threads": 1, "ratio_default_to_best": 1.5,
+         "default_ran_threads": 2, "within_target": False},
+        {"load": "idle", "artifact": "m.tflite", "batch_size": 8, "default_us": 9.0, "explicit_us": {1: 9.0, 2: 9.5},
+         "best_threads": 1, "ratio_default_to_best": 1.0, "default_ran_threads": 1, "within_target": None},
+    ]
+    lines = format_sweep(rows).splitlines()
+    assert lines[0].endswith("| default/best | within 10% |") and "default (ran on)" in lines[0]
+    assert lines[2] == "| idle | m.tflite | 1 | 10.5 (1t) | **10.0** | 14.0 | 1.05 | pass |"
+    assert lines[3] == "| one core busy | m.tflite | 256 | 30.0 (2t) | **20.0** | 25.0 | 1.50 | **FAIL** |"
+    assert lines[4].endswith("| 1.00 | n/a |")

@@ -188,3 +188,18 @@ def test_directory_as_model_says_so(tmp_path: Path):
     (tmp_path / "m.onnx").mkdir()
     with pytest.raises(runtime.ModelFileError, match="is a directory"):
         runtime.load(tmp_path / "m.onnx")
+
+
+def test_threads_for_says_which_instance_runs_a_batch(exported_dir, test_set):
+    """Model.threads_for: the benchmark's thread rows show the instance the default ran on."""
+    assert runtime.load(exported_dir / "model.onnx", num_threads=2).threads_for(1) == 2
+    model = runtime.load(exported_dir / "model.onnx")
+    if usable_cores() == 1:
+        assert model.threads_for(1) == model.threads_for(4096) == 1
+        return
+    crossover = model._backend.crossover
+    assert model.threads_for(1) == model.threads_for(crossover - 1) == 1
+    assert model.threads_for(crossover) == usable_cores()  # the N-thread instance starts
+    assert model._backend._large is None  # asking builds nothing
+    chooser = model._backend._choosers.setdefault(crossover.bit_length(), _Chooser(use=0))
+    assert model.threads_for(crossover) == 1 and chooser.use == 0
