@@ -44,18 +44,17 @@ _TOOLS = ("numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-
 
 
 # The order modules are handed to the xdist workers (pyproject: --no-loadscope-reorder; a worker
-# takes its next module when two tests of its current one are left): the longest first, so that
-# none starts late and runs alone at the end (figures: `--durations` and CPU seconds per module on
-# the 2-core machine). The two that start the run need no shared build (no worker waits on
-# another); test_mcu_boards builds the shared export; test_benchmarks_cnn trains the CNN that
-# test_train checks later. Modules not listed (new ones) come after LONGEST_FIRST and before
-# SHORTEST_LAST: list a new module that takes minutes here.
+# takes its next module when two tests of its current one are left): the longest first, by CPU
+# seconds per module on the 2-core machine (`--durations`, and getrusage around each test), so that
+# none starts late and runs alone at the end. The two that start the run need no shared build;
+# test_benchmarks then builds the shared export and test_train the CNN that test_benchmarks_cnn
+# uses later, so no worker waits on another. Modules not listed (new ones) come after
+# LONGEST_FIRST and before SHORTEST_LAST: list a new module that takes minutes here.
 LONGEST_FIRST = (
-    "test_mlperf.py", "test_c_warnings.py", "test_mcu_boards.py", "test_benchmarks_cnn.py", "test_any_model.py",
-    "test_op_matrix.py", "test_sources.py", "test_csrc_ops.py", "test_mcu.py", "test_csrc.py", "test_c_output.py",
-    "test_fast_kernels.py", "test_benchmarks.py", "test_export_hardening.py", "test_export.py",
-    "test_quiet_console.py", "test_train.py", "test_export_embedded.py", "test_quant_steer.py",
-    "test_threads_chunks.py", "test_runtime.py",
+    "test_c_warnings.py", "test_sources.py", "test_benchmarks.py", "test_train.py", "test_mlperf.py",
+    "test_mcu_boards.py", "test_benchmarks_cnn.py", "test_any_model.py", "test_op_matrix.py", "test_c_output.py",
+    "test_export_hardening.py", "test_csrc.py", "test_mcu.py", "test_quiet_console.py", "test_export.py",
+    "test_csrc_ops.py", "test_fast_kernels.py", "test_export_embedded.py", "test_quant_steer.py",
 )
 SHORTEST_LAST = ("test_integrity.py", "test_tflm.py", "test_images_cli.py", "test_bench_analysis.py",
                  "test_shared_builds.py")
