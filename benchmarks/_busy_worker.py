@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, required=True)
     args = p.parse_args(argv)
     os.sched_setaffinity(0, {args.core})
+    print("pinned", flush=True)  # busy_core waits for this line
     end = time.monotonic() + args.seconds
     while time.monotonic() < end:
         pass

@@ -43,12 +43,13 @@ def busy_core(max_seconds: float = BUSY_MAX_S) -> Iterator[int]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks._busy_worker", "--core", str(core), "--seconds", str(max_seconds)],
-        env=env, stdin=subprocess.DEVNULL,
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
     )
     try:
-        time.sleep(0.3)  # started and spinning
-        if proc.poll() is not None:
-            raise RuntimeError(f"the busy-loop process exited early (code {proc.returncode})")
+        # it prints one line once pinned, then spins (a loaded machine may take seconds to start it)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "pinned" or proc.poll() is not None:
+            raise RuntimeError(f"the busy-loop process exited early (code {proc.wait()})")
         yield core
     finally:
         proc.terminate()
@@ -57,6 +58,7 @@ def busy_core(max_seconds: float = BUSY_MAX_S) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
 TARGET_BATCH_SIZES = (1, 256)
 
 

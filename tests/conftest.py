@@ -1,11 +1,12 @@
-"""Shared, session-scoped fixtures: one short-trained model, exported once to every variant.
+"""Shared, session-scoped fixtures: one short-trained model (committed, tests/mlp_fixture.py),
+exported once to every variant.
 
 Nothing here is mocked: the real converters, runtimes and test set are used.
 
 The suite runs in parallel (pytest-xdist, ``-n auto --dist loadscope`` in pyproject.toml): every
 module runs whole on one worker, in the order of ``LONGEST_FIRST`` below, and each worker has its
 own session. Expensive builds (the
-trained model, its export, Keras's reference outputs) go through ``shared_build``: the first
+export of the committed model, Keras's reference outputs) go through ``shared_build``: the first
 worker that needs one builds it under a file lock, the others wait for it and reuse the folder.
 Use it for any new fixture that trains, exports or compiles something several modules need::
 
@@ -30,8 +31,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# A few epochs give a model confident enough that fidelity checks are meaningful.
-TEST_EPOCHS = 3
 # int16x8's 99.8% (issue 11) holds for the 30-epoch reference MLP (99.84% ONNX, 99.89% TFLite,
 # README); its 8-bit weights alone leave 99.71% / 99.75% on this less confident 3-epoch model,
 # and model.int16x8.onnx loses 0.11 accuracy points on it (0.10 allowed by default).
@@ -44,15 +43,18 @@ _CODE = ("train", "export", "runtime", "benchmarks", "tests/conftest.py", "tests
 _TOOLS = ("numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "tflite-micro")
 
 
-# The order modules are handed to the xdist workers (pyproject: --no-loadscope-reorder; each
-# worker holds the next two): the longest first, so that none starts late and runs alone at the
-# end (figures: `--durations` on the 2-core machine). test_benchmarks builds the shared export
-# while test_train, which needs none, runs beside it. Modules not listed (new ones) come after
+# The order modules are handed to the xdist workers (pyproject: --no-loadscope-reorder; a worker
+# takes its next module when two tests of its current one are left): the longest first, by CPU
+# seconds per module on the 2-core machine (`--durations`, and getrusage around each test), so that
+# none starts late and runs alone at the end. The two that start the run need no shared build;
+# test_benchmarks then builds the shared export and test_train the CNN that test_benchmarks_cnn
+# uses later, so no worker waits on another. Modules not listed (new ones) come after
 # LONGEST_FIRST and before SHORTEST_LAST: list a new module that takes minutes here.
 LONGEST_FIRST = (
-    "test_benchmarks.py", "test_train.py", "test_export_hardening.py", "test_runtime.py",
-    "test_benchmarks_cnn.py", "test_any_model.py", "test_export_embedded.py", "test_quiet_console.py",
-    "test_export.py", "test_threads_chunks.py", "test_csrc.py", "test_mcu.py", "test_quant_steer.py",
+    "test_c_warnings.py", "test_sources.py", "test_benchmarks.py", "test_train.py", "test_mlperf.py",
+    "test_mcu_boards.py", "test_benchmarks_cnn.py", "test_any_model.py", "test_op_matrix.py", "test_c_output.py",
+    "test_export_hardening.py", "test_csrc.py", "test_mcu.py", "test_quiet_console.py", "test_export.py",
+    "test_csrc_ops.py", "test_fast_kernels.py", "test_export_embedded.py", "test_quant_steer.py",
 )
 SHORTEST_LAST = ("test_integrity.py", "test_tflm.py", "test_images_cli.py", "test_bench_analysis.py",
                  "test_shared_builds.py")
@@ -157,14 +159,29 @@ def test_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def trained_dir(shared_build: Callable[..., Path], data_dir: Path) -> Path:
-    """A folder holding model.keras, trained for TEST_EPOCHS epochs with seed 42 (read only)."""
+def trained_dir() -> Path:
+    """The folder of the committed model.keras: the built-in MLP trained for 3 epochs with seed 42
+    (tests/mlp_fixture.py; checked against its manifest). Read only."""
+    from tests.mlp_fixture import checked_folder
+
+    return checked_folder()
+
+
+# The briefly trained CNN: one epoch on the first 2,000 training images, seed 42.
+CNN_EPOCHS, CNN_LIMIT = 1, 2000
+
+
+@pytest.fixture(scope="session")
+def cnn_trained(shared_build: Callable[..., Path], data_dir: Path) -> Path:
+    """The built-in CNN after ``train(arch="cnn", epochs=CNN_EPOCHS, limit=CNN_LIMIT)``: model.keras,
+    history.json and learning_curves.png. test_train checks this training, test_benchmarks_cnn
+    benchmarks its model: one training for both. Read only."""
     from train.training import train
 
     def build(out: Path) -> None:
-        train(data_dir=data_dir, epochs=TEST_EPOCHS, seed=42, output=out, verbose=0)
+        train(arch="cnn", data_dir=data_dir, epochs=CNN_EPOCHS, limit=CNN_LIMIT, seed=42, output=out, verbose=0)
 
-    return shared_build("trained", build, key=(TEST_EPOCHS, 42, str(data_dir)))
+    return shared_build("cnn-trained", build, key=(CNN_EPOCHS, CNN_LIMIT, 42, str(data_dir)))
 
 
 @pytest.fixture(scope="session")
@@ -183,7 +200,9 @@ def exported_dir(shared_build: Callable[..., Path], trained_dir: Path, data_dir:
             thresholds=parse_threshold_overrides(FIXTURE_THRESHOLD_OVERRIDES),
         )
 
-    return shared_build("exported", build, key=(trained_dir.name, FIXTURE_THRESHOLD_OVERRIDES))
+    from tests.mlp_fixture import sha256
+
+    return shared_build("exported", build, key=(sha256(trained_dir / "model.keras"), FIXTURE_THRESHOLD_OVERRIDES))
 
 
 @pytest.fixture(scope="session")

@@ -19,20 +19,22 @@ from test_benchmarks import _progress_counts, _subjects
 
 
 @pytest.fixture(scope="module")
-def cnn_dir(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A briefly trained built-in CNN (input (28, 28, 1)) with fp32 and int8 TFLite artifacts."""
+def cnn_dir(cnn_trained: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's briefly trained built-in CNN (input (28, 28, 1), conftest ``cnn_trained``) with
+    fp32 and int8 TFLite artifacts."""
+    import shutil
+
     import keras
 
     from export.litert import export_litert
     from runtime.metadata import ModelMetadata, Quantization
     from train.data import load_split
     from train.model import preprocess
-    from train.training import train
 
     out = tmp_path_factory.mktemp("cnn")
-    result = train(arch="cnn", data_dir=data_dir, epochs=1, limit=2000, output=out, verbose=0)
-    model = keras.saving.load_model(result.model_path)
-    sha = hashlib.sha256(result.model_path.read_bytes()).hexdigest()
+    shutil.copy2(cnn_trained / "model.keras", out / "model.keras")
+    model = keras.saving.load_model(out / "model.keras")
+    sha = hashlib.sha256((out / "model.keras").read_bytes()).hexdigest()
     calibration = preprocess(load_split("train", data_dir)[0][5000:5200])[..., None]
     for name, mode in (("model.tflite", "none"), ("model.int8.tflite", "int8")):
         meta = ModelMetadata(

@@ -66,7 +66,7 @@ def test_sign_key_signs_the_c_files_detached(tiny, tmp_path):
     assert not list(out.glob("*.sig"))
 
 
-@pytest.mark.slow  # two processes export every format (about 40 s of CPU)
+@pytest.mark.slow  # two processes export every format and mode
 def test_two_identical_runs_give_identical_bytes(tiny, tmp_path):
     """Every artifact, C and TFLM included, from two processes (pids differ: no temporary name
     may leak into a file)."""

@@ -130,34 +130,8 @@ def test_op_fp32_matches_litert(op_models, name, tmp_path, cc):
     assert report.passed and report.mode == "fp32", report.failures
 
 
-# ---------------------------------------------------------------- MLPerf Tiny ResNet-8 (ADD)
-
-@pytest.fixture(scope="module")
-def resnet8(tmp_path_factory) -> tuple[Path, Path]:
-    tflite = MLPERF / "pretrainedResnet_quant.tflite"
-    _require(tflite.is_file(), f"MLPerf Tiny models in {MLPERF}")
-    c_path, _ = export_c(tflite, tmp_path_factory.mktemp("resnet8"), base_name="model")
-    return tflite, c_path
-
-
-def test_resnet8_equals_tflite_micro_on_the_host(resnet8, cc):
-    tflite, c_path = resnet8
-    report = validate_c(c_path, tflite, _inputs(np.int8, 60, (1, 32, 32, 3)))
-    assert report.passed and report.max_abs_diff == 0 and report.verify_result == 0, report.failures
-    assert report.scratch_bytes < 54_996  # TFLite Micro's arena for this model
-    assert "ADD" in c_path.read_text()
-
-
-def test_resnet8_on_cortex_m4_gives_the_same_bytes(resnet8, tmp_path):
-    from benchmarks.mcu import cross_compile, missing_tools, run_qemu
-    from export.csrc.host import HostCModel
-
-    _require(not missing_tools(), "arm-none-eabi-gcc, newlib and qemu-system-arm")
-    _, c_path = resnet8
-    x = _inputs(np.int8, 3, (1, 32, 32, 3)).reshape(3, -1)
-    run = run_qemu(cross_compile(c_path, tmp_path / "arm").elf, x, timeout=600)
-    assert np.array_equal(run.outputs, HostCModel(c_path).predict_raw(x)) and run.verify == 0
-
+# ---------------------------------------------------------------- MLPerf Tiny models
+# (the ResNet-8 with its ADD, to C against TFLite Micro on the host and the Cortex-M4: test_mlperf.py)
 
 def test_macs_of_the_mlperf_models_through_the_ops():
     _require((MLPERF / "ad01_int8.tflite").is_file(), f"MLPerf Tiny models in {MLPERF}")

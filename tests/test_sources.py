@@ -50,12 +50,8 @@ def test_ad01_h5_exports_in_every_format(ad01):
     assert rows["model.c"]["extra"]["exact_against"].startswith("LiteRT (|diff| <= ")
 
 
-# Every format and mode that needs no data (C and TFLite Micro take fp32 of these); the ResNet-8's
-# C needs ADD (test below).
-KERAS2_FORMATS = {
-    "vww_96.h5": "onnx,tflite,c,tflm",
-    "pretrainedResnet.h5": "onnx,tflite,tflm" + (",c" if "ADD" in supported_ops() else ""),
-}
+# Every format and mode that needs no data (C and TFLite Micro take fp32 of these).
+KERAS2_FORMATS = {"vww_96.h5": "onnx,tflite,c,tflm", "pretrainedResnet.h5": "onnx,tflite,c,tflm"}
 
 
 @pytest.fixture(scope="module")
@@ -72,21 +68,34 @@ def keras2(mlperf, tmp_path_factory) -> dict[str, tuple[Path, int, dict]]:
 def test_keras2_h5_exports_in_every_mode_without_data(keras2, name):
     out, code, rows = keras2[name]
     expected = {"model.onnx", "model.dynamic.onnx", "model.tflite", "model.float16.tflite", "model.dynamic.tflite",
-                "model.tflm.cc"} | ({"model.c"} if "c" in KERAS2_FORMATS[name].split(",") else set())
+                "model.tflm.cc", "model.c"}
     assert code == 0 and set(rows) == expected, rows
     for artifact, row in rows.items():
         assert row["ok"] and (out / artifact).is_file(), (artifact, row["failures"])
-    for artifact in ("model.onnx", "model.tflite", "model.tflm.cc") + (("model.c",) if "model.c" in rows else ()):
+    for artifact in ("model.onnx", "model.tflite", "model.tflm.cc", "model.c"):
         assert rows[artifact]["agreement"] == 1.0 and rows[artifact]["max_abs_diff"] <= 1e-5, artifact
     assert "EDGEPORT_MODEL_TFLM_ARENA_BYTES" in (out / "model.tflm.h").read_text()
 
 
-@pytest.mark.skipif("ADD" in supported_ops(), reason="ADD is supported: the ResNet-8 becomes C")
-def test_resnet_h5_to_c_names_add_before_any_conversion(mlperf, tmp_path, capsys):
-    assert export_main(["--model", str(mlperf / "pretrainedResnet.h5"), "--format", "c", "--output", str(tmp_path)]) == 2
+def test_keras_layer_op_the_c_generator_lacks_is_refused_before_any_conversion(tmp_path, capsys):
+    """A small Functional model whose GlobalMaxPooling2D always becomes REDUCE_MAX, an op the C
+    generator lacks, after ops it has (CONV_2D, ADD): exit 2 naming the op and the layer, nothing
+    converted or written (export/op_check.py's layer map, as the ResNet-8's ADD once was)."""
+    import keras
+
+    assert "REDUCE_MAX" not in supported_ops(), "REDUCE_MAX became C: pick another op the generator lacks"
+    inputs = keras.Input((8, 8, 1))
+    conv = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    added = keras.layers.Add(name="add")([conv, conv])
+    pooled = keras.layers.GlobalMaxPooling2D(name="peak")(added)
+    outputs = keras.layers.Dense(3, activation="softmax", name="head")(pooled)
+    keras.Model(inputs, outputs).save(tmp_path / "peak.keras")
+    out = tmp_path / "out"
+    assert export_main(["--model", str(tmp_path / "peak.keras"), "--format", "c", "--output", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "op ADD is not supported" in err and "layer add (Add)" in err and "--format tflm" in err
-    assert not list(tmp_path.iterdir()), "nothing is converted or written"
+    assert "op REDUCE_MAX is not supported by --format c" in err and "layer peak (GlobalMaxPooling2D)" in err, err
+    assert "--format tflm" in err and err.count("\n") == 1 and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["peak.keras"], "nothing is converted or written"
 
 
 def test_saved_model_exports_to_onnx_and_tflite(mlperf, tmp_path):

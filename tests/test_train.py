@@ -479,7 +479,11 @@ def _int8_batch1(model: Any, calibration: np.ndarray, tmp: Path) -> bytes:
     return converter.convert()
 
 
-def test_cnn_trains_and_converts_to_int8_with_mcu_ops(tmp_path: Path, dataset: data_mod.FashionMNIST) -> None:
+def test_cnn_trains_and_converts_to_int8_with_mcu_ops(
+    cnn_trained: Path, tmp_path: Path, dataset: data_mod.FashionMNIST
+) -> None:
+    """The session's CNN training (conftest ``cnn_trained``: train(arch="cnn", epochs=1, limit=2000),
+    shared with test_benchmarks_cnn), then its int8 conversion with microcontroller ops only."""
     import keras
     from ai_edge_litert.interpreter import Interpreter
 
@@ -488,15 +492,15 @@ def test_cnn_trains_and_converts_to_int8_with_mcu_ops(tmp_path: Path, dataset: d
     from train.model import CNN_MAX_PARAMS, build_cnn, preprocess
 
     assert build_cnn().count_params() == 80_602 <= CNN_MAX_PARAMS
-    result = training.train(arch="cnn", data_dir=DATA_DIR, epochs=1, limit=2000, output=tmp_path, verbose=0)
-    assert result.arch == "cnn" and result.parameters == 80_602 and result.train_seconds > 0
-    assert result.test_accuracy > 0.6  # one epoch on 2,000 images; far above chance (0.1)
-    record = _strict_json(result.history_path.read_text())
+    assert sorted(p.name for p in cnn_trained.iterdir()) == ["history.json", "learning_curves.png", "model.keras"]
+    record = _strict_json((cnn_trained / "history.json").read_text())
+    assert record["parameters"] == 80_602 and record["train_seconds"] > 0 and record["limit"] == 2000
+    assert record["test_accuracy"] > 0.6  # one epoch on 2,000 images; far above chance (0.1)
     assert (record["arch"], record["optimizer"], record["input_shape"]) == ("cnn", "adam", [28, 28, 1])
     assert (record["epochs"], record["batch_size"], record["learning_rate"]) == (1, 64, 0.001)
-    assert set(record["history"]) == set(training.METRICS) and record["parameters"] == 80_602
+    assert set(record["history"]) == set(training.METRICS) and all(len(v) == 1 for v in record["history"].values())
 
-    model = keras.saving.load_model(result.model_path)
+    model = keras.saving.load_model(cnn_trained / "model.keras")
     assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
     assert model.count_params() <= CNN_MAX_PARAMS
     kinds = {type(layer).__name__ for layer in model.layers}
