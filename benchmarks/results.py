@@ -52,6 +52,8 @@ class BenchmarkResult:
     cold_start: list[dict[str, Any]]
     thread_defaults: list[dict[str, Any]]
     keras: dict[str, Any] | None
+    # what the quality figures are: {"task", "metric" ("accuracy" or "mae"), "definition"}
+    quality: dict[str, Any] | None = None
     mcu: dict[str, Any] | None = None
     mcu_profile: list[dict[str, Any]] | None = None
     targets: list[dict[str, Any]] = field(default_factory=list)
