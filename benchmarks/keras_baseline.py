@@ -145,4 +145,3 @@ def keras_entries(info: dict[str, Any], keras_path: Path, item: str) -> list[dic
         }
         for kind, sid, call in KERAS_KINDS
     ]
-
