@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="python -m benchmarks",
         description="Benchmark every exported artifact through runtime against Keras, bare-backend "
-        "and NumPy baselines: latency, throughput, cold start, memory, accuracy.",
+        "and NumPy baselines: latency, throughput, cold start, memory, and accuracy (MAE for regression).",
     )
     p.add_argument("--model-dir", type=Path, default=Path("artifacts"),
                    help="folder with the exported artifacts and model.keras (default: artifacts/)")
@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --mcu: also instructions per op of each int8 model on the Cortex-M4 (a profiling "
                    "build; the shipped C has no timing code)")
     p.add_argument("--data", default=None, metavar="X.npz",
-                   help="the test set of any model: an .npz with x_test and integer y_test (uint8 x_test: raw "
+                   help="the test set of any model: an .npz with x_test and y_test (integer classes for a classifier "
+                   "or binary model, numeric targets for a regressor; uint8 x_test: raw "
                    "pixels, scaled by the artifacts' pixel_scale; floats: the model's inputs), as export reads it")
     p.add_argument("--data-dir", default=None,
                    help="a Fashion-MNIST folder instead of --data (default: $FASHION_MNIST_DIR)")

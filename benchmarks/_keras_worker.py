@@ -2,8 +2,9 @@
 
 TensorFlow is imported here and only here, so its thread pools never run next to
 the runtime measurements in the parent. Thread counts are fixed before TensorFlow
-initialises. Writes a JSON result (timings, accuracy, thread settings actually in
-effect) and the Dense weights (for the NumPy reference) to the paths in CONFIG.
+initialises. Writes a JSON result (timings, thread settings actually in effect), the
+model's outputs on the whole test set (the parent scores them: accuracy or MAE, per task)
+and the Dense weights (for the NumPy reference) to the paths in CONFIG.
 Progress lines on stderr start with ``PROGRESS_PREFIX``.
 """
 from __future__ import annotations
@@ -57,13 +58,13 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
 
     model = keras.saving.load_model(config["model"], compile=False)
     data = np.load(config["data"])
-    images, labels = data["images"], data["labels"]
+    images = data["images"]
     scale = np.float32(config["pixel_scale"])
     x_all = images.astype(np.float32) * scale
 
-    _progress("accuracy on the test set")
-    proba = model.predict(x_all, batch_size=1000, verbose=0)
-    correct = int((np.asarray(proba).argmax(axis=1) == labels).sum())
+    _progress("outputs on the test set (for accuracy or MAE)")
+    outputs = np.asarray(model.predict(x_all, batch_size=1000, verbose=0), dtype=np.float32)
+    np.save(config["outputs_output"], outputs.reshape(len(outputs), -1))
 
     settings = MeasureSettings(**config["settings"])
     calls: dict[str, Callable[[np.ndarray, int], Callable[[], object]]] = {
@@ -93,9 +94,6 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
         "keras_backend": keras.backend.backend(),
         "thread_settings": thread_settings,
         "load": "keras.saving.load_model(path, compile=False)",
-        "accuracy": correct / len(labels),
-        "correct": correct,
-        "samples": int(len(labels)),
         "measurements": measurements,
         "layers": [
             {"name": L["name"], "class": L["class"], "activation": L["activation"],

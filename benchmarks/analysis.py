@@ -1,4 +1,4 @@
-"""Pure analysis of measured numbers: accuracy, ratios and targets.
+"""Pure analysis of measured numbers: quality (accuracy or MAE), ratios and targets.
 
 No I/O and no timing here: every function works on figures already measured (the report's
 subject entries and cold-start rows), so it is unit-tested with hand-made inputs.
@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+
+from export.validate import decisions, mean_abs_error
 
 from .threadcheck import thread_targets
 
@@ -27,6 +29,44 @@ def accuracy(pred: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """``{"accuracy", "correct", "samples"}`` of predicted labels against the true ones."""
     correct = int((np.asarray(pred) == labels).sum())
     return {"accuracy": correct / len(labels), "correct": correct, "samples": int(len(labels))}
+
+
+# what the quality column measures, per task; classifiers keep their "accuracy"/"correct" fields
+QUALITY_METRICS = {"classification": "accuracy", "binary": "accuracy", "regression": "mae"}
+QUALITY_DEFINITIONS = {
+    "classification": "accuracy: fraction of test samples whose argmax class equals y_test",
+    "binary": "accuracy: fraction of test samples whose decision (sigmoid output > 0.5) equals y_test",
+    "regression": "mae: mean absolute error of the outputs against y_test (lower is better)",
+}
+
+
+def quality_info(task: str) -> dict[str, str]:
+    """The report's ``quality`` block: the task, its metric name and what it means."""
+    return {"task": task, "metric": QUALITY_METRICS[task], "definition": QUALITY_DEFINITIONS[task]}
+
+
+def answers(outputs: np.ndarray, task: str) -> np.ndarray:
+    """What ``runtime.Model.predict`` answers, from raw (N, k) float outputs: export's decision rule
+    (argmax, or p > 0.5 for binary), or the values themselves for regression."""
+    outputs = np.asarray(outputs)
+    return outputs.astype(np.float32, copy=False) if task == "regression" else decisions(outputs, task)
+
+
+def mae(values: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
+    """``{"mae", "samples"}`` of a regression model's (N, k) values against the targets."""
+    values = np.asarray(values)
+    return {"mae": mean_abs_error(values, targets), "samples": int(len(targets))}
+
+
+def quality(answered: np.ndarray, labels: np.ndarray, task: str) -> dict[str, Any]:
+    """The task's quality figures: ``accuracy`` (classifiers, binary) or ``mae`` (regression)."""
+    return mae(answered, labels) if task == "regression" else accuracy(answered, labels)
+
+
+def quality_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The quality figures of a scored row, in report order: accuracy, correct, samples (classifiers,
+    binary) or mae, samples (regression)."""
+    return {k: row[k] for k in ("accuracy", "correct", "mae", "samples") if k in row}
 
 
 def batch_at(entry: dict[str, Any], bs: int) -> dict[str, Any] | None:

@@ -41,7 +41,7 @@ if kind == "runtime":
     model = runtime.load(cfg["path"], num_threads=threads)
     t_load = clock() - t0
     t0 = clock()
-    y = model.predict_proba(x)
+    y = model.predict(x) if model.task == "regression" else model.predict_proba(x)  # subjects.timed_call
     t_first = clock() - t0
 else:
     t0 = clock()

@@ -104,19 +104,52 @@ def require_pixel_scale(meta: runtime.ModelMetadata, dtype: np.dtype, name: str,
         )
 
 
+def task_of(metadata: dict[str, runtime.ModelMetadata]) -> str:
+    """The one task (``classification``, ``binary`` or ``regression``) of the artifacts; UsageError if mixed."""
+    tasks = {m.task for m in metadata.values()}
+    if len(tasks) > 1:
+        found = ", ".join(f"{name}: {meta.task}" for name, meta in metadata.items())
+        raise UsageError(f"the artifacts are of different tasks ({found}): benchmark one model at a time")
+    return next(iter(tasks), "classification")
+
+
+def check_labels(labels: np.ndarray | None, task: str, metadata: dict[str, runtime.ModelMetadata], source: str) -> None:
+    """UsageError unless ``labels`` (y_test) fit the task: integer classes in range, or one target per output."""
+    if labels is None:
+        what = "the MAE" if task == "regression" else "accuracy"
+        raise UsageError(f"{source}: no y_test labels: the benchmark measures {what} against them")
+    if task == "regression":
+        if labels.dtype.kind not in "fiu" or labels.ndim not in (1, 2):
+            raise UsageError(f"{source}: y_test is {labels.dtype} {labels.shape}: expected numeric regression "
+                             "targets, (N,) or (N, outputs)")
+        for name, meta in metadata.items():
+            width = 1 if labels.ndim == 1 else labels.shape[1]
+            if width != meta.num_outputs:
+                raise UsageError(f"{source}: y_test {labels.shape} has {width} target(s) per sample, "
+                                 f"but {name} has {meta.num_outputs} output(s)")
+        return
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise UsageError(f"{source}: y_test is {labels.dtype} {labels.shape}: expected one integer class per sample")
+    for name, meta in metadata.items():
+        classes = len(meta.class_names) if task == "binary" else meta.num_outputs
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            raise UsageError(f"{source}: y_test holds classes {int(labels.min())}..{int(labels.max())}, "
+                             f"but {name} has {classes} classes")
+
+
 def check_test_data(
     dataset: Dataset, metadata: dict[str, runtime.ModelMetadata]
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """(inputs, labels, pixel scale) of ``dataset`` for the artifacts whose ``metadata`` is given.
 
     The inputs take the artifacts' input shape (export's rule); uint8 stays raw pixels, other
-    integers become float features. UsageError if the artifacts are not one classifier, if the data
-    lack integer labels, or do not fit; MissingScaleError for raw pixels without a pixel scale.
+    integers become float features. UsageError if the artifacts are not one model (one task, one
+    input shape, one pixel scale), if y_test does not fit the task (integer classes for a classifier
+    or binary model, numeric targets for a regressor), or the data do not fit; MissingScaleError for
+    raw pixels without a pixel scale.
     """
     source = dataset.source
-    for name, meta in metadata.items():
-        if meta.task != "classification":
-            raise UsageError(f"{name} is a {meta.task} model: the benchmark measures classifiers (accuracy by argmax)")
+    task = task_of(metadata)
     shapes = {tuple(m.input_shape) for m in metadata.values()}
     if len(shapes) > 1:
         raise UsageError(f"the artifacts have different input shapes {sorted(shapes)}: benchmark one model at a time")
@@ -125,17 +158,11 @@ def check_test_data(
         raise UsageError(f"the artifacts record different pixel scales {sorted(map(str, scales))}: "
                          "benchmark one model at a time")
     labels = dataset.y_test
-    if labels is None:
-        raise UsageError(f"{source}: no y_test labels: the benchmark measures accuracy against them")
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise UsageError(f"{source}: y_test is {labels.dtype} {labels.shape}: expected one integer class per sample")
+    check_labels(labels, task, metadata, source)
     dataset = as_float_features(dataset)
     images = dataset.x_test
     for name, meta in metadata.items():
         require_pixel_scale(meta, images.dtype, name, source)
-        if labels.size and (labels.min() < 0 or labels.max() >= meta.num_outputs):
-            raise UsageError(f"{source}: y_test holds classes {int(labels.min())}..{int(labels.max())}, "
-                             f"but {name} has {meta.num_outputs} classes")
     if images.dtype != np.uint8:
         images = images.astype(np.float32, copy=False)
     if shapes:
@@ -156,7 +183,7 @@ class RunInputs:
     provenance: dict[str, Any]
     dataset: Dataset  # where the test data came from (``dataset.source``)
     images: np.ndarray  # raw uint8 pixels, or float32 inputs; shaped as the artifacts' input
-    labels: np.ndarray
+    labels: np.ndarray  # integer classes, or regression targets
     pixel_scale: float | None  # the artifacts' recorded pixel scale
     threads: int
     batch_sizes: tuple[int, ...]
@@ -164,6 +191,7 @@ class RunInputs:
     settings: MeasureSettings
     rounds: int
     repeats: int
+    task: str = "classification"  # the artifacts' one task: what the quality column measures
 
     @property
     def item(self) -> str:
@@ -218,6 +246,7 @@ def prepare_inputs(
     )
     dataset = load_test_set(data, data_dir)
     images, labels, pixel_scale = check_test_data(dataset, metadata)
+    task = task_of(metadata)
     if batch_sizes[-1] > len(images):
         raise UsageError(f"--batch-sizes: {batch_sizes[-1]} exceeds the {len(images)} test images")
     if not has_keras:
@@ -229,4 +258,5 @@ def prepare_inputs(
         settings=settings or (QUICK if quick else FULL),
         rounds=QUICK_ROUNDS if quick else FULL_ROUNDS,
         repeats=cold_start_repeats or (QUICK_COLD_REPEATS if quick else FULL_COLD_REPEATS),
+        task=task,
     )

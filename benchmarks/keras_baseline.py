@@ -17,13 +17,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import coldstart
-from .analysis import KERAS_CALL, KERAS_PREDICT
+from .analysis import KERAS_CALL, KERAS_PREDICT, answers, quality, quality_fields
 from .errors import BenchmarkError
 from .inputs import KERAS_FILE
 from .timing import MeasureSettings
 
 WORKER_TIMEOUT_S = 1800.0
-# the worker's progress lines: start, accuracy, then predict and call per batch size
+# the worker's progress lines: start, test-set outputs, then predict and call per batch size
 KERAS_KINDS = (
     ("keras_predict", KERAS_PREDICT, "model.predict(x, batch_size=N, verbose=0)"),
     ("keras_call", KERAS_CALL, "model(x, training=False).numpy()"),
@@ -31,7 +31,7 @@ KERAS_KINDS = (
 
 
 def worker_steps(n_batch_sizes: int) -> int:
-    """Progress steps of one worker run: its start, accuracy, then each kind per batch size."""
+    """Progress steps of one worker run: its start, test-set outputs, then each kind per batch size."""
     return 2 + len(KERAS_KINDS) * n_batch_sizes
 
 
@@ -44,15 +44,18 @@ def run_keras_worker(
     pixel_scale: float,
     settings: MeasureSettings,
     step: Callable[[str], None],
+    task: str = "classification",
 ) -> tuple[dict[str, Any], list[tuple[np.ndarray, np.ndarray, str]] | None]:
     """Run ``benchmarks._keras_worker``; return its result and the Dense layers it read.
 
+    The result carries the quality of Keras's outputs against ``labels`` as ``task`` scores it
+    (``analysis.quality``: accuracy, correct, samples; or mae, samples).
     ``step`` is called with each progress line the worker reports. Raises BenchmarkError
     if the worker fails or times out; the worker is killed on any interrupt.
     """
     with tempfile.TemporaryDirectory(prefix="edgeport-bench-") as tmp:
         tmp_path = Path(tmp)
-        np.savez(tmp_path / "data.npz", images=images, labels=labels)
+        np.savez(tmp_path / "data.npz", images=images)
         config = {
             "model": str(keras_path),
             "data": str(tmp_path / "data.npz"),
@@ -62,12 +65,15 @@ def run_keras_worker(
             "settings": settings.to_dict(),
             "output": str(tmp_path / "result.json"),
             "weights_output": str(tmp_path / "weights.npz"),
+            "outputs_output": str(tmp_path / "outputs.npy"),
         }
         (tmp_path / "config.json").write_text(json.dumps(config))
         _run_worker(tmp_path / "config.json", threads, step)
         result = json.loads((tmp_path / "result.json").read_text())
         with np.load(tmp_path / "weights.npz") as w:
             weights = {k: w[k] for k in w.files}
+        outputs = np.load(tmp_path / "outputs.npy", allow_pickle=False)
+    result.update(quality(answers(outputs, task), labels, task))
     return result, _dense_layers(result["layers"], weights)
 
 
@@ -133,8 +139,7 @@ def keras_entries(info: dict[str, Any], keras_path: Path, item: str) -> list[dic
             "input": f"float32 (N, {item})",
             "thread_settings": info["thread_settings"],
             "size_bytes": size,
-            "accuracy": info["accuracy"], "correct": info["correct"],
-            "samples": info["samples"],
+            **quality_fields(info),
             "info": {"call": call, "load": info["load"], "process": "dedicated subprocess"},
             "batches": info["measurements"][kind],
         }

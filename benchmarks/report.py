@@ -69,11 +69,24 @@ def _precision(entry: dict[str, Any], artifacts: dict[str, dict[str, Any]]) -> s
 # --- markdown ---------------------------------------------------------------
 
 
+def quality_metric(result: dict[str, Any]) -> str:
+    """``accuracy`` or ``mae``: what the report's quality figures are (reports without a ``quality``
+    block are classifiers')."""
+    return (result.get("quality") or {}).get("metric", "accuracy")
+
+
+def fmt_quality(entry: dict[str, Any], metric: str) -> str:
+    """A subject's quality cell: accuracy as a percentage, MAE as a number."""
+    return f"{entry['accuracy'] * 100:.2f}%" if metric == "accuracy" else f"{entry['mae']:.4g}"
+
+
 def results_table(result: dict[str, Any]) -> str:
-    """The main table: one row per subject."""
+    """The main table: one row per subject; the quality column is the task's (accuracy or MAE)."""
     sizes = result["config"]["batch_sizes"]
     artifacts = {a["file"]: a for a in result["artifacts"]}
-    header = ["Subject", "Backend", "Precision", "Size", "Test acc.", "p50 @1", "p90 @1", "p99 @1"]
+    metric = quality_metric(result)
+    header = ["Subject", "Backend", "Precision", "Size", "Test acc." if metric == "accuracy" else "Test MAE",
+              "p50 @1", "p90 @1", "p99 @1"]
     header += [f"samples/s @{bs}" for bs in sizes]
     header += ["vs Keras predict", "wrapper overhead", "overhead, per-round median"]
     rows = []
@@ -81,7 +94,7 @@ def results_table(result: dict[str, Any]) -> str:
         b1 = _batch(e, 1)["latency_ms"]
         row = [
             f"`{e['id']}`", e["backend"], _precision(e, artifacts), fmt_bytes(e["size_bytes"]),
-            f"{e['accuracy'] * 100:.2f}%", fmt_ms(b1["p50"]), fmt_ms(b1["p90"]), fmt_ms(b1["p99"]),
+            fmt_quality(e, metric), fmt_ms(b1["p50"]), fmt_ms(b1["p90"]), fmt_ms(b1["p99"]),
         ]
         row += [f"{_batch(e, bs)['throughput_sps']:,.0f}" for bs in sizes]
         row += [
@@ -175,6 +188,12 @@ def provenance_warning(result: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _quality_note(result: dict[str, Any]) -> list[str]:
+    """One line saying what the quality column is, for a report that records it."""
+    q = result.get("quality")
+    return ["", f"Quality ({q['task']} model): {q['definition']}."] if q else []
+
+
 def to_markdown(result: dict[str, Any]) -> str:
     """The whole report as Markdown."""
     cfg, m, env = result["config"], result["measurement"], result["environment"]
@@ -197,6 +216,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         "*per-round median* = the same ratio taken in each alternating round, then the median "
         "(a check against machine noise). Bare calls: onnxruntime "
         "`session.run`, LiteRT public `set_tensor/invoke/get_tensor`.",
+        *_quality_note(result),
         "",
         results_table(result),
         "",

@@ -1,7 +1,7 @@
 """The typed result of ``run_benchmarks``: dataclasses with ``to_dict``/``from_dict``.
 
 ``to_dict`` gives the JSON written to ``benchmark.json`` (same keys, same order); optional
-blocks (``mcu``, ``mcu_profile``, ``outputs``) appear only when they were produced.
+blocks (``quality``, ``mcu``, ``mcu_profile``, ``outputs``) appear only when they were produced.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class RunConfig:
         return cls(**{k: v for k, v in row.items() if k in known})
 
 
-_OPTIONAL = ("mcu", "mcu_profile", "outputs")
+_OPTIONAL = ("quality", "mcu", "mcu_profile", "outputs")
 
 
 @dataclass
@@ -52,6 +52,8 @@ class BenchmarkResult:
     cold_start: list[dict[str, Any]]
     thread_defaults: list[dict[str, Any]]
     keras: dict[str, Any] | None
+    # what the quality figures are: {"task", "metric" ("accuracy" or "mae"), "definition"}
+    quality: dict[str, Any] | None = None
     mcu: dict[str, Any] | None = None
     mcu_profile: list[dict[str, Any]] | None = None
     targets: list[dict[str, Any]] = field(default_factory=list)

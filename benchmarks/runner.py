@@ -18,7 +18,10 @@ import numpy as np
 import runtime
 
 from . import coldstart, report, subjects, threadcheck
-from .analysis import KERAS_CALL, KERAS_PREDICT, NUMPY_REF, accuracy, add_ratios, compute_targets
+from .analysis import (
+    KERAS_CALL, KERAS_PREDICT, NUMPY_REF, QUALITY_METRICS, add_ratios, compute_targets, quality, quality_fields,
+    quality_info,
+)
 from .environment import collect_environment
 from .errors import CREATE_HINT, ArtifactsNotFoundError
 from .inputs import (  # re-exported: the public names the runner always had
@@ -45,7 +48,7 @@ def _plan(inp: RunInputs) -> dict[str, int]:
     n_bs = len(inp.batch_sizes)
     plan = {}
     for path in inp.artifacts:
-        plan[f"measure:{path.name}"] = 1 + n_bs  # accuracy, then one step per batch size
+        plan[f"measure:{path.name}"] = 1 + n_bs  # quality (accuracy or MAE), then one step per batch size
         plan[f"cold:{path.name}"] = 1
     if inp.keras_path is not None:
         plan["keras"] = worker_steps(n_bs)
@@ -154,7 +157,7 @@ def run_benchmarks(
 def _measure_artifacts(
     inp: RunInputs, progress: _Progress
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[dict[str, Any]]]:
-    """Accuracy and latency of every loadable artifact, its runtime and bare calls side by side."""
+    """Quality and latency of every loadable artifact, its runtime and bare calls side by side."""
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     entries: list[dict[str, Any]] = []
@@ -166,7 +169,7 @@ def _measure_artifacts(
             skipped.append({"file": path.name, "reason": str(e)})
             progress.drop(f"measure:{path.name}", f"cold:{path.name}")
             continue
-        bare = subjects.bare_subject(path, inp.threads, inp.pixel_scale, inp.images.shape[1:])
+        bare = subjects.bare_subject(path, inp.threads, inp.pixel_scale, inp.images.shape[1:], inp.task)
         row, pair = _measure_artifact(inp, path, rt, bare, progress)
         rows.append(row)
         entries.extend(pair)
@@ -181,14 +184,15 @@ def _measure_artifact(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One artifact's report row and its runtime and bare subject entries."""
     images = inp.images
-    progress.step(f"{path.name} accuracy on {len(images)} test images")
-    acc = accuracy(rt.predict_labels(images), inp.labels)
-    bare_acc = accuracy(bare.predict_labels(images), inp.labels)
+    metric = QUALITY_METRICS[inp.task]
+    progress.step(f"{path.name} {metric} on {len(images)} test images")
+    acc = quality(rt.predict_labels(images), inp.labels, inp.task)
+    bare_acc = quality(bare.predict_labels(images), inp.labels, inp.task)
     size = path.stat().st_size
     row = {
         "file": path.name, "format": rt.info["format"], "backend": rt.backend,
         "precision": rt.info["precision"], "io_dtype": rt.info["io_dtype"], "size_bytes": size,
-        **acc, "bare_accuracy": bare_acc["accuracy"],
+        **acc, f"bare_{metric}": bare_acc[metric],
     }
     measured: dict[str, list[Measurement]] = {rt.id: [], bare.id: [], "pixels": []}
     for bs in inp.batch_sizes:
@@ -203,7 +207,7 @@ def _measure_artifact(
         measured[rt.id].append(ms[0])
         measured[bare.id].append(ms[1])
         measured["pixels"].extend(ms[2:])
-    bare_acc_row = {**acc, "accuracy": bare_acc["accuracy"], "correct": bare_acc["correct"]}
+    bare_acc_row = {**acc, **bare_acc}
     rt_entry, bare_entry = (
         _entry(s, measured[s.id], a, size, {k: v for k, v in s.info.items() if k != "model"})
         for s, a in ((rt, acc), (bare, bare_acc_row))
@@ -221,10 +225,10 @@ def _measure_keras(
     """Keras predict and call (in a subprocess), then the NumPy reference on Keras's weights."""
     if inp.keras_path is None:
         return None, []
-    progress.step(f"Keras baselines in a subprocess ({KERAS_FILE}: accuracy, predict and call)")
+    progress.step(f"Keras baselines in a subprocess ({KERAS_FILE}: {QUALITY_METRICS[inp.task]}, predict and call)")
     info, layers = run_keras_worker(
         inp.keras_path, inp.images, inp.labels, inp.batch_sizes, inp.threads, inp.data_scale,
-        inp.settings, progress.step,
+        inp.settings, progress.step, inp.task,
     )
     entries = keras_entries(info, inp.keras_path, inp.item)
     numpy_entry = _numpy_entry(inp, layers, progress)
@@ -241,13 +245,13 @@ def _numpy_entry(
         progress.drop("numpy")
         return None
     try:
-        s = subjects.numpy_subject(layers, inp.threads, inp.pixel_scale)
+        s = subjects.numpy_subject(layers, inp.threads, inp.pixel_scale, inp.task)
     except ValueError as e:
         log.warning("NumPy reference skipped: %s", e)
         progress.drop("numpy")
         return None
-    progress.step("numpy reference accuracy")
-    acc = accuracy(s.predict_labels(inp.images), inp.labels)
+    progress.step(f"numpy reference {QUALITY_METRICS[inp.task]}")
+    acc = quality(s.predict_labels(inp.images), inp.labels, inp.task)
     ms = []
     for bs in inp.batch_sizes:
         progress.step(f"{s.id} batch {bs}")
@@ -262,7 +266,7 @@ def _entry(
     return {
         "id": s.id, "kind": s.kind, "artifact": s.artifact, "backend": s.backend, "input": s.input,
         "thread_settings": s.thread_settings, "size_bytes": size,
-        "accuracy": acc["accuracy"], "correct": acc["correct"], "samples": acc["samples"],
+        **quality_fields(acc),
         "info": info, "batches": [m.to_dict() for m in ms],
     }
 
@@ -321,6 +325,7 @@ def _assemble(
         keras=None if keras_info is None else {
             k: keras_info[k] for k in ("keras_version", "tensorflow_version", "keras_backend", "layers", "load")
         },
+        quality=quality_info(inp.task),
     )
 
 

@@ -24,7 +24,9 @@ import runtime
 
 from runtime import ORT_SPINNING_KEY, onnx_session_options, takes_raw_uint8
 
+from .analysis import answers
 from .environment import blas_thread_limit
+
 PRECISION_NAMES = {"none": "fp32"}
 
 
@@ -65,6 +67,7 @@ class Subject:
     input: str
     thread_settings: dict[str, Any]
     prepare: Callable[[np.ndarray], Callable[[], object]]
+    # what ``runtime.Model.predict`` answers: class labels, or float values for regression
     predict_labels: Callable[[np.ndarray], np.ndarray]
     artifact: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
@@ -78,8 +81,15 @@ def precision_of(model: runtime.Model) -> str:
     return PRECISION_NAMES.get(mode, mode)
 
 
+def timed_call(model: runtime.Model) -> Callable[[np.ndarray], np.ndarray]:
+    """The call a runtime subject is timed on: ``predict_proba`` (class probabilities), or
+    ``predict`` for a regression model (its values; it has no probabilities)."""
+    return model.predict if model.task == "regression" else model.predict_proba
+
+
 def runtime_subject(path: Path, threads: int) -> Subject:
-    """The artifact through ``runtime.load(...).predict_proba``, fed what its bare call is fed."""
+    """The artifact through ``runtime.load(...).predict_proba`` (``predict`` for regression),
+    fed what its bare call is fed."""
     model = runtime.load(path, num_threads=threads)
     settings = model.thread_settings
     if model.backend == "onnxruntime":
@@ -87,7 +97,7 @@ def runtime_subject(path: Path, threads: int) -> Subject:
 
     pixel_scale = model.metadata.pixel_scale
     takes_pixels = model.takes_raw_pixels
-    predict_proba = model.predict_proba
+    predict_proba = timed_call(model)
 
     def prepare(images: np.ndarray) -> Callable[[], object]:
         """The same array the bare call is fed."""
@@ -135,7 +145,9 @@ def ort_session_settings(session: Any) -> dict[str, Any]:
     }
 
 
-def bare_onnx_subject(path: Path, threads: int, pixel_scale: float | None, item_shape: tuple[int, ...]) -> Subject:
+def bare_onnx_subject(
+    path: Path, threads: int, pixel_scale: float | None, item_shape: tuple[int, ...], task: str = "classification"
+) -> Subject:
     """A wrapper-free ``InferenceSession.run`` with the runtime's thread settings."""
     import onnxruntime as ort
 
@@ -153,7 +165,7 @@ def bare_onnx_subject(path: Path, threads: int, pixel_scale: float | None, item_
         return lambda: run(out_names, feed)
 
     def predict_labels(images: np.ndarray) -> np.ndarray:
-        return session.run(out_names, {in_name: to_input(images)})[0].argmax(axis=1)
+        return answers(session.run(out_names, {in_name: to_input(images)})[0], task)
 
     return Subject(
         id=f"bare:{path.name}",
@@ -168,7 +180,7 @@ def bare_onnx_subject(path: Path, threads: int, pixel_scale: float | None, item_
     )
 
 
-def bare_litert_subject(path: Path, threads: int, pixel_scale: float | None) -> Subject:
+def bare_litert_subject(path: Path, threads: int, pixel_scale: float | None, task: str = "classification") -> Subject:
     """A wrapper-free LiteRT ``set_tensor/invoke/get_tensor`` with the runtime's threads."""
     from ai_edge_litert.interpreter import Interpreter
 
@@ -179,6 +191,7 @@ def bare_litert_subject(path: Path, threads: int, pixel_scale: float | None) -> 
     in_dtype = np.dtype(in_d["dtype"])
     item_shape = tuple(int(d) for d in in_d["shape"][1:])
     scale, zero_point = in_d["quantization"]
+    out_scale, out_zero_point = out_d["quantization"]
     raw_uint8 = takes_raw_uint8(in_dtype, (scale, zero_point), pixel_scale)
     state = {"batch": int(in_d["shape"][0])}
 
@@ -211,7 +224,10 @@ def bare_litert_subject(path: Path, threads: int, pixel_scale: float | None) -> 
         return call
 
     def predict_labels(images: np.ndarray) -> np.ndarray:
-        return np.asarray(prepare(images)()).argmax(axis=1)  # argmax is scale-invariant
+        y = np.asarray(prepare(images)())
+        if y.dtype.kind in "iu" and out_scale:  # quantized output: its real values (argmax is unchanged)
+            y = (y.astype(np.float32) - np.float32(out_zero_point)) * np.float32(out_scale)
+        return answers(y, task)
 
     return Subject(
         id=f"bare:{path.name}",
@@ -226,11 +242,14 @@ def bare_litert_subject(path: Path, threads: int, pixel_scale: float | None) -> 
     )
 
 
-def bare_subject(path: Path, threads: int, pixel_scale: float | None, item_shape: tuple[int, ...]) -> Subject:
-    """The artifact's engine called without the runtime; ``item_shape``: one input's shape (report text)."""
+def bare_subject(
+    path: Path, threads: int, pixel_scale: float | None, item_shape: tuple[int, ...], task: str = "classification"
+) -> Subject:
+    """The artifact's engine called without the runtime; ``item_shape``: one input's shape (report text);
+    ``task`` decides how its raw outputs are scored (``analysis.answers``)."""
     if path.suffix.lower() == ".onnx":
-        return bare_onnx_subject(path, threads, pixel_scale, item_shape)
-    return bare_litert_subject(path, threads, pixel_scale)
+        return bare_onnx_subject(path, threads, pixel_scale, item_shape, task)
+    return bare_litert_subject(path, threads, pixel_scale, task)
 
 
 ACTIVATIONS = ("relu", "softmax", "linear")
@@ -252,9 +271,11 @@ def numpy_forward(layers: list[tuple[np.ndarray, np.ndarray, str]], x: np.ndarra
 
 
 def numpy_subject(
-    layers: list[tuple[np.ndarray, np.ndarray, str]], threads: int, pixel_scale: float | None
+    layers: list[tuple[np.ndarray, np.ndarray, str]], threads: int, pixel_scale: float | None,
+    task: str = "classification",
 ) -> Subject:
-    """The floor: three matmuls (+bias, relu, softmax) on the Keras weights."""
+    """The floor: the Dense stack's matmuls (+bias, relu, softmax or linear) on the Keras weights;
+    ValueError for any other activation (e.g. a binary model's sigmoid)."""
     for _, _, activation in layers:
         if activation not in ACTIVATIONS:
             raise ValueError(f"numpy reference: unsupported activation {activation!r}")
@@ -270,7 +291,7 @@ def numpy_subject(
 
     def predict_labels(images: np.ndarray) -> np.ndarray:
         with blas_thread_limit(threads):
-            return numpy_forward(layers, to_input(images)).argmax(axis=1)
+            return answers(numpy_forward(layers, to_input(images)), task)
 
     with blas_thread_limit(threads) as got:
         blas = got

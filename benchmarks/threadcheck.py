@@ -107,6 +107,8 @@ def _measure(
     paths: Sequence[Path], images: np.ndarray, batch_sizes: Sequence[int], rounds: int, budget_s: float,
     min_calls: int, settle_calls: int, load: str,
 ) -> list[dict[str, Any]]:
+    from .subjects import timed_call  # here: subjects -> analysis -> threadcheck at import time
+
     thread_counts = list(range(1, runtime.usable_cores() + 1))
     rows = []
     for path in paths:
@@ -116,7 +118,7 @@ def _measure(
             batch = images[:bs]
             for key, m in models.items():  # steady state: the default has compared both instances
                 for _ in range(settle_calls if key == "default" else 5):
-                    m.predict_proba(batch)
+                    timed_call(m)(batch)
             per_round: dict[str, list[float]] = {k: [] for k in models}
             gc_was_enabled = gc.isenabled()
             gc.disable()
@@ -127,7 +129,7 @@ def _measure(
                         order.reverse()  # alternate who goes first
                     for key, m in order:
                         per_round[key].append(
-                            _round_median_us(lambda m=m: m.predict_proba(batch), budget_s, min_calls)
+                            _round_median_us(lambda call=timed_call(m): call(batch), budget_s, min_calls)
                         )
             finally:
                 if gc_was_enabled:

@@ -208,9 +208,8 @@ def compare_outputs(
         scale = float(np.abs(ref).max()) if ref.size else 0.0
         m["max_rel_diff"] = m["max_abs_diff"] / scale if scale else m["max_abs_diff"]
         if labels is not None:
-            target = labels.reshape(ref.shape).astype(np.float64)
-            m["mae"] = float(np.mean(np.abs(got - target)))
-            m["keras_mae"] = float(np.mean(np.abs(ref - target)))
+            m["mae"] = mean_abs_error(got, labels)
+            m["keras_mae"] = mean_abs_error(ref, labels)
         return m
     pred, keras_pred = decisions(got, task), decisions(ref, task)
     decided = _margins(ref, task) >= tie_margin if tie_margin > 0 else np.ones(len(ref), bool)
@@ -222,6 +221,12 @@ def compare_outputs(
         m["accuracy_drop_points"] = (m["keras_accuracy"] - m["accuracy"]) * 100.0
         m["labelled"] = len(labels)
     return m
+
+
+def mean_abs_error(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean |output - target| of a regression model's (N, k) ``outputs`` against ``labels`` ((N,) or (N, k))."""
+    target = labels.reshape(outputs.shape).astype(np.float64)
+    return float(np.mean(np.abs(outputs - target)))
 
 
 def output_scales(ref: np.ndarray) -> np.ndarray:

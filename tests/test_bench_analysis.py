@@ -51,6 +51,21 @@ def test_accuracy_counts_matches() -> None:
     assert accuracy(np.array([1, 2, 3, 0]), np.array([1, 2, 0, 0])) == {"accuracy": 0.75, "correct": 3, "samples": 4}
 
 
+def test_quality_per_task() -> None:
+    """Binary outputs decide by p > 0.5 (export's rule), classifiers by argmax; regression is MAE."""
+    p = np.array([[0.2], [0.5], [0.51], [0.9]], np.float32)
+    assert analysis.answers(p, "binary").tolist() == [0, 0, 1, 1]
+    assert analysis.quality(analysis.answers(p, "binary"), np.array([0, 1, 1, 1]), "binary") == {
+        "accuracy": 0.75, "correct": 3, "samples": 4}
+    assert analysis.answers(np.array([[0.1, 0.7, 0.2]]), "classification").tolist() == [1]
+    values = np.array([[1.0, 2.0], [3.0, 5.0]], np.float32)
+    assert analysis.quality(values, np.array([[1.5, 2.0], [3.0, 4.0]]), "regression") == {"mae": 0.375, "samples": 2}
+    assert analysis.quality(values[:, :1], np.array([2.0, 1.0]), "regression")["mae"] == 1.5  # (N,) targets
+    assert analysis.quality_fields({"mae": 0.5, "samples": 2, "file": "m"}) == {"mae": 0.5, "samples": 2}
+    assert [analysis.quality_info(t)["metric"] for t in ("classification", "binary", "regression")] == [
+        "accuracy", "accuracy", "mae"]
+
+
 def test_batch_at_finds_the_batch_or_none() -> None:
     e = _e("x", "bare", "m", [_b(1, 1.0), _b(8, 2.0)])
     assert batch_at(e, 8)["latency_ms"]["p50"] == 2.0

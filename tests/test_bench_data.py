@@ -57,6 +57,95 @@ def test_benchmarks_run_on_any_models_data(kind, tiny, tmp_path, capsys):
     assert all((s["raw_pixel_input"] is not None) == (kind == "pixels") for s in runtime_rows)
 
 
+@pytest.fixture(scope="module")
+def scorers(shared_build) -> dict[str, tuple[Path, Path]]:
+    """{"binary" | "regression": (folder of model.keras, model.onnx, model.tflite, data.npz)}."""
+    built = {}
+    for task in ("binary", "regression"):
+        folder = shared_build(f"bench-tiny-{task}", lambda out, t=task: zoo.tiny_scorer(out, t))
+        built[task] = folder / f"tiny_{task}", folder / f"tiny_{task}" / "data.npz"
+    return built
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_benchmarks_score_binary_and_regression_models(task, scorers, tmp_path, capsys):
+    """A sigmoid model is scored by accuracy of p > 0.5, a regressor by MAE: the runtime's and bare
+    call's figures equal what ``runtime.predict`` gives on the same data, Keras's what Keras's own
+    outputs give; the NumPy reference runs on the linear regressor and is skipped for the sigmoid."""
+    import keras
+
+    model_dir, data = scorers[task]
+    out = tmp_path / "results"
+    code = bench_main(["--model-dir", str(model_dir), "--data", str(data), "--output", str(out), "--quick",
+                       "--batch-sizes", "1,8"])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads((out / "benchmark.json").read_text())
+    metric = {"binary": "accuracy", "regression": "mae"}[task]
+    assert report["quality"]["task"] == task and report["quality"]["metric"] == metric
+    with np.load(data) as npz:
+        x, y = npz["x_test"], npz["y_test"]
+
+    def score(answers: np.ndarray) -> float:
+        return float(np.mean(answers == y)) if task == "binary" else float(np.mean(np.abs(answers - y)))
+
+    rows = {row["file"]: row for row in report["artifacts"]}
+    subjects = {s["id"]: s for s in report["subjects"]}
+    assert sorted(rows) == ["model.onnx", "model.tflite"]
+    for name, row in rows.items():
+        want = score(runtime.load(model_dir / name).predict(x).astype(np.float64))
+        # an untrained model: a score a wrong rule (argmax of one column, a wrong target shape) would change
+        assert 0.0 < want < 1.0 if task == "binary" else want > 0.1
+        assert (row[metric], row[f"bare_{metric}"], row["samples"]) == (want, want, len(y)), name
+        assert subjects[f"runtime:{name}"][metric] == want and subjects[f"bare:{name}"][metric] == want
+        assert [b["batch_size"] for b in subjects[f"runtime:{name}"]["batches"]] == [1, 8]
+        assert task == "binary" or "accuracy" not in row
+    k = keras.saving.load_model(model_dir / "model.keras", compile=False).predict(x, verbose=0)
+    keras_want = score((k[:, 0] > 0.5) if task == "binary" else k.astype(np.float64))
+    for sid in ("keras:predict", "keras:call"):
+        assert subjects[sid][metric] == pytest.approx(keras_want, rel=1e-9, abs=1e-12), sid
+    if task == "regression":  # one Dense layer, linear: the NumPy floor computes the same values
+        assert subjects["numpy:reference"][metric] == pytest.approx(keras_want, rel=1e-5)
+    else:
+        assert "numpy:reference" not in subjects
+    assert {c["subject"] for c in report["cold_start"]} >= {"runtime:model.onnx", "runtime:model.tflite"}
+    md = (out / "benchmark.md").read_text()
+    assert ("| Test acc. |" if task == "binary" else "| Test MAE |") in md
+    assert f"Quality ({task} model): {metric}:" in md
+
+
+def test_artifacts_of_different_tasks_are_one_line_exit_2(scorers, tmp_path, capsys):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy2(scorers["binary"][0] / "model.onnx", mixed / "model.onnx")  # no model.keras: no baselines
+    shutil.copy2(scorers["regression"][0] / "model.tflite", mixed / "model.tflite")
+    out = tmp_path / "results"
+    code = bench_main(["--model-dir", str(mixed), "--data", str(scorers["binary"][1]), "--output", str(out),
+                       "--quick", "--allow-source-mismatch"])  # past the provenance check, to the task check
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(lines) == 1, err
+    assert "different tasks" in lines[0] and "model.onnx: binary" in lines[0] and "model.tflite: regression" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("task, y_test, expected", [
+    ("binary", np.full(48, 2), "holds classes 2..2, but model.onnx has 2 classes"),
+    ("regression", np.zeros((48, 3), np.float32), "3 target(s) per sample, but model.onnx has 2 output(s)"),
+    ("regression", np.zeros((48, 2, 1), np.float32), "(48, 2, 1): expected numeric regression targets"),
+])
+def test_labels_that_do_not_fit_the_task_are_one_line_exit_2(task, y_test, expected, scorers, tmp_path, capsys):
+    artifacts, data = scorers[task]
+    with np.load(data) as npz:
+        x = npz["x_test"]
+    out = tmp_path / "results"
+    code = bench_main(["--model-dir", str(artifacts), "--data", str(_npz(tmp_path / "d.npz", x_test=x, y_test=y_test)),
+                       "--output", str(out), "--quick"])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(lines) == 1 and expected in lines[0], err
+    assert not out.exists()
+
+
 def _npz(path: Path, **arrays) -> Path:
     np.savez(path, **arrays)
     return path

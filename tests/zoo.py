@@ -175,6 +175,30 @@ def tiny_classifier(out: Path, pixels: bool, fmt: str = "all") -> tuple[Path, Pa
     return model_path, data
 
 
+def tiny_scorer(out: Path, task: str, fmt: str = "onnx,tflite") -> tuple[Path, Path]:
+    """An untrained (seeded) model on 5 float features, exported to ``fmt`` fp32 in seconds:
+    ``task`` "binary" is one sigmoid unit (y_test 0/1), "regression" two linear outputs
+    (y_test float targets, (N, 2))."""
+    import keras
+
+    from export import run_export
+
+    if task not in ("binary", "regression"):
+        raise ValueError(f"tiny_scorer: task {task!r}, expected 'binary' or 'regression'")
+    keras.utils.set_random_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    binary = task == "binary"
+    model = keras.Sequential([
+        keras.Input((5,), name="features"),
+        keras.layers.Dense(1 if binary else 2, activation="sigmoid" if binary else None, name="score"),
+    ], name=f"tiny_{task}")
+    x = rng.standard_normal((48, 5)).astype(np.float32)
+    y = rng.integers(0, 2, size=48) if binary else rng.standard_normal((48, 2)).astype(np.float32)
+    model_path, data = _save(out, f"tiny_{task}", model, x_test=x, y_test=y, x_calibration=x)
+    run_export(model_path, fmt=fmt, data=data, task=task)
+    return model_path, data
+
+
 def summing_regressor(out: Path) -> tuple[Path, Path]:
     """One linear unit that sums its 4 features (weights 1, bias 0), untrained: the smallest real
     model (C export in seconds); huge finite inputs overflow it to Inf on purpose."""
