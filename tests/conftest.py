@@ -55,6 +55,7 @@ LONGEST_FIRST = (
     "test_mcu_boards.py", "test_benchmarks_cnn.py", "test_any_model.py", "test_op_matrix.py", "test_c_output.py",
     "test_export_hardening.py", "test_csrc.py", "test_mcu.py", "test_quiet_console.py", "test_export.py",
     "test_csrc_ops.py", "test_fast_kernels.py", "test_export_embedded.py", "test_quant_steer.py",
+    "test_bench_data.py", "test_runtime_hotpath.py", "test_residual_block.py", "test_simplify.py",
 )
 SHORTEST_LAST = ("test_integrity.py", "test_tflm.py", "test_images_cli.py", "test_bench_analysis.py",
                  "test_shared_builds.py")

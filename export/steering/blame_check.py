@@ -27,6 +27,7 @@ from ..data import load_fashion_mnist, resolve
 from ..errors import ExportError
 from ..formats import get_format
 from ..reference import AUTO, prepare_reference
+from ..sources import source_kind
 from .layer_map import KerasLayout
 from .layer_report import _to_input, layer_report
 from .mixed_precision import RECIPE_KEY, check_layer_names
@@ -55,6 +56,7 @@ def _agreement(path: Path, x: np.ndarray, ref: np.ndarray) -> float:
 
 def check(model_path: Path, layers: list[str] | None, data_dir: str | None, seed: int = 0) -> str:
     """Run the check; return Markdown."""
+    source_kind(model_path)  # a missing or unsupported model is refused before the data are read
     dataset = load_fashion_mnist(data_dir) if data_dir else resolve()
     if dataset is None:
         raise ExportError("blame_check needs data: pass --data-dir or set $FASHION_MNIST_DIR")
