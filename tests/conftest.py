@@ -61,6 +61,12 @@ SHORTEST_LAST = ("test_integrity.py", "test_tflm.py", "test_images_cli.py", "tes
                  "test_shared_builds.py")
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than cores (at most 4, as ``--maxprocesses``): much of the suite
+    waits on compilers, QEMU and child processes, and a spare worker fills those waits."""
+    return min(4, (os.cpu_count() or 1) + 1)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order the modules as LONGEST_FIRST, then unlisted ones, then SHORTEST_LAST (stable)."""
 

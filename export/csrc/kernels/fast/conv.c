@@ -387,7 +387,7 @@ EP_INLINE void ep_conv_maxpool_s8(const int8_t *in, int8_t *out, int16_t *buf, i
 {
     const int k = k_h * k_w * in_c, k4 = (k + 3) & ~3;
     const int out_h = conv_h / pool_h, out_w = conv_w / pool_w, cols = out_w * pool_w;
-    int py, r, x, c, slot, first, dy, dx;
+    int py, r, x, slot, first;
     (void)conv_h;
     if ((in_c & 3) != 0) {
         for (r = k; r < k4; r++) {
@@ -417,36 +417,8 @@ EP_INLINE void ep_conv_maxpool_s8(const int8_t *in, int8_t *out, int16_t *buf, i
         }
         /* max over each window */
         for (x = 0; x < out_w; x++) {
-            int8_t *o = out + ((size_t)py * out_w + x) * out_c;
-            c = 0;
-#if USE_DSP
-            for (; c + 4 <= out_c; c += 4) { /* 4 channels per SSUB8/SEL */
-                uint32_t m = 0x80808080u;
-                for (dy = 0; dy < pool_h; dy++) {
-                    const int8_t *p = rows + ((size_t)dy * cols + (size_t)x * pool_w) * out_c + c;
-                    for (dx = 0; dx < pool_w; dx++, p += out_c) {
-                        m = ep_max4(ep_load4(p), m);
-                    }
-                }
-                if (pool_min > -128) {
-                    m = ep_max4(m, (uint32_t)(uint8_t)pool_min * 0x01010101u);
-                }
-                if (pool_max < 127) {
-                    m = ep_min4(m, (uint32_t)(uint8_t)pool_max * 0x01010101u);
-                }
-                ep_store_any(o + c, m);
-            }
-#endif
-            for (; c < out_c; c++) {
-                int32_t m = -128;
-                for (dy = 0; dy < pool_h; dy++) {
-                    const int8_t *p = rows + ((size_t)dy * cols + (size_t)x * pool_w) * out_c + c;
-                    for (dx = 0; dx < pool_w; dx++, p += out_c) {
-                        m = *p > m ? *p : m;
-                    }
-                }
-                o[c] = (int8_t)ep_clamp(m, pool_min, pool_max);
-            }
+            ep_max_window(out + ((size_t)py * out_w + x) * out_c, rows + (size_t)x * pool_w * out_c, pool_h, pool_w,
+                          (size_t)cols * out_c, out_c, pool_min, pool_max);
         }
     }
 }
