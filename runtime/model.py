@@ -375,7 +375,6 @@ def load(
         check_metadata_seal(seal, metadata.extra.get(SEAL_FIELD), path)
     metadata.check_against(engine.item_shape, engine.output_width, str(path))
     engine.max_batch = max_batch or default_max_batch(int(np.prod(metadata.input_shape)))
-    engine.tune(metadata.quantization.mode)
     model = Model(path, engine, metadata)
     model._load_args = {
         "backend": backend, "num_threads": num_threads, "max_batch": max_batch, "trusted_keys": trusted_keys,

@@ -476,7 +476,7 @@ def test_busy_core_rows(exported_dir: Path, test_set) -> None:
         assert sum(child.cpu_times()[:2]) - before > 0.05  # spinning (it shares the core on a busy machine)
         rows = threadcheck.measure_thread_defaults(
             [exported_dir / "model.int8.tflite"], test_set[0], (1,), rounds=1, budget_s=0.005, min_calls=2,
-            settle_calls=45, loads=("idle",),
+            settle_calls=45, settle_s=0.0, loads=("idle",),
         )
     assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
     assert [(r["load"], r["batch_size"]) for r in rows] == [("idle", 1)] and rows[0]["default_us"] > 0
