@@ -74,10 +74,8 @@ class Model:
             _UINT8 if self._raw_uint8_ok else _FLOAT32 if self._feeds_float else self._in_dtype if self._raw_input
             else None
         )
-        # the check a batch already in the native dtype still needs: float pixels' range
-        # (one integer scan, see contract._UINT32), other floats' finiteness, uint8 none
-        self._check_bits = self._feeds_float and self._pixels
-        self._check_finite = self._feeds_float and not self._pixels
+        # the value check every float32 input needs, whatever the model then makes of it
+        self._flagged = self._make_float_check()
         self._binary = self._task == "binary"
         self._regression = self._task == "regression"
         # batches of up to _direct_rows rows go straight to one engine instance's run
@@ -188,40 +186,50 @@ class Model:
     def _engine_failure(self, e: Exception) -> InferenceError:
         return InferenceError(f"{self.path}: {self.backend} failed: {type(e).__name__}: {' '.join(str(e).split())}")
 
+    def _make_float_check(self) -> Callable[[np.ndarray], bool] | None:
+        """``flagged(x)`` for a float32 batch: True if it may be out of the input contract. Float
+        pixels: one integer scan of the bits for range, NaN and Inf together (see contract._UINT32;
+        -0.0 is flagged too, and ``_check_floats`` then accepts it); other floats: finiteness."""
+        if self._pixels:
+            max_bits = self._float_max_bits
+
+            def flagged(x: np.ndarray) -> bool:
+                bits = x.view(_UINT32)
+                return bits.item(bits.argmax()) > max_bits
+
+            return flagged
+        isfinite = np.isfinite
+        return lambda x: not isfinite(x).all()
+
     def _make_outputs(self) -> Callable[[np.ndarray], np.ndarray]:
         """``_outputs(x)``, the per-call path, with everything known at load bound into it.
 
-        A batch already in the model's own input type and item shape needs at most its value
-        check (float pixels: one integer scan for range and finiteness, see contract._UINT32;
-        other floats: finiteness; integer codes: none) and no copy: the very array goes to the
-        engine instance (or, above ``direct_rows``, to the thread policy and chunking). Anything
-        else, and a batch the check flags, takes the general path, which converts or refuses it.
-        At batch 1 every lookup here is ~1% of the inference, hence the closure over locals.
-        It holds the Model only weakly (no reference cycle); the Model is alive while called.
+        A batch already in the model's own input type and item shape goes to the engine as it
+        is, with no copy: to one engine instance, or above ``direct_rows`` to the thread policy
+        and chunking. Its value check (``_flagged``, float input only) runs after the engine's
+        call, on an input the engine has just read (in cache); a flagged batch never returns its
+        output, but takes the general path, which refuses it (or accepts -0.0). Anything else
+        takes the general path, which converts or refuses it. At batch 1 every lookup here is ~1% of the inference, hence the closure over
+        locals. It holds the Model only weakly (no reference cycle); the Model is alive while called.
         """
         ndarray, native, item, direct_rows, direct_run, run = (
             np.ndarray, self._native_dtype, self._item_shape, self._direct_rows, self._direct_run, self._run
         )
-        max_bits = self._float_max_bits if self._check_bits else None
-        check_finite, isfinite = self._check_finite, np.isfinite
+        flagged = self._flagged if native is _FLOAT32 else None  # integer input: no value check
         model = weakref.ref(self)
 
         def outputs(x: np.ndarray) -> np.ndarray:
             if type(x) is ndarray and x.dtype is native:
                 shape = x.shape
                 if shape[1:] == item and shape[0]:
-                    if max_bits is not None:
-                        bits = x.view(_UINT32)
-                        if bits.item(bits.argmax()) > max_bits:  # -0.0 too: the general path accepts it
-                            return model()._general_outputs(x)
-                    elif check_finite and not isfinite(x).all():
-                        return model()._general_outputs(x)
                     try:  # straight to one instance, or the thread policy and chunks decide
-                        return direct_run(x) if shape[0] <= direct_rows else run(x)
+                        y = direct_run(x) if shape[0] <= direct_rows else run(x)
                     except InferenceError:
                         raise
                     except Exception as e:  # the engines raise RuntimeError and their own types
                         raise model()._engine_failure(e) from e
+                    if flagged is None or not flagged(x):
+                        return y
             return model()._general_outputs(x)
 
         return outputs
@@ -259,7 +267,7 @@ class Model:
         elif dtype.kind == "f" or (dtype.kind in "iu" and not self._pixels):
             if dtype != np.float32:
                 x = self._check_floats(x).astype(np.float32)
-            elif x.size and self._floats_need_check(x):
+            elif x.size and self._flagged(x):
                 self._check_floats(x)
         else:
             raise InvalidInputError(f"input dtype {dtype} is not supported: expected {self._expected_input()}")
@@ -275,12 +283,6 @@ class Model:
             return (f"{self._in_dtype} (the input's own quantized values) or finite floats (quantized with "
                     f"scale {_g(scale)}, zero point {zero_point})")
         return "finite numbers (float or integer)"
-
-    def _floats_need_check(self, x: np.ndarray) -> bool:
-        if self._pixels:
-            bits = x.view(_UINT32)  # -0.0 also answers True; _check_floats then accepts it
-            return bits.item(bits.argmax()) > self._float_max_bits
-        return not np.isfinite(x).all()
 
     def _check_floats(self, x: np.ndarray) -> np.ndarray:
         if not x.size:
