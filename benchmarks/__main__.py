@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from runtime.cli import Parser, exit_code, positive_int, signals_as_interrupts
+from runtime.cli import Parser, exit_code, positive_int, run_cli
 from runtime.console import filtered_stderr
 
 from .errors import UsageError
@@ -82,38 +82,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .report import to_markdown
     from .runner import run_benchmarks
 
-    with signals_as_interrupts() as received:
-        try:
-            if args.tflite:
-                from .mcu.table import run_mcu_only
+    def body(received: list[int]) -> int:
+        if args.tflite:
+            from .mcu.table import run_mcu_only
 
-                with filtered_stderr():
-                    print(run_mcu_only(args.tflite, args.output, cores=cores))
-                    if args.profile:
-                        from .mcu.profile import profile_markdown, profile_table
+            with filtered_stderr():
+                print(run_mcu_only(args.tflite, args.output, cores=cores))
+                if args.profile:
+                    from .mcu.profile import profile_markdown, profile_table
 
-                        print()
-                        print(profile_markdown(profile_table(args.tflite)))
-                return 0
-            with filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
-                result = run_benchmarks(
-                    args.model_dir,
-                    args.output,
-                    threads=args.threads,
-                    batch_sizes=args.batch_sizes,
-                    quick=args.quick,
-                    data_dir=args.data_dir,
-                    data=args.data,
-                    allow_source_mismatch=args.allow_source_mismatch,
-                    mcu=args.mcu,
-                    mcu_cores=cores,
-                    profile=args.profile,
-                )
-        except BaseException as e:  # noqa: BLE001  (UsageError 2, BenchmarkError 1, interrupts 130/143)
-            return exit_code(e, received)
-    print(to_markdown(result))
-    logging.getLogger("benchmarks").info("wrote %s", ", ".join(result["outputs"].values()))
-    return 0
+                    print()
+                    print(profile_markdown(profile_table(args.tflite)))
+            return 0
+        with filtered_stderr():  # e.g. LiteRT's "Created ... XNNPACK delegate"
+            result = run_benchmarks(
+                args.model_dir,
+                args.output,
+                threads=args.threads,
+                batch_sizes=args.batch_sizes,
+                quick=args.quick,
+                data_dir=args.data_dir,
+                data=args.data,
+                allow_source_mismatch=args.allow_source_mismatch,
+                mcu=args.mcu,
+                mcu_cores=cores,
+                profile=args.profile,
+            )
+        print(to_markdown(result))
+        logging.getLogger("benchmarks").info("wrote %s", ", ".join(result["outputs"].values()))
+        return 0
+
+    return run_cli(body)  # UsageError 2, BenchmarkError 1, interrupts 130/143
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from runtime.cli import exit_code, signals_as_interrupts
+from runtime.cli import run_cli
 from runtime.console import quiet_console
 
 from .errors import ReportedError
@@ -175,19 +175,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("export").setLevel(logging.WARNING if args.quiet else logging.INFO)
-    # Ctrl-C and SIGTERM both unwind through every ``finally`` (temporary files go).
-    with signals_as_interrupts() as received:
+
+    def body(received: list[int]) -> int:
         try:
             reports = _run(args)
-        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
-            if isinstance(e, ReportedError) and not received:
+        except ReportedError as e:  # the table of what was built comes before the error line
+            if not received:
                 _print_reports(e.reports)
-            return exit_code(e, received, **_SIGNAL_WORDS)
-    out = args.output or args.model.parent
-    _print_reports(reports)
-    print(f"\nvalidated on: {', '.join(sorted({r.data for r in reports}))}")
-    print(f"report: {out / (REPORT_NAME + '.json')}")
-    return 0
+            raise
+        out = args.output or args.model.parent
+        _print_reports(reports)
+        print(f"\nvalidated on: {', '.join(sorted({r.data for r in reports}))}")
+        print(f"report: {out / (REPORT_NAME + '.json')}")
+        return 0
+
+    # Ctrl-C and SIGTERM both unwind through every ``finally`` (temporary files go).
+    return run_cli(body, **_SIGNAL_WORDS)
 
 
 def _run(args: argparse.Namespace) -> list:

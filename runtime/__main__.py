@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from ._npy import read_npy
-from .cli import exit_code, print_error, signals_as_interrupts
+from .cli import print_error, run_cli
 from .console import filtered_stderr
 from .errors import InvalidInputError, UsageError
 from .files import NOT_FOUND, file_problem
@@ -122,7 +122,8 @@ def _regress(model: Model, inputs, *, resize: bool, invert: bool) -> list[dict]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with signals_as_interrupts() as received:
+
+    def body(received: list[int]) -> int:
         try:
             with filtered_stderr():  # LiteRT announces its XNNPACK delegate on stderr from C++
                 results = classify(
@@ -132,18 +133,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except MemoryError as e:  # inputs too large for this machine: the user's to shrink
             print_error(e)
             return 2
-        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
-            return exit_code(e, received)
-    if args.json:
-        print(json.dumps(_finite_or_null(results), indent=2, allow_nan=False))
-    else:
-        for r in results:
-            if "values" in r:
-                shown = ", ".join(f"{v:.6g}" for v in r["values"])
-            else:
-                shown = ", ".join(f"{t['class_name']} {t['probability']:.4f}" for t in r["top_k"])
-            print(f"{r['input']}: {shown}")
-    return 0
+        if args.json:
+            print(json.dumps(_finite_or_null(results), indent=2, allow_nan=False))
+        else:
+            for r in results:
+                if "values" in r:
+                    shown = ", ".join(f"{v:.6g}" for v in r["values"])
+                else:
+                    shown = ", ".join(f"{t['class_name']} {t['probability']:.4f}" for t in r["top_k"])
+                print(f"{r['input']}: {shown}")
+        return 0
+
+    return run_cli(body)
 
 
 def _finite_or_null(value):

@@ -14,7 +14,7 @@ import contextlib
 import signal
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NoReturn
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -110,3 +110,14 @@ def exit_code(error: BaseException, received: list[int] | None = None, *,
     traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
     print_error(f"unexpected {type(error).__name__} (a bug; the traceback is above): {error}")
     return EXIT_FAILED
+
+
+def run_cli(body: Callable[[list[int]], int], **words: str) -> int:
+    """Every CLI's main: ``body(received)`` runs with Ctrl-C and SIGTERM raised as interrupts
+    (``received``: the signals so far) and returns the exit code; an error it raises is
+    reported as ``exit_code`` does (``words``: its ``interrupted``/``terminated`` texts)."""
+    with signals_as_interrupts() as received:
+        try:
+            return body(received)
+        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
+            return exit_code(e, received, **words)

@@ -44,3 +44,26 @@ def test_imports_follow_the_package_graph() -> None:
                 if top in PACKAGES and top != package and not any(name == o or name.startswith(o + ".") for o in others):
                     offences.append(f"{path.relative_to(ROOT)}:{line}: {name}")
     assert not offences, "imports outside docs/development.md's package graph:\n" + "\n".join(offences)
+
+
+def test_every_cli_reports_errors_through_run_cli() -> None:
+    """One way to report errors and exit codes (runtime.cli): every CLI's main hands its work to
+    ``run_cli``; no other module installs signal handlers, or catches BaseException without
+    raising it again (clean-up on the way out is fine)."""
+    clis = [p for p in ROOT.glob("*/__main__.py") if p.parent.name in PACKAGES]
+    clis.append(ROOT / "export" / "steering" / "blame_check.py")
+    assert len(clis) == 5
+    for path in clis:
+        assert "run_cli(" in path.read_text(encoding="utf-8"), f"{path.relative_to(ROOT)} does not call run_cli"
+    offences = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if path == ROOT / "runtime" / "cli.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                caught = (isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Name)
+                          and node.type.id == "BaseException"
+                          and not any(isinstance(n, ast.Raise) and n.exc is None for n in ast.walk(node)))
+                if caught or (isinstance(node, ast.Name) and node.id == "signals_as_interrupts"):
+                    offences.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offences, "error handling outside runtime.cli:\n" + "\n".join(offences)

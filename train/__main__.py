@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from runtime.cli import Parser, exit_code, one_line, positive_int, signals_as_interrupts
+from runtime.cli import Parser, exit_code, one_line, positive_int, run_cli
 from runtime.console import quiet_console
 from train.data import ENV_VAR, DataError
 from train.training import ARCH_NAMES, ARCHS, SEED_MAX, OutputError, TrainingDivergedError, train
@@ -100,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    with signals_as_interrupts() as received:
+
+    def body(received: list[int]) -> int:
         try:
             with quiet_console(args.verbose):  # before TensorFlow is imported
                 result = train(
@@ -114,16 +115,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                     verbose=0,  # per-epoch progress goes through logging instead
                     limit=args.limit,
                 )
-        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143)
-            return exit_code(_in_context(e, args.data_dir), received)
-    print(f"arch:          {result.arch} ({result.parameters:,} parameters)")
-    print(f"epochs:        {result.epochs} ({result.train_seconds:.0f} s of training)")
-    print(f"test loss:     {result.test_loss:.4f}")
-    print(f"test accuracy: {result.test_accuracy:.4f}")
-    print(f"model:         {result.model_path}")
-    print(f"history:       {result.history_path}")
-    print(f"plot:          {result.plot_path}")
-    return 0
+        except Exception as e:
+            in_context = _in_context(e, args.data_dir)  # the flag or hint the user needs, in the message
+            if in_context is e:
+                raise
+            raise in_context from e
+        print(f"arch:          {result.arch} ({result.parameters:,} parameters)")
+        print(f"epochs:        {result.epochs} ({result.train_seconds:.0f} s of training)")
+        print(f"test loss:     {result.test_loss:.4f}")
+        print(f"test accuracy: {result.test_accuracy:.4f}")
+        print(f"model:         {result.model_path}")
+        print(f"history:       {result.history_path}")
+        print(f"plot:          {result.plot_path}")
+        return 0
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":

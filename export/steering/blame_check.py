@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from runtime.cli import exit_code, signals_as_interrupts
+from runtime.cli import run_cli
 from runtime.metadata import Quantization
 
 from ..arguments import DEFAULT_CALIBRATION_SAMPLES
@@ -99,12 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--layers", default=None, help="comma-separated Keras layer names (default: layers with weights)")
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    with signals_as_interrupts() as received:
-        try:
-            print(check(args.model, args.layers.split(",") if args.layers else None, args.data_dir))
-        except BaseException as e:  # noqa: BLE001  (each error's exit_code; interrupts 130/143; bugs 1)
-            return exit_code(e, received)
-    return 0
+    def body(received: list[int]) -> int:
+        print(check(args.model, args.layers.split(",") if args.layers else None, args.data_dir))
+        return 0
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":
