@@ -77,9 +77,17 @@ def output_decoder(
     table = _dequant_table(dtype, quant)
     if table is not None:  # 8-bit: one table lookup over the raw bytes (the cheapest numpy way)
         return table.take
-    if quant is not None and dtype.kind in "iu":  # wider quantized outputs (int16)
+    if quant is not None and dtype.kind in "iu":  # wider quantized outputs (int16): (y - zp) * scale in float32
         scale, zero_point = np.float32(quant[0]), np.float32(quant[1])
-        return lambda y: ((y.astype(np.float32) - zero_point) * scale).astype(np.float32)
+        if not zero_point:  # int16x8's symmetric outputs: one operation
+            return lambda y: np.multiply(y, scale, dtype=np.float32)
+
+        def decode(y: np.ndarray) -> np.ndarray:
+            values = np.subtract(y, zero_point, dtype=np.float32)
+            values *= scale
+            return values
+
+        return decode
     if dtype == np.float32:
         return None if fresh else np.ndarray.copy
     return lambda y: y.astype(np.float32)
@@ -99,15 +107,21 @@ def _describe_bad_floats(x: np.ndarray, upper: float | None) -> str:
 
 def quantizer_constants(
     dtype: np.dtype, quant: tuple[float, int]
-) -> tuple[np.float32, np.float32, int, int, np.dtype]:
-    """Constants of the float -> ``dtype`` input quantizer: (1/scale, offset, min, span, wide dtype)."""
+) -> tuple[np.float32, np.float32, np.float32, np.dtype, int]:
+    """Constants of the float -> ``dtype`` input quantizer: (1/scale, offset, span, unsigned
+    dtype of the same width, sign flip).
+
+    The value is shifted so that the integer range starts at 0: +0.5 then truncation rounds half
+    up, and the shifted codes 0..span (255, or 65535 for 16 bits) are offset binary. Their
+    unsigned type holds them; for a signed ``dtype``, flipping the top bit (``sign flip``) makes
+    them two's complement, read as ``dtype`` with no arithmetic.
+    """
     scale, zero_point = quant
     info = np.iinfo(dtype)
-    # shifted so the integer range starts at 0: +0.5 then truncation rounds half up
     offset = np.float32(zero_point - info.min + 0.5)
-    # the shifted value spans 0..255 for 8-bit inputs, 0..65535 for int16
-    wide = np.dtype(np.int16 if info.bits == 8 else np.int32)
-    return np.float32(1.0 / scale), offset, info.min, info.max - info.min, wide
+    unsigned = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    flip = 1 << (info.bits - 1) if info.min else 0
+    return np.float32(1.0 / scale), offset, np.float32(info.max - info.min), unsigned, flip
 
 
 def _check_load_args(path: Path, backend: str | None, num_threads: int | None, max_batch: int | None) -> str:

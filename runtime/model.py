@@ -30,6 +30,9 @@ from .integrity import SEAL_FIELD, check_metadata_seal, read_model_bytes, verify
 from .metadata import ModelMetadata
 
 
+_ZERO32 = np.float32(0.0)  # float32 bounds: ndarray.clip with them is ~2x as fast as np.clip with ints
+
+
 class Model:
     """A loaded artifact. ``predict_proba``/``predict`` are thread-safe.
 
@@ -82,9 +85,15 @@ class Model:
         self._direct_rows = backend.direct_rows
         self._direct_run = backend.direct_run
         self._outputs = self._make_outputs()
+        self._pixel_codes = None
         if not self._feeds_float:
-            (self._q_inv_scale, self._q_offset, self._q_min, self._q_span,
-             self._q_wide) = quantizer_constants(self._in_dtype, self._in_quant)
+            (self._q_inv_scale, self._q_offset, self._q_span, self._q_unsigned,
+             self._q_flip) = quantizer_constants(self._in_dtype, self._in_quant)
+            if self._pixels and not self._raw_uint8_ok:
+                # uint8 pixels to the input's codes, one lookup per call: the very float32
+                # arithmetic of the general path (scale, then quantize), done once for all 256 values
+                levels = np.arange(256, dtype=np.uint8).reshape(1, 256)
+                self._pixel_codes = self._quantize(levels * self._pixel_scale).reshape(256)
 
     @property
     def task(self) -> str:
@@ -259,6 +268,8 @@ class Model:
         if dtype == np.uint8 and self._pixels:
             if self._raw_uint8_ok:
                 return x
+            if self._pixel_codes is not None:  # a quantized input: its codes by table
+                return self._pixel_codes.take(x)
             x = x * self._pixel_scale  # float32, in range by construction
         elif self._raw_input and dtype.kind in "iu":
             if dtype != self._in_dtype:
@@ -313,10 +324,11 @@ class Model:
         """float -> the input's integer type, with its scale and zero point (saturating)."""
         q = x * self._q_inv_scale
         q += self._q_offset
-        np.clip(q, 0, self._q_span, out=q)  # after the shift, truncation == round half up
-        if self._q_min:
-            return (q.astype(self._q_wide) + self._q_wide.type(self._q_min)).astype(self._in_dtype)
-        return q.astype(self._in_dtype)
+        q.clip(_ZERO32, self._q_span, out=q)  # after the shift, truncation == round half up
+        codes = q.astype(self._q_unsigned)
+        if self._q_flip:  # offset binary -> two's complement (see quantizer_constants)
+            codes ^= self._q_flip
+        return codes.view(self._in_dtype)
 
 
 def _unpickle(path: str, load_args: dict[str, Any]) -> Model:

@@ -94,3 +94,18 @@ def test_a_ready_batch_skips_the_general_path_under_default_threads(name, export
     assert general == []
     model.predict_proba(test_set[0][:2].astype(np.float64) / 255)  # needs conversion
     assert general == [(2, 28, 28)]
+
+
+@pytest.mark.parametrize("name", ["model.int16x8.tflite", "model.int8.tflite", "model.int8.onnx"])
+def test_raw_pixels_reach_a_quantized_input_by_one_lookup(name, exported_dir):
+    """Issue 19.17: uint8 pixels become the input's codes through a 256-entry table made at load,
+    with exactly the codes of the general path (scale to float32, then quantize)."""
+    model = runtime.load(exported_dir / name, num_threads=1)
+    every_level = np.resize(np.arange(256, dtype=np.uint8), (2, *model.metadata.input_shape))
+    as_floats = every_level * np.float32(model.metadata.pixel_scale)
+    quantized_input = model.input_details["dtype"] not in ("float32", "uint8")
+    assert (model._pixel_codes is not None) == quantized_input  # int16 codes here; uint8 raw; floats
+    codes = model.engine_input(every_level)
+    np.testing.assert_array_equal(codes, model.engine_input(as_floats))
+    assert codes.dtype == np.dtype(model.input_details["dtype"])
+    np.testing.assert_array_equal(model.predict_proba(every_level), model.predict_proba(as_floats))
