@@ -133,7 +133,7 @@ def run_benchmarks(
     thread_defaults = threadcheck.measure_thread_defaults(
         [inp.model_dir / row["file"] for row in rows], inp.images,
         rounds=3 if quick else 21, budget_s=0.01 if quick else 0.05, min_calls=2 if quick else 5,
-        settle_calls=45 if quick else threadcheck.SETTLE_CALLS, settle_s=0.0 if quick else threadcheck.SETTLE_S,
+        settle_calls=10 if quick else threadcheck.SETTLE_CALLS, settle_s=0.0 if quick else threadcheck.SETTLE_S,
         loads=loads,
     )
     result = _assemble(inp, output_dir, allow_source_mismatch, environment, rows, skipped, entries,

@@ -50,10 +50,12 @@ def test_ad01_h5_exports_in_every_format(ad01):
     assert rows["model.c"]["extra"]["exact_against"].startswith("LiteRT (|diff| <= ")
 
 
-# Every format, fp32 (what C and TFLite Micro take of these): the .h5 loading is what is new here;
-# the quantized modes that need no data take the converter paths test_export covers, and
-# test_keras2_h5_quantizes_without_data below runs them on the smallest .h5.
-KERAS2_MODES = {"vww_96.h5": "none", "pretrainedResnet.h5": "none"}
+# fp32 (what C and TFLite Micro take of these): the .h5 loading is what is new here. VWW goes to
+# every format; the ResNet to ONNX and TFLite only, which saves ~30 s of the suite: its int8 .tflite
+# goes to C and TFLite Micro in test_mlperf.py, and fp32 C of each of its ops (CONV_2D, ADD, ...)
+# is checked in test_op_matrix.py. The quantized modes that need no data take the converter paths
+# test_export covers, and test_keras2_h5_quantizes_without_data below runs them on the smallest .h5.
+KERAS2_FORMATS = {"vww_96.h5": "onnx,tflite,c,tflm", "pretrainedResnet.h5": "onnx,tflite"}
 QUANTIZED_NO_DATA = {"model.dynamic.onnx", "model.float16.tflite", "model.dynamic.tflite"}
 
 
@@ -61,22 +63,23 @@ QUANTIZED_NO_DATA = {"model.dynamic.onnx", "model.float16.tflite", "model.dynami
 def keras2(mlperf, tmp_path_factory) -> dict[str, tuple[Path, int, dict]]:
     """vww_96.h5 and pretrainedResnet.h5, one run each."""
     runs = {}
-    for name, modes in KERAS2_MODES.items():
+    for name, formats in KERAS2_FORMATS.items():
         out = tmp_path_factory.mktemp(name.split(".")[0])
-        runs[name] = (out, *_export(mlperf / name, out, "onnx,tflite,c,tflm", "--quantize", modes))
+        runs[name] = (out, *_export(mlperf / name, out, formats, "--quantize", "none"))
     return runs
 
 
-@pytest.mark.parametrize("name", sorted(KERAS2_MODES))
+@pytest.mark.parametrize("name", sorted(KERAS2_FORMATS))
 def test_keras2_h5_exports_in_every_mode_without_data(keras2, name):
     out, code, rows = keras2[name]
-    expected = {"model.onnx", "model.tflite", "model.tflm.cc", "model.c"}
+    suffixes = {"onnx": "model.onnx", "tflite": "model.tflite", "c": "model.c", "tflm": "model.tflm.cc"}
+    expected = {suffixes[f] for f in KERAS2_FORMATS[name].split(",")}
     assert code == 0 and set(rows) == expected, rows
     for artifact, row in rows.items():
         assert row["ok"] and (out / artifact).is_file(), (artifact, row["failures"])
-    for artifact in ("model.onnx", "model.tflite", "model.tflm.cc", "model.c"):
-        assert rows[artifact]["agreement"] == 1.0 and rows[artifact]["max_abs_diff"] <= 1e-5, artifact
-    assert "EDGEPORT_MODEL_TFLM_ARENA_BYTES" in (out / "model.tflm.h").read_text()
+        assert row["agreement"] == 1.0 and row["max_abs_diff"] <= 1e-5, artifact
+    if "model.tflm.cc" in expected:
+        assert "EDGEPORT_MODEL_TFLM_ARENA_BYTES" in (out / "model.tflm.h").read_text()
 
 
 def test_keras2_h5_quantizes_without_data(mlperf, tmp_path):
