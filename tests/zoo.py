@@ -1,10 +1,13 @@
 """Outside models for the "any Keras model" tests: real data shipped with scikit-learn (and a
 Fashion-MNIST slice), small Keras models trained for a few seconds.
 
-``python -m tests.zoo OUT_DIR`` writes every model and its ``.npz`` (for the README figures).
+``python -m tests.zoo OUT_DIR [FASHION_MNIST_DIR]`` writes every model and its ``.npz`` (for the README figures);
+``--retrain`` fits them again and rewrites their committed weights (tests/fixtures/zoo).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -20,14 +23,36 @@ def _split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.25):
     return x[idx[n_test:]], y[idx[n_test:]], x[idx[:n_test]], y[idx[:n_test]]
 
 
+# The weights of the trained models, committed from the very fit below (``python -m tests.zoo
+# --retrain OUT_DIR FASHION_MNIST_DIR`` writes them again): the suite loads them instead of spending
+# ~30 s of CPU on training. manifest.json holds each file's SHA-256.
+WEIGHTS = Path(__file__).resolve().parent / "fixtures" / "zoo"
+RETRAIN = False
+
+
 def _fit(model, x, y, loss: str, epochs: int, batch_size: int = 32) -> None:
+    """Fit ``model`` (seeded, deterministic ops), or load the committed weights of that fit."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(SEED)
-    tf.config.experimental.enable_op_determinism()  # the same weights on every run of this machine type
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
+    path = WEIGHTS / f"{model.name}.weights.h5"
+    manifest = json.loads((WEIGHTS / "manifest.json").read_text()) if (WEIGHTS / "manifest.json").is_file() else {}
+    if not RETRAIN and model.name in manifest:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != manifest[model.name]["sha256"]:
+            raise RuntimeError(f"{path}: SHA-256 {digest} differs from manifest.json's; run python -m tests.zoo --retrain")
+        model.load_weights(path)
+        return
+    tf.config.experimental.enable_op_determinism()  # the same weights on every run of this machine type
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    if RETRAIN:
+        WEIGHTS.mkdir(parents=True, exist_ok=True)
+        model.save_weights(path)
+        manifest[model.name] = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "epochs": epochs,
+                                "seed": SEED, "made_by": "python -m tests.zoo --retrain"}
+        (WEIGHTS / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def digits(out: Path) -> tuple[Path, Path]:
@@ -241,10 +266,13 @@ def _save(out: Path, name: str, model, **arrays) -> tuple[Path, Path]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
-        sys.exit("usage: python -m tests.zoo OUT_DIR [FASHION_MNIST_DIR]")
-    target = Path(sys.argv[1])
+    args = sys.argv[1:]
+    if args[:1] == ["--retrain"]:
+        RETRAIN, args = True, args[1:]
+    if not args or args[0].startswith("-"):
+        sys.exit("usage: python -m tests.zoo [--retrain] OUT_DIR [FASHION_MNIST_DIR]")
+    target = Path(args[0])
     for build in (digits, breast_cancer, diabetes, logits_classifier):
         print(build(target))
-    if len(sys.argv) > 2:
-        print(functional_cnn(target, Path(sys.argv[2])))
+    if len(args) > 1:
+        print(functional_cnn(target, Path(args[1])))
